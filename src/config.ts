@@ -1,0 +1,220 @@
+/**
+ * Everything accessbot is told from outside: environment variables and `access.config.json`, both through zod.
+ * A bad value stops start-up with every problem named (env variable or JSON path), never a stack trace.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { parseDuration } from './util/duration.js';
+import { isValidTimeZone } from './util/time.js';
+
+const duration = z
+  .string()
+  .refine((text) => parseDuration(text) !== undefined, { message: 'must be a duration like "30s", "15m", "4h" or "2d"' })
+  .transform((text) => parseDuration(text)!);
+
+const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id like "U0123ABC"');
+const slackChannelId = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'must be a Slack channel id like "C0123ABC"');
+
+const approvalStep = z.strictObject({
+  name: z.string().min(1).optional().describe('Shown on the approval card, e.g. "Manager"'),
+  approvers: z.array(slackUserId).min(1, 'a step needs at least one approver'),
+});
+
+/** Working hours for reminders, e.g. "09:00-18:00 Mon-Fri" (config timezone). */
+export const REMINDER_HOURS = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)(?: (Mon|Tue|Wed|Thu|Fri|Sat|Sun)-(Mon|Tue|Wed|Thu|Fri|Sat|Sun))?$/;
+
+const appCommon = {
+  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,30}$/, 'must be lower-case letters, digits, "-" or "_"'),
+  name: z.string().min(1).max(60),
+  approvers: z.array(slackUserId).min(1).optional().describe('Shorthand for one approval step'),
+  approvalSteps: z.array(approvalStep).min(1).optional().describe('Steps run in order; any one approver of a step decides it'),
+};
+
+const autodeskApp = z.strictObject({
+  ...appCommon,
+  connector: z.literal('autodesk'),
+  roles: z.array(z.enum(['user', 'admin', 'viewer'])).min(1).default(['user', 'admin', 'viewer']),
+  defaultRole: z.enum(['user', 'admin', 'viewer']).default('user'),
+  teams: z.array(z.strictObject({ id: z.string().min(1), name: z.string().min(1), role: z.string().min(1).default('member') })).default([]),
+  offboardAction: z.enum(['deactivate', 'delete']).default('deactivate'),
+  pendingPollEvery: duration.default(15 * 60_000).describe('How often a pending invitation is checked'),
+  pendingGiveUpAfter: duration.default(14 * 86_400_000).describe('How long an invitation may stay pending before the item fails'),
+});
+
+const manualApp = z.strictObject({
+  ...appCommon,
+  connector: z.literal('manual'),
+  assignees: z.array(slackUserId).min(1, 'a manual app needs at least one assignee'),
+  reminderEvery: duration.default(4 * 3_600_000),
+  escalateAfter: z.number().int().min(1).default(3),
+  reminderHours: z.string().regex(REMINDER_HOURS, 'must look like "09:00-18:00 Mon-Fri"').optional(),
+  roles: z.array(z.string().min(1)).min(1).optional(),
+  defaultRole: z.string().min(1).optional(),
+  steps: z.strictObject({ onboard: z.array(z.string().min(1)).min(1).optional(), offboard: z.array(z.string().min(1)).min(1).optional() }).optional(),
+});
+
+const appSchema = z
+  .discriminatedUnion('connector', [autodeskApp, manualApp])
+  .superRefine((app, ctx) => {
+    if (!app.approvers && !app.approvalSteps) ctx.addIssue({ code: 'custom', message: 'needs "approvers" or "approvalSteps"', path: ['approvers'] });
+    if (app.approvers && app.approvalSteps) ctx.addIssue({ code: 'custom', message: 'use either "approvers" or "approvalSteps", not both', path: ['approvalSteps'] });
+    if (app.connector === 'autodesk' && !app.roles.includes(app.defaultRole)) ctx.addIssue({ code: 'custom', message: 'must be one of "roles"', path: ['defaultRole'] });
+  });
+
+export const accessConfigSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    itChannel: slackChannelId.describe('Receives connector failures, task escalations and requests nobody may approve'),
+    approvalsChannel: slackChannelId.optional().describe('Mirrors every approval card when set'),
+    timezone: z.string().refine(isValidTimeZone, 'must be an IANA timezone like "Europe/Paris"').default('UTC'),
+    protectedEmails: z.array(z.email()).default([]).describe('Accounts no connector will ever offboard'),
+    jobs: z
+      .strictObject({
+        retryBase: duration.default(2000).describe('First retry delay; doubles per attempt, with jitter'),
+        retryMax: duration.default(10 * 60_000),
+        maxAttempts: z.number().int().min(1).max(100).default(8),
+        concurrency: z.number().int().min(1).max(64).default(8),
+      })
+      .default({ retryBase: 2000, retryMax: 600_000, maxAttempts: 8, concurrency: 8 }),
+    apps: z.array(appSchema).min(1, 'list at least one app'),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Set<string>();
+    config.apps.forEach((app, index) => {
+      if (seen.has(app.id)) ctx.addIssue({ code: 'custom', message: `duplicate app id "${app.id}"`, path: ['apps', index, 'id'] });
+      seen.add(app.id);
+    });
+  });
+
+export type AccessConfig = z.infer<typeof accessConfigSchema>;
+export type AppConfig = AccessConfig['apps'][number];
+export type AutodeskAppConfig = Extract<AppConfig, { connector: 'autodesk' }>;
+export type ManualAppConfig = Extract<AppConfig, { connector: 'manual' }>;
+
+/** The approval steps of an app, whichever way the config spelled them. */
+export function approvalStepsOf(app: AppConfig): { name?: string; approvers: string[] }[] {
+  return app.approvalSteps ?? [{ approvers: app.approvers ?? [] }];
+}
+
+const optionalText = z.string().trim().min(1).optional();
+const url = z.url({ protocol: /^https?$/ });
+
+export const envSchema = z
+  .object({
+    SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, 'must start with "xoxb-"'),
+    SLACK_SIGNING_SECRET: optionalText,
+    SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'must start with "xapp-"').optional(),
+    SLACK_API_URL: url.optional(),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    DATABASE_PATH: z.string().min(1).default('./data/accessbot.db'),
+    ACCESS_CONFIG: z.string().min(1).default('./access.config.json'),
+    AUTODESK_BASE_URL: url.default('https://developer.api.autodesk.com'),
+    AUTODESK_TOKEN_URL: url.optional(),
+    AUTODESK_CLIENT_ID: optionalText,
+    AUTODESK_CLIENT_SECRET: optionalText,
+    AUTODESK_PLAN: z.enum(['standard', 'business']).default('standard'),
+    AUTODESK_RATE_PER_HOUR: z.coerce.number().int().min(1).optional(),
+    AUTODESK_MAX_CONCURRENT: z.coerce.number().int().min(1).optional(),
+    AUTODESK_WEBHOOK_SECRET: optionalText,
+    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+  })
+  .superRefine((env, ctx) => {
+    if (!env.SLACK_SIGNING_SECRET && !env.SLACK_APP_TOKEN) {
+      ctx.addIssue({ code: 'custom', path: ['SLACK_SIGNING_SECRET'], message: 'is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)' });
+    }
+  });
+
+export type Env = z.infer<typeof envSchema>;
+
+const PLANS = { standard: { perHour: 1000, concurrent: 10 }, business: { perHour: 5000, concurrent: 50 } } as const;
+
+export interface Config {
+  env: Env;
+  access: AccessConfig;
+  mode: 'http' | 'socket';
+  autodesk: { baseUrl: string; tokenUrl: string; clientId?: string; clientSecret?: string; perHour: number; maxConcurrent: number; webhookSecret?: string };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly source: string, readonly problems: string[]) {
+    super(`${source}: ${problems.length} problem${problems.length === 1 ? '' : 's'}: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** `apps[1].approvers[0]` from a zod path. */
+export function jsonPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) out += typeof key === 'number' ? `[${key}]` : `${out ? '.' : ''}${String(key)}`;
+  return out || '(root)';
+}
+
+function problemsOf(error: z.ZodError): string[] {
+  return error.issues.flatMap((issue) => {
+    // An app whose connector is wrong fails every union branch; say what the connector may be.
+    if (issue.code === 'invalid_union' && 'note' in issue && issue.note === 'No matching discriminator') {
+      const path = issue.path.at(-1) === 'connector' ? issue.path : [...issue.path, 'connector'];
+      return [`${jsonPath(path)}: must be "autodesk" or "manual"`];
+    }
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `${jsonPath([...issue.path, key])}: unknown key`);
+    return [`${jsonPath(issue.path)}: ${issue.message}`];
+  });
+}
+
+export function parseAccessConfig(raw: unknown, source = 'access.config.json'): AccessConfig {
+  const result = accessConfigSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(source, problemsOf(result.error));
+  return result.data;
+}
+
+export function loadAccessConfig(path: string): AccessConfig {
+  if (!existsSync(path)) throw new ConfigError(path, ['file not found (set ACCESS_CONFIG to its path; see access.config.example.json)']);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(path, [`not valid JSON: ${(error as Error).message}`]);
+  }
+  return parseAccessConfig(raw, path);
+}
+
+export function parseEnv(source: NodeJS.ProcessEnv): Env {
+  // Empty strings count as unset: `FOO= npm start` should not mean "FOO is the empty string".
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ''));
+  const result = envSchema.safeParse(cleaned);
+  if (!result.success) {
+    throw new ConfigError('environment', result.error.issues.map((issue) => `${jsonPath(issue.path)} ${issue.message}`));
+  }
+  return result.data;
+}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const env = parseEnv(source);
+  const access = loadAccessConfig(env.ACCESS_CONFIG);
+  const usesAutodesk = access.apps.some((app) => app.connector === 'autodesk');
+  if (usesAutodesk && (!env.AUTODESK_CLIENT_ID || !env.AUTODESK_CLIENT_SECRET)) {
+    throw new ConfigError('environment', ['AUTODESK_CLIENT_ID and AUTODESK_CLIENT_SECRET are required because an app uses the autodesk connector']);
+  }
+  const plan = PLANS[env.AUTODESK_PLAN];
+  const baseUrl = env.AUTODESK_BASE_URL.replace(/\/+$/, '');
+  return {
+    env,
+    access,
+    mode: env.SLACK_APP_TOKEN ? 'socket' : 'http',
+    autodesk: {
+      baseUrl,
+      tokenUrl: env.AUTODESK_TOKEN_URL ?? `${baseUrl}/authentication/v2/token`,
+      clientId: env.AUTODESK_CLIENT_ID,
+      clientSecret: env.AUTODESK_CLIENT_SECRET,
+      perHour: env.AUTODESK_RATE_PER_HOUR ?? plan.perHour,
+      maxConcurrent: env.AUTODESK_MAX_CONCURRENT ?? plan.concurrent,
+      webhookSecret: env.AUTODESK_WEBHOOK_SECRET,
+    },
+  };
+}
+
+/** The JSON Schema editors use to check access.config.json as it is typed. */
+export function accessConfigJsonSchema(): unknown {
+  return z.toJSONSchema(accessConfigSchema, { io: 'input', unrepresentable: 'any' });
+}

@@ -1,0 +1,53 @@
+/**
+ * The one small interface every app sits behind. A connector is told to onboard or offboard one item and
+ * answers with where that item now stands; work that must wait (an invitation, a person doing a task) is
+ * finished later through `ItemProgress`, from the connector's own durable jobs.
+ *
+ * Connectors must be idempotent: the fulfillment job may run again after a crash, so "already there"
+ * (an active user, an existing task) is success, never a second action.
+ */
+import type { JobContext, JobRunner } from '../jobs/runner.js';
+import type { RequestKind, Subject } from '../requests/model.js';
+
+export interface FulfillmentItem {
+  itemId: number;
+  requestId: string;
+  appId: string;
+  kind: RequestKind;
+  subject: Subject;
+  /** The connector's own reference from an earlier run (e.g. the Autodesk user id), if any. */
+  externalId: string | null;
+  effectiveDate: string;
+  requesterId: string;
+  /** Who approved each step, in order. */
+  approvedBy: string[];
+  justification: string;
+  options: { role?: string; teams?: string[] };
+}
+
+export type Outcome =
+  | { state: 'completed'; detail: string; externalId?: string }
+  /** Still going: the connector will call ItemProgress.complete/fail later. */
+  | { state: 'in_progress'; detail: string; externalId?: string };
+
+export interface Connector {
+  readonly type: 'autodesk' | 'manual';
+  onboard(item: FulfillmentItem, job: JobContext): Promise<Outcome>;
+  offboard(item: FulfillmentItem, job: JobContext): Promise<Outcome>;
+  /** Checks credentials and reachability; called by operators (health, start-up), never on the Slack path. */
+  verify?(): Promise<void>;
+  /** Onboarding starts at approval instead of on the effective date (a person needs lead time). */
+  readonly onboardsBeforeEffectiveDate?: boolean;
+  /** Registers the connector's own follow-up jobs (polls, reminders). */
+  registerJobs?(runner: JobRunner): void;
+}
+
+/** How connectors report on items after the fulfillment job returned. All writes are transactional and audited. */
+export interface ItemProgress {
+  /** A new progress line for an item still in progress ("invited, waiting for the user to accept"). */
+  update(itemId: number, detail: string, actor?: string, externalId?: string): void;
+  complete(itemId: number, detail: string, actor?: string): void;
+  fail(itemId: number, reason: string, actor?: string): void;
+}
+
+export type ConnectorRegistry = ReadonlyMap<string, Connector>;

@@ -1,0 +1,9 @@
+/**
+ * Numbered migrations, applied in order at start-up, each in its own transaction. Never edit a shipped one:
+ * add the next number. `PRAGMA user_version` records how far a database has come.
+ */
+import { sql as core } from './001_core.js';
+
+export const migrations: { version: number; name: string; sql: string }[] = [
+  { version: 1, name: 'core', sql: core },
+];

@@ -1,0 +1,89 @@
+/**
+ * The durable job queue: a row per job in SQLite. Enqueue inside the same transaction as the state change
+ * that calls for it, and the change and its side effect can never be separated by a crash.
+ */
+import type { Db } from '../db/connection.js';
+
+export interface EnqueueOptions {
+  /** Earliest start (epoch ms); default now. */
+  runAt?: number;
+  /**
+   * With a key, how to treat a job with the same key:
+   * - `once` (default): any job ever enqueued with the key makes this a no-op (Slack retries, double clicks);
+   * - `coalesce`: a queued job with the key absorbs this one (its run_at moves earlier if this one is sooner);
+   * - `replace`: a queued job with the key takes this payload and run_at (reminders being rescheduled).
+   */
+  key?: string;
+  mode?: 'once' | 'coalesce' | 'replace';
+  /** Jobs sharing a queue name run one at a time, in run_at order. */
+  queue?: string;
+  maxAttempts?: number;
+}
+
+export interface JobRow {
+  id: number; kind: string; payload: string; key: string | null; queue: string | null; state: string;
+  run_at: number; attempts: number; max_attempts: number; last_error: string | null;
+  locked_by: string | null; lease_until: number | null; created_at: number; updated_at: number;
+}
+
+export const DEFAULT_MAX_ATTEMPTS = 8;
+
+/** Returns the id of the job that will do the work (new or existing), or undefined for a `once` no-op. */
+export function enqueue(db: Db, now: number, kind: string, payload: unknown, options: EnqueueOptions = {}): number | undefined {
+  const runAt = options.runAt ?? now;
+  const json = JSON.stringify(payload);
+  const run = () => {
+    if (options.key) {
+      const mode = options.mode ?? 'once';
+      if (mode === 'once') {
+        const existing = db.prepare('SELECT id FROM jobs WHERE key = ? LIMIT 1').get(options.key) as { id: number } | undefined;
+        if (existing) return undefined;
+      } else {
+        const queued = db.prepare("SELECT id, run_at FROM jobs WHERE key = ? AND state = 'queued' LIMIT 1").get(options.key) as
+          | { id: number; run_at: number }
+          | undefined;
+        if (queued) {
+          if (mode === 'replace') {
+            db.prepare('UPDATE jobs SET payload = ?, run_at = ?, updated_at = ? WHERE id = ?').run(json, runAt, now, queued.id);
+          } else if (runAt < queued.run_at) {
+            db.prepare('UPDATE jobs SET run_at = ?, updated_at = ? WHERE id = ?').run(runAt, now, queued.id);
+          }
+          return queued.id;
+        }
+      }
+    }
+    const result = db
+      .prepare(
+        `INSERT INTO jobs (kind, payload, key, queue, state, run_at, attempts, max_attempts, created_at, updated_at)
+         VALUES (?, ?, ?, ?, 'queued', ?, 0, ?, ?, ?)`,
+      )
+      .run(kind, json, options.key ?? null, options.queue ?? null, runAt, options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS, now, now);
+    return Number(result.lastInsertRowid);
+  };
+  return db.inTransaction ? run() : db.transaction(run).immediate();
+}
+
+/** Cancels queued jobs with this key (a reminder whose task is done). A running one finishes its attempt. */
+export function cancelJobs(db: Db, now: number, key: string): number {
+  return db.prepare("UPDATE jobs SET state = 'cancelled', updated_at = ? WHERE key = ? AND state = 'queued'").run(now, key).changes;
+}
+
+export function queuedJob(db: Db, key: string): JobRow | undefined {
+  return db.prepare("SELECT * FROM jobs WHERE key = ? AND state IN ('queued', 'running') ORDER BY id DESC LIMIT 1").get(key) as JobRow | undefined;
+}
+
+export interface QueueHealth {
+  queued: number;
+  running: number;
+  failed: number;
+  oldestOverdueMs: number | null;
+}
+
+export function queueHealth(db: Db, now: number): QueueHealth {
+  const counts = db.prepare("SELECT state, COUNT(*) AS n FROM jobs WHERE state IN ('queued', 'running', 'failed') GROUP BY state").all() as {
+    state: string; n: number;
+  }[];
+  const count = (state: string) => counts.find((row) => row.state === state)?.n ?? 0;
+  const oldest = db.prepare("SELECT MIN(run_at) AS at FROM jobs WHERE state = 'queued' AND run_at <= ?").get(now) as { at: number | null };
+  return { queued: count('queued'), running: count('running'), failed: count('failed'), oldestOverdueMs: oldest.at === null ? null : now - oldest.at };
+}

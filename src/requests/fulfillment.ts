@@ -1,0 +1,25 @@
+/** The job that hands one approved item to its app's connector, and what happens when that keeps failing. */
+import { z } from 'zod';
+import { JOB } from '../jobs/kinds.js';
+import type { JobRunner } from '../jobs/runner.js';
+import { createItemProgress, beginFulfillment, fulfillmentItemOf, type RequestDeps } from './service.js';
+
+export function registerFulfillment(runner: JobRunner, deps: RequestDeps): void {
+  const progress = createItemProgress(deps);
+  runner.register(JOB.fulfillItem, {
+    schema: z.object({ itemId: z.number().int() }),
+    async run({ itemId }, job) {
+      // An item already completed, failed or denied is left alone: a re-run after a crash does nothing twice.
+      if (!beginFulfillment(deps, itemId)) return;
+      const item = fulfillmentItemOf(deps, itemId)!;
+      const connector = deps.connectors.get(item.appId);
+      if (!connector) return;
+      const outcome = item.kind === 'onboard' ? await connector.onboard(item, job) : await connector.offboard(item, job);
+      if (outcome.state === 'completed') progress.complete(itemId, outcome.detail);
+      else progress.update(itemId, outcome.detail, 'accessbot', outcome.externalId);
+    },
+    onGiveUp({ itemId }, error) {
+      progress.fail(itemId, error.message);
+    },
+  });
+}
