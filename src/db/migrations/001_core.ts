@@ -51,6 +51,7 @@ CREATE TABLE slack_messages (
   recipient   TEXT NOT NULL,
   channel     TEXT NOT NULL,
   ts          TEXT NOT NULL,
+  content_hash TEXT,
   created_at  INTEGER NOT NULL,
   UNIQUE (request_id, purpose, recipient)
 );

@@ -1,0 +1,13 @@
+/** What every listener, job and connector is given: built once in `src/app.ts`, passed down, never global. */
+import type { WebClient } from '@slack/web-api';
+import type { Config } from './config.js';
+import type { ItemProgress } from './connectors/types.js';
+import type { JobRunner } from './jobs/runner.js';
+import type { RequestDeps } from './requests/service.js';
+
+export interface AppContext extends RequestDeps {
+  settings: Config;
+  slack: WebClient;
+  runner: JobRunner;
+  progress: ItemProgress;
+}

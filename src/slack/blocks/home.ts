@@ -1,0 +1,23 @@
+/** The App Home tab: my requests, approvals waiting for me (with working buttons), my tasks. */
+import type { KnownBlock, View } from '@slack/types';
+import type { AccessConfig } from '../../config.js';
+import type { RequestDetail } from '../../requests/model.js';
+import { context, header, section } from './common.js';
+import { approvalCard, requestOverview } from './request.js';
+
+export function homeView(config: AccessConfig, mine: RequestDetail[], awaitingMe: RequestDetail[], taskBlocks: KnownBlock[]): View {
+  const blocks: KnownBlock[] = [header('Access requests'), context('Type `/access` anywhere to ask for access, `/access help` for more.')];
+  blocks.push(section(`*Waiting for your approval* (${awaitingMe.length})`));
+  if (awaitingMe.length === 0) blocks.push(context('Nothing waiting for you.'));
+  for (const detail of awaitingMe.slice(0, 5)) {
+    // Home buttons need ids unique across the whole view: the card's block id carries the request id.
+    blocks.push(...approvalCard(config, detail, true).blocks.filter((block) => block.type !== 'header'), { type: 'divider' });
+  }
+  if (awaitingMe.length > 5) blocks.push(context(`…and ${awaitingMe.length - 5} more in your DMs.`));
+  blocks.push(section(`*Your open requests* (${mine.length})`));
+  if (mine.length === 0) blocks.push(context('You have no open requests.'));
+  for (const detail of mine.slice(0, 8)) blocks.push(...requestOverview(config, detail));
+  if (taskBlocks.length) blocks.push({ type: 'divider' }, ...taskBlocks);
+  // Slack allows 100 blocks in a Home view.
+  return { type: 'home', blocks: blocks.slice(0, 100) };
+}

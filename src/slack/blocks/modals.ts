@@ -1,0 +1,81 @@
+/** The request modal (block ids fixed by SPEC "The request modal") and the deny-reason modal. */
+import type { KnownBlock, View } from '@slack/types';
+import type { AccessConfig } from '../../config.js';
+import type { RequestKind } from '../../requests/model.js';
+
+export const REQUEST_MODAL = 'access_request';
+export const DENY_MODAL = 'deny_reason';
+
+const option = (text: string, value: string) => ({ text: { type: 'plain_text' as const, text: text.slice(0, 75) }, value });
+
+function input(blockId: string, label: string, element: Record<string, unknown>, opts: { optional?: boolean; hint?: string } = {}): KnownBlock {
+  return {
+    type: 'input',
+    block_id: blockId,
+    label: { type: 'plain_text', text: label },
+    optional: opts.optional ?? false,
+    ...(opts.hint ? { hint: { type: 'plain_text', text: opts.hint } } : {}),
+    element: { action_id: blockId, ...element },
+  } as KnownBlock;
+}
+
+export function requestModal(config: AccessConfig, today: string, kind?: RequestKind): View {
+  const kinds = [option('Onboard (give access)', 'onboard'), option('Offboard (remove access)', 'offboard')];
+  const autodesk = config.apps.find((app) => app.connector === 'autodesk');
+  const blocks: KnownBlock[] = [
+    input('kind', 'What do you need?', {
+      type: 'static_select', options: kinds, ...(kind ? { initial_option: kinds[kind === 'onboard' ? 0 : 1] } : {}),
+    }),
+    input('subjects', 'People', { type: 'multi_users_select', placeholder: { type: 'plain_text', text: 'Who gains or loses access' } }, {
+      optional: true, hint: 'One or many. For a new hire without Slack yet, use the fields below instead.',
+    }),
+    input('new_hire_email', 'New hire e-mail', { type: 'plain_text_input', placeholder: { type: 'plain_text', text: 'jane.doe@example.com' } }, {
+      optional: true, hint: 'Onboarding only: someone who has no Slack account yet.',
+    }),
+    input('new_hire_first_name', 'New hire first name', { type: 'plain_text_input' }, { optional: true }),
+    input('new_hire_last_name', 'New hire last name', { type: 'plain_text_input' }, { optional: true }),
+    input('apps', 'Apps', { type: 'multi_static_select', options: config.apps.map((app) => option(app.name, app.id)) }),
+  ];
+  if (autodesk?.connector === 'autodesk') {
+    const roles = autodesk.roles.map((role) => option(role, role));
+    blocks.push(
+      input('autodesk_role', `${autodesk.name} role`, { type: 'static_select', options: roles, initial_option: roles[autodesk.roles.indexOf(autodesk.defaultRole)] }, {
+        optional: true, hint: `Onboarding to ${autodesk.name} only.`,
+      }),
+    );
+    if (autodesk.teams.length) {
+      blocks.push(
+        input('autodesk_teams', `${autodesk.name} teams`, { type: 'multi_static_select', options: autodesk.teams.map((team) => option(team.name, team.id)) }, {
+          optional: true, hint: 'Joined once the person has accepted the invitation.',
+        }),
+      );
+    }
+  }
+  blocks.push(
+    input('effective_date', 'Effective date', { type: 'datepicker', initial_date: today }, { hint: 'Offboarding waits for this date.' }),
+    input('justification', 'Why', { type: 'plain_text_input', multiline: true, max_length: 3000 }),
+  );
+  return {
+    type: 'modal',
+    callback_id: REQUEST_MODAL,
+    title: { type: 'plain_text', text: 'Access request' },
+    submit: { type: 'plain_text', text: 'Submit' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks,
+  };
+}
+
+export function denyReasonModal(requestId: string): View {
+  return {
+    type: 'modal',
+    callback_id: DENY_MODAL,
+    private_metadata: JSON.stringify({ requestId }),
+    title: { type: 'plain_text', text: 'Deny request' },
+    submit: { type: 'plain_text', text: 'Deny' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: `Denying *${requestId}*. The requester will see your reason.` } },
+      input('reason', 'Reason', { type: 'plain_text_input', multiline: true, max_length: 1000 }),
+    ],
+  };
+}

@@ -1,0 +1,169 @@
+/** Approval cards, the requester's status message and IT failure alerts: pure renderings of a request's state. */
+import type { KnownBlock } from '@slack/types';
+import { approvalStepsOf, type AccessConfig, type AppConfig } from '../../config.js';
+import { STATE_LABEL, subjectLabel, type Approval, type Item, type RequestDetail } from '../../requests/model.js';
+import { context, formatTime, header, section, sectionsOfLines } from './common.js';
+
+/** Action id prefixes; the full id carries the request id so several cards can share a Home view. */
+export const ACTION = {
+  approve: 'approval_approve',
+  deny: 'approval_deny',
+  retry: 'fulfillment_retry',
+} as const;
+
+export interface Rendered {
+  text: string;
+  blocks: KnownBlock[];
+}
+
+const appOf = (config: AccessConfig, appId: string): AppConfig | undefined => config.apps.find((app) => app.id === appId);
+const appName = (config: AccessConfig, appId: string) => appOf(config, appId)?.name ?? appId;
+const kindWord = (detail: RequestDetail) => (detail.request.kind === 'onboard' ? 'Onboarding' : 'Offboarding');
+
+/** "Autodesk: 120/300 deactivated, 2 failed" — the live progress of one app's items. */
+export function progressLine(config: AccessConfig, detail: RequestDetail, appId: string): string {
+  const items = detail.items.filter((item) => item.appId === appId);
+  const app = appOf(config, appId);
+  const done = items.filter((item) => item.state === 'completed').length;
+  const failed = items.filter((item) => item.state === 'failed').length;
+  const denied = items.filter((item) => item.state === 'denied').length;
+  const verb =
+    detail.request.kind === 'onboard' ? 'onboarded'
+      : app?.connector === 'autodesk' ? (app.offboardAction === 'delete' ? 'deleted' : 'deactivated')
+        : 'offboarded';
+  const parts = [`${done}/${items.length} ${verb}`];
+  if (failed) parts.push(`${failed} failed`);
+  if (denied) parts.push(`${denied} denied`);
+  return `${app?.name ?? appId}: ${parts.join(', ')}`;
+}
+
+function itemLine(config: AccessConfig, item: Item): string {
+  const icon = { awaiting_approval: '⏳', approved: '🟢', in_progress: '🔄', completed: '✅', failed: '❌', denied: '⛔' }[item.state];
+  const detail = item.detail && item.detail !== STATE_LABEL[item.state] ? ` — ${item.detail}` : '';
+  return `${icon} ${subjectLabel(item.subject)} · ${appName(config, item.appId)}: ${STATE_LABEL[item.state]}${detail}`;
+}
+
+function approvalLine(config: AccessConfig, approval: Approval): string {
+  const app = appOf(config, approval.appId);
+  const steps = app ? approvalStepsOf(app) : [];
+  const stepName = steps[approval.stepIndex]?.name;
+  const label = `${appName(config, approval.appId)}, step ${approval.stepIndex + 1}/${Math.max(steps.length, 1)}${stepName ? ` (${stepName})` : ''}`;
+  if (approval.state === 'approved') return `✅ ${label}: approved by <@${approval.decidedBy}> ${formatTime(approval.decidedAt!)}`;
+  if (approval.state === 'denied') {
+    return `⛔ ${label}: denied by <@${approval.decidedBy}> ${formatTime(approval.decidedAt!)}${approval.reason ? ` — "${approval.reason}"` : ''}`;
+  }
+  const who = approval.fallbackToIt ? 'the IT channel (nobody listed may decide)' : approval.approvers.map((a) => `<@${a}>`).join(' or ');
+  return `⏳ ${label}: waiting for ${who}`;
+}
+
+/** What the approver must know before clicking: who, what, when, why, and what cannot be undone. */
+function requestSummary(config: AccessConfig, detail: RequestDetail): KnownBlock[] {
+  const { request } = detail;
+  const appIds = [...new Set(detail.items.map((item) => item.appId))];
+  const subjects = [...new Map(detail.items.map((item) => [item.subject.email.toLowerCase(), item.subject])).values()];
+  const fields = [
+    `*Requester*\n<@${request.requesterId}>`,
+    `*What*\n${kindWord(detail)}`,
+    `*Apps*\n${appIds.map((id) => appName(config, id)).join(', ')}`,
+    `*Effective date*\n${request.effectiveDate}`,
+  ];
+  const blocks: KnownBlock[] = [
+    header(`${kindWord(detail)} request ${request.id}`),
+    { type: 'section', fields: fields.map((text) => ({ type: 'mrkdwn', text })) },
+  ];
+  const autodesk = appIds.map((id) => appOf(config, id)).find((app) => app?.connector === 'autodesk');
+  if (autodesk?.connector === 'autodesk') {
+    if (request.kind === 'onboard') {
+      const teams = (request.options.autodeskTeams ?? []).map((id) => autodesk.teams.find((team) => team.id === id)?.name ?? id);
+      blocks.push(section(`*${autodesk.name} role:* ${request.options.autodeskRole ?? autodesk.defaultRole}   *Teams:* ${teams.length ? teams.join(', ') : 'none'}`));
+    } else {
+      blocks.push(
+        section(
+          autodesk.offboardAction === 'delete'
+            ? `:warning: *${autodesk.name}: this is a hard, irreversible delete.* The account and its data are removed for good.`
+            : `:warning: *${autodesk.name} deactivation cannot be undone through the API* (reactivation needs an Autodesk support case).`,
+        ),
+      );
+    }
+  }
+  blocks.push(section(`*Who* (${subjects.length})\n${subjects.slice(0, 40).map(subjectLabel).join(', ')}${subjects.length > 40 ? `, …and ${subjects.length - 40} more` : ''}`));
+  blocks.push(section(`*Why*\n>${request.justification.replace(/\n/g, '\n>')}`));
+  return blocks;
+}
+
+function statusBlocks(config: AccessConfig, detail: RequestDetail): KnownBlock[] {
+  const blocks: KnownBlock[] = [];
+  if (detail.approvals.length) blocks.push(context(detail.approvals.map((approval) => approvalLine(config, approval)).join('\n')));
+  const appIds = [...new Set(detail.items.map((item) => item.appId))];
+  const started = detail.items.some((item) => !['awaiting_approval', 'denied'].includes(item.state));
+  if (started) blocks.push(section(`*Progress*\n${appIds.map((id) => progressLine(config, detail, id)).join('\n')}`));
+  return blocks;
+}
+
+function decisionButtons(requestId: string): KnownBlock {
+  return {
+    type: 'actions',
+    block_id: `decide:${requestId}`,
+    elements: [
+      { type: 'button', action_id: `${ACTION.approve}:${requestId}`, text: { type: 'plain_text', text: 'Approve' }, style: 'primary', value: requestId },
+      { type: 'button', action_id: `${ACTION.deny}:${requestId}`, text: { type: 'plain_text', text: 'Deny' }, style: 'danger', value: requestId },
+    ],
+  };
+}
+
+/**
+ * The approval card. `canDecide` says whether this copy carries buttons: an approver's DM while they have a
+ * pending step, the mirror and IT copies while anything is pending.
+ */
+export function approvalCard(config: AccessConfig, detail: RequestDetail, canDecide: boolean, note?: string): Rendered {
+  const blocks = [...requestSummary(config, detail), ...statusBlocks(config, detail)];
+  if (note) blocks.push(context(note));
+  if (canDecide) blocks.push(decisionButtons(detail.request.id));
+  return { text: `${kindWord(detail)} request ${detail.request.id} from <@${detail.request.requesterId}> needs a decision`, blocks };
+}
+
+/** The requester's own message about the request, kept current. */
+export function requesterStatus(config: AccessConfig, detail: RequestDetail): Rendered {
+  const lines = detail.items.map((item) => itemLine(config, item));
+  return {
+    text: `Your ${kindWord(detail).toLowerCase()} request ${detail.request.id}`,
+    blocks: [
+      section(`*Your ${kindWord(detail).toLowerCase()} request ${detail.request.id}* (effective ${detail.request.effectiveDate})`),
+      ...statusBlocks(config, detail),
+      ...sectionsOfLines(lines, 40),
+    ],
+  };
+}
+
+/** Posted to the IT channel when an app's items of a request fail; Retry re-runs only the failed ones. */
+export function failureAlert(config: AccessConfig, detail: RequestDetail, appId: string): Rendered {
+  const failed = detail.items.filter((item) => item.appId === appId && item.state === 'failed');
+  const lines = failed.map((item) => `❌ ${subjectLabel(item.subject)}: ${item.detail ?? 'failed'}`);
+  const blocks: KnownBlock[] = [
+    section(`:rotating_light: *${appName(config, appId)} could not finish request ${detail.request.id}* (${kindWord(detail).toLowerCase()}, requested by <@${detail.request.requesterId}>)`),
+    context(progressLine(config, detail, appId)),
+  ];
+  if (failed.length) {
+    blocks.push(...sectionsOfLines(lines, 30));
+    blocks.push({
+      type: 'actions',
+      block_id: `retry:${detail.request.id}:${appId}`,
+      elements: [{ type: 'button', action_id: `${ACTION.retry}:${detail.request.id}:${appId}`, text: { type: 'plain_text', text: `Retry ${failed.length} failed` }, value: `${detail.request.id}|${appId}` }],
+    });
+  } else {
+    blocks.push(section('No item is failed any more.'));
+  }
+  return { text: `${appName(config, appId)} could not finish request ${detail.request.id}: ${failed.length} failed`, blocks };
+}
+
+/** For `/access status` and the Home tab: one request in a few lines. */
+export function requestOverview(config: AccessConfig, detail: RequestDetail): KnownBlock[] {
+  return [
+    section(`*${detail.request.id}* · ${kindWord(detail)} · effective ${detail.request.effectiveDate}`),
+    ...sectionsOfLines(detail.items.map((item) => itemLine(config, item)), 15),
+  ];
+}
+
+export function requestOverviewText(config: AccessConfig, detail: RequestDetail): string {
+  return [`*${detail.request.id}* · ${kindWord(detail)} · effective ${detail.request.effectiveDate}`, ...detail.items.slice(0, 15).map((item) => itemLine(config, item))].join('\n');
+}

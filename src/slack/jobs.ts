@@ -1,0 +1,107 @@
+/**
+ * The Slack side effects that must not be lost: posting messages, keeping every message about a request in
+ * step with the database, publishing Home tabs. They run as durable jobs, so a Slack outage delays them.
+ * Message coordinates (channel, ts) are stored, so a restarted bot updates the same messages.
+ */
+import { createHash } from 'node:crypto';
+import type { KnownBlock } from '@slack/types';
+import { z } from 'zod';
+import type { AppContext } from '../context.js';
+import { RetryAt } from '../jobs/errors.js';
+import { JOB } from '../jobs/kinds.js';
+import { excludedDeciders } from '../requests/model.js';
+import { getRequestDetail, requestsAwaiting, requestsOf } from '../requests/repository.js';
+import { homeView } from './blocks/home.js';
+import { approvalCard, failureAlert, requesterStatus, type Rendered } from './blocks/request.js';
+
+/** A rate-limited Slack call is retried when Slack says, without spending an attempt. */
+export async function slackCall<T>(ctx: AppContext, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    const retryAfter = (error as { retryAfter?: number }).retryAfter;
+    if (typeof retryAfter === 'number') throw new RetryAt(ctx.clock.now() + retryAfter * 1000, `Slack rate limit: retry after ${retryAfter}s`);
+    throw error;
+  }
+}
+
+interface MessageRow { id: number; channel: string; ts: string; content_hash: string | null }
+
+const hashOf = (rendered: Rendered) => createHash('sha256').update(JSON.stringify(rendered)).digest('hex').slice(0, 16);
+
+/** Posts the message once, or updates the stored one when its content changed. */
+export async function upsertMessage(ctx: AppContext, requestId: string | null, purpose: string, recipient: string, rendered: Rendered): Promise<void> {
+  const row = ctx.db.prepare('SELECT id, channel, ts, content_hash FROM slack_messages WHERE request_id IS ? AND purpose = ? AND recipient = ?').get(requestId, purpose, recipient) as
+    | MessageRow
+    | undefined;
+  const hash = hashOf(rendered);
+  if (row) {
+    if (row.content_hash === hash) return;
+    await slackCall(ctx, () => ctx.slack.chat.update({ channel: row.channel, ts: row.ts, text: rendered.text, blocks: rendered.blocks }));
+    ctx.db.prepare('UPDATE slack_messages SET content_hash = ? WHERE id = ?').run(hash, row.id);
+    return;
+  }
+  const posted = await slackCall(ctx, () => ctx.slack.chat.postMessage({ channel: recipient, text: rendered.text, blocks: rendered.blocks, unfurl_links: false }));
+  ctx.db
+    .prepare('INSERT INTO slack_messages (request_id, purpose, recipient, channel, ts, content_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    .run(requestId, purpose, recipient, posted.channel!, posted.ts!, hash, ctx.clock.now());
+}
+
+/** Renders every message about a request from its current state: cards, mirror, IT copies, the requester's status. */
+async function syncRequestMessages(ctx: AppContext, requestId: string): Promise<void> {
+  const detail = getRequestDetail(ctx.db, requestId);
+  if (!detail) return;
+  const { config } = ctx;
+  const pendingFor = (userId: string) =>
+    detail.approvals.some((approval) => approval.state === 'pending' && !approval.fallbackToIt && approval.approvers.includes(userId) && !excludedDeciders(detail.request, detail.items, approval.appId).has(userId));
+  const approvers = new Set<string>();
+  for (const approval of detail.approvals) {
+    if (approval.fallbackToIt) continue;
+    const excluded = excludedDeciders(detail.request, detail.items, approval.appId);
+    for (const approver of approval.approvers) if (!excluded.has(approver)) approvers.add(approver);
+  }
+  for (const approver of approvers) await upsertMessage(ctx, requestId, 'approval_card', approver, approvalCard(config, detail, pendingFor(approver)));
+  const anyPending = detail.approvals.some((approval) => approval.state === 'pending');
+  if (config.approvalsChannel) await upsertMessage(ctx, requestId, 'approval_mirror', config.approvalsChannel, approvalCard(config, detail, anyPending));
+  if (detail.approvals.some((approval) => approval.fallbackToIt)) {
+    const itPending = detail.approvals.some((approval) => approval.fallbackToIt && approval.state === 'pending');
+    const note = 'Nobody listed may decide this step (the requester and the people concerned cannot approve themselves), so IT decides.';
+    await upsertMessage(ctx, requestId, 'it_approval_card', config.itChannel, approvalCard(config, detail, itPending, note));
+  }
+  await upsertMessage(ctx, requestId, 'requester_status', detail.request.requesterId, requesterStatus(config, detail));
+  const appsWithAlerts = new Set(
+    (ctx.db.prepare("SELECT purpose FROM slack_messages WHERE request_id = ? AND purpose LIKE 'failure_alert:%'").all(requestId) as { purpose: string }[]).map((row) =>
+      row.purpose.slice('failure_alert:'.length)),
+  );
+  for (const item of detail.items) if (item.state === 'failed') appsWithAlerts.add(item.appId);
+  for (const appId of appsWithAlerts) await upsertMessage(ctx, requestId, `failure_alert:${appId}`, config.itChannel, failureAlert(config, detail, appId));
+}
+
+export type HomeTasks = (ctx: AppContext, userId: string) => KnownBlock[];
+
+export function publishHome(ctx: AppContext, userId: string, tasks: HomeTasks): Promise<unknown> {
+  const isOpen = (detail: { items: { state: string }[] }) => detail.items.some((item) => !['completed', 'failed', 'denied'].includes(item.state));
+  const mine = requestsOf(ctx.db, userId).filter(isOpen);
+  const awaiting = requestsAwaiting(ctx.db, userId).filter((detail) =>
+    detail.approvals.some((approval) => approval.state === 'pending' && !excludedDeciders(detail.request, detail.items, approval.appId).has(userId) && (approval.approvers.includes(userId))));
+  return slackCall(ctx, () => ctx.slack.views.publish({ user_id: userId, view: homeView(ctx.config, mine, awaiting, tasks(ctx, userId)) }));
+}
+
+export function registerSlackJobs(ctx: AppContext, homeTasks: HomeTasks): void {
+  ctx.runner.register(JOB.sendMessage, {
+    schema: z.object({ channel: z.string(), text: z.string(), blocks: z.array(z.any()).optional() }),
+    async run({ channel, text, blocks }) {
+      await slackCall(ctx, () => ctx.slack.chat.postMessage({ channel, text, ...(blocks ? { blocks } : {}), unfurl_links: false }));
+    },
+  });
+  ctx.runner.register(JOB.syncRequestMessages, {
+    schema: z.object({ requestId: z.string() }),
+    run: ({ requestId }) => syncRequestMessages(ctx, requestId),
+  });
+  ctx.runner.register(JOB.refreshHome, {
+    schema: z.object({ userId: z.string() }),
+    async run({ userId }) {
+      await publishHome(ctx, userId, homeTasks);
+    },
+  });
+}

@@ -1,0 +1,41 @@
+/** `/access [onboard|offboard|status|tasks|help]`. Acks first; the modal opens inside the trigger's 3 seconds. */
+import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
+import type { AppContext } from '../../../context.js';
+import { requestsOf } from '../../../requests/repository.js';
+import { dateInZone } from '../../../util/time.js';
+import { requestModal } from '../../blocks/modals.js';
+import { requestOverviewText } from '../../blocks/request.js';
+import { SOMETHING_WENT_WRONG, USAGE } from '../../replies.js';
+
+export type TasksText = (ctx: AppContext, userId: string) => string;
+
+export function accessCommand(ctx: AppContext, tasksText: TasksText) {
+  return async ({ command, ack, client, logger }: SlackCommandMiddlewareArgs & AllMiddlewareArgs) => {
+    const word = command.text.trim().toLowerCase();
+    try {
+      if (word === '' || word === 'onboard' || word === 'offboard' || word === 'new') {
+        await ack();
+        const kind = word === 'onboard' || word === 'offboard' ? word : undefined;
+        await client.views.open({ trigger_id: command.trigger_id, view: requestModal(ctx.config, dateInZone(ctx.clock.now(), ctx.config.timezone), kind) });
+        return;
+      }
+      if (word === 'status') {
+        const open = requestsOf(ctx.db, command.user_id).filter((d) => d.items.some((item) => !['completed', 'failed', 'denied'].includes(item.state)));
+        const text = open.length
+          ? `*Your open requests* (${open.length})\n\n${open.map((detail) => requestOverviewText(ctx.config, detail)).join('\n\n')}`
+          : 'You have no open requests. Type `/access` to make one.';
+        await ack({ response_type: 'ephemeral', text });
+        return;
+      }
+      if (word === 'tasks') {
+        await ack({ response_type: 'ephemeral', text: tasksText(ctx, command.user_id) });
+        return;
+      }
+      const prefix = word === 'help' ? '' : `I don't know \`/access ${command.text.trim().slice(0, 50)}\`.\n\n`;
+      await ack({ response_type: 'ephemeral', text: prefix + USAGE });
+    } catch (error) {
+      logger.error(`/access ${word} failed: ${(error as Error).message}`);
+      await ack({ response_type: 'ephemeral', text: SOMETHING_WENT_WRONG }).catch(() => undefined);
+    }
+  };
+}

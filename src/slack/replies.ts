@@ -1,0 +1,32 @@
+/** Words for people: refusals and usage. Domain results in, one readable sentence out. */
+import type { DecisionRefusal } from '../requests/model.js';
+import { formatTime } from './blocks/common.js';
+
+export function refusalText(refusal: DecisionRefusal): string {
+  switch (refusal.reason) {
+    case 'not_found':
+      return 'This request no longer exists.';
+    case 'already_decided':
+      return refusal.decidedBy
+        ? `Nothing to do: this was already ${refusal.state} by <@${refusal.decidedBy}>${refusal.decidedAt ? ` ${formatTime(refusal.decidedAt)}` : ''}.`
+        : 'Nothing to do: this was already decided.';
+    case 'own_request':
+      return "You can't approve or deny your own request. It is waiting for its approvers.";
+    case 'own_access':
+      return "You can't decide on your own access. Another approver (or IT) has to.";
+    case 'not_an_approver':
+      return `Only ${refusal.approvers.map((a) => `<@${a}>`).join(' or ')} can decide the current step of this request. Nothing was changed.`;
+  }
+}
+
+export const USAGE = [
+  '*Usage of `/access`*',
+  '• `/access` — open the request form',
+  '• `/access onboard` / `/access offboard` — open it preselected',
+  '• `/access status` — your open requests and where each item stands',
+  '• `/access tasks` — the access tasks assigned to you',
+  '• `/access help` — this message',
+].join('\n');
+
+/** A failure people can act on, never a stack trace. */
+export const SOMETHING_WENT_WRONG = 'Sorry, something went wrong on our side and nothing was changed. Please try again; if it keeps happening, tell IT.';
