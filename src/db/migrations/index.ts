@@ -3,9 +3,11 @@
  * add the next number. `PRAGMA user_version` records how far a database has come.
  */
 import { sql as core } from './001_core.js';
+import { sql as autodesk } from './002_autodesk.js';
 import { sql as manual } from './003_manual.js';
 
 export const migrations: { version: number; name: string; sql: string }[] = [
   { version: 1, name: 'core', sql: core },
+  { version: 2, name: 'autodesk', sql: autodesk },
   { version: 3, name: 'manual', sql: manual },
 ];
