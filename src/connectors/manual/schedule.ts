@@ -47,7 +47,7 @@ export function isWithinHours(at: number, hours: ReminderHours, timeZone: string
 }
 
 /** The instant of local `minutes` on `date` in the zone, corrected on days whose offset changes (DST). */
-function localInstant(date: string, minutes: number, timeZone: string): number {
+export function localInstant(date: string, minutes: number, timeZone: string): number {
   let instant = startOfDateInZone(date, timeZone) + minutes * 60_000;
   const drift = localTimeInZone(instant, timeZone).minutes - (minutes % 1440);
   if (drift !== 0 && Math.abs(drift) <= 120) instant -= drift * 60_000;

@@ -1,0 +1,50 @@
+/** What people see of their tasks outside the task DM: the Home tab part and `/access tasks`. */
+import type { KnownBlock } from '@slack/types';
+import type { AppContext } from '../../context.js';
+import { openTasksOf, openTasksOfApps } from '../../connectors/manual/repository.js';
+import { cardOf, taskTitleText } from '../../connectors/manual/service.js';
+import { formatDuration } from '../../util/duration.js';
+import { formatInstant } from '../../util/time.js';
+import { taskHomeSection, taskTitle, type TeamTaskRow } from './blocks.js';
+
+type TaskReader = Pick<AppContext, 'db' | 'config' | 'clock'>;
+
+/** Manual apps this person is an assignee of. */
+function appsAssignedTo(ctx: TaskReader, userId: string): string[] {
+  return ctx.config.apps.filter((app) => app.connector === 'manual' && app.assignees.includes(userId)).map((app) => app.id);
+}
+
+/**
+ * My open tasks with their buttons, and for assignees every open task of their apps with its age, oldest
+ * first. Empty for people with no tasks who assign none, so their Home stays about their requests.
+ */
+export function taskHomeBlocks(ctx: TaskReader, userId: string): KnownBlock[] {
+  const now = ctx.clock.now();
+  const mine = openTasksOf(ctx.db, userId).map((task) => cardOf(ctx.config, task, now));
+  const apps = appsAssignedTo(ctx, userId);
+  if (mine.length === 0 && apps.length === 0) return [];
+  const team: TeamTaskRow[] | undefined = apps.length
+    ? openTasksOfApps(ctx.db, apps).map((task) => ({
+        taskId: task.id, title: taskTitleText(ctx.config, task), assignee: task.assignee, ageText: formatDuration(Math.max(0, now - task.createdAt)),
+        snoozedUntilText: task.snoozedUntil !== null && task.snoozedUntil > now ? formatInstant(task.snoozedUntil, ctx.config.timezone) : undefined,
+      }))
+    : undefined;
+  return taskHomeSection(mine, team);
+}
+
+/** `/access tasks` (ephemeral): my open tasks, oldest first, and how many are open across my apps. */
+export function tasksCommandText(ctx: TaskReader, userId: string): string {
+  const now = ctx.clock.now();
+  const mine = openTasksOf(ctx.db, userId).map((task) => cardOf(ctx.config, task, now));
+  const apps = appsAssignedTo(ctx, userId);
+  const teamOpen = apps.length ? openTasksOfApps(ctx.db, apps).length : 0;
+  const team = apps.length ? `\n\nOpen tasks across your apps: ${teamOpen}. The Home tab lists them all, oldest first.` : '';
+  if (mine.length === 0) return `You have no open access tasks.${team}`;
+  const lines = mine.map((card) => {
+    const snooze = card.snoozedUntilText ? ` · :zzz: until ${card.snoozedUntilText}` : '';
+    return `• *#${card.taskId}* ${taskTitle(card)} · due ${card.dueDate} · open ${card.ageText}${snooze}`;
+  });
+  const text = `*Your open access tasks* (${mine.length})\n${lines.join('\n')}\n\nUse the buttons in each task's DM or on the Home tab.${team}`;
+  // An ephemeral response carries at most 40,000 characters; long lists are cut, the count above stays right.
+  return text.length > 3900 ? `${text.slice(0, 3890)}\n…` : text;
+}
