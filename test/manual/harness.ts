@@ -1,0 +1,158 @@
+/**
+ * Real parts for manual-task tests: a SQLite file in a temp folder, the real job runner (restartable, so a
+ * test can stop it, move the clock and start a new one), the Slack sandbox spoken to by a real WebClient,
+ * and the real request service to approve items, so tasks are born the way the bot makes them.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebClient } from '@slack/web-api';
+import { z } from 'zod';
+import { parseAccessConfig, type Config } from '../../src/config.js';
+import { createManualConnector } from '../../src/connectors/manual/index.js';
+import { taskOfItem, type Task } from '../../src/connectors/manual/repository.js';
+import type { Connector } from '../../src/connectors/types.js';
+import type { AppContext } from '../../src/context.js';
+import { openDatabase, type Db } from '../../src/db/connection.js';
+import { JOB } from '../../src/jobs/kinds.js';
+import { JobRunner } from '../../src/jobs/runner.js';
+import { registerFulfillment } from '../../src/requests/fulfillment.js';
+import { createItemProgress, decide, submitRequest } from '../../src/requests/service.js';
+import type { RequestKind } from '../../src/requests/model.js';
+import { startSlackSandbox, type SandboxMessage, type SlackSandbox } from '../../src/sandboxes/slack/server.js';
+import { silentLogger } from '../../src/util/log.js';
+import { dateInZone, type Clock } from '../../src/util/time.js';
+
+export const IT = ['U0IT1', 'U0IT2', 'U0IT3'] as const;
+export const OWNER = 'U0OWNER3';
+export const REQUESTER = 'U0REQ';
+export const STRANGER = 'U0STRANGER';
+export const IT_CHANNEL = 'C0ITOPS';
+
+/** A clock tests move by hand; the runner and every timestamp read it. */
+export class FakeClock implements Clock {
+  constructor(public t: number) {}
+  now(): number {
+    return this.t;
+  }
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}
+
+export interface ManualAppOverrides {
+  id?: string;
+  name?: string;
+  assignees?: string[];
+  reminderEvery?: string;
+  escalateAfter?: number;
+  reminderHours?: string;
+  roles?: string[];
+  defaultRole?: string;
+  steps?: { onboard?: string[]; offboard?: string[] };
+}
+
+export interface Harness {
+  ctx: AppContext;
+  db: Db;
+  sandbox: SlackSandbox;
+  clock: Clock;
+  runner: JobRunner;
+  /** Stops the current runner and starts a fresh one on the same database (a process restart). */
+  restart(): Promise<void>;
+  /** Submits and approves a request for one new person; resolves with the item's task once its DM is posted. */
+  approve(kind?: RequestKind, person?: number, appId?: string): Promise<{ requestId: string; itemId: number; task: Task; dm: SandboxMessage }>;
+  /** Lets due jobs run: a few polls, then until nothing is running. Only for asserting that nothing more happens. */
+  settle(): Promise<void>;
+  reminders(userId: string): SandboxMessage[];
+  close(): Promise<void>;
+}
+
+const POLL_MS = 15;
+let people = 0;
+
+export async function startHarness(options: { clock?: Clock; app?: ManualAppOverrides; timezone?: string } = {}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'accessbot-manual-'));
+  const db = openDatabase(join(dir, 'bot.db'));
+  const sandbox = await startSlackSandbox({
+    users: [...IT, OWNER, REQUESTER, STRANGER].map((id) => ({ id, name: id.toLowerCase() })),
+  });
+  const clock = options.clock ?? { now: () => Date.now() };
+  const app = { id: 'axure', name: 'Axure RP', assignees: [...IT.slice(0, 2)], reminderEvery: '4h', escalateAfter: 3, ...options.app };
+  const config = parseAccessConfig({
+    itChannel: IT_CHANNEL,
+    timezone: options.timezone ?? 'UTC',
+    apps: [{ ...app, connector: 'manual', approvers: [OWNER] }],
+  });
+  const connectors = new Map<string, Connector>();
+  let runner: JobRunner;
+  const ctx = {
+    db, config, clock, log: silentLogger, connectors, settings: {} as Config,
+    slack: new WebClient(sandbox.botToken, { slackApiUrl: sandbox.apiUrl, retryConfig: { retries: 0 } }),
+    wake: () => runner.wake(),
+  } as Omit<AppContext, 'runner' | 'progress'> as AppContext;
+  ctx.progress = createItemProgress(ctx);
+  const connector = createManualConnector(ctx);
+  connectors.set(app.id, connector);
+
+  const makeRunner = () => {
+    const next = new JobRunner(db, clock, silentLogger, { pollMs: POLL_MS, retryBaseMs: 50, retryMaxMs: 200, stopGraceMs: 2000 });
+    registerFulfillment(next, ctx);
+    connector.registerJobs!(next);
+    // The core's DM job (its real handler lives in the Slack layer): lets tests see what the requester is told.
+    next.register(JOB.sendMessage, {
+      schema: z.object({ channel: z.string(), text: z.string() }),
+      run: async ({ channel, text }) => void (await ctx.slack.chat.postMessage({ channel, text })),
+    });
+    ctx.runner = next;
+    runner = next;
+    next.start();
+    return next;
+  };
+  makeRunner();
+
+  const harness: Harness = {
+    ctx, db, sandbox, clock,
+    get runner() {
+      return runner;
+    },
+    async restart() {
+      await runner.stop();
+      makeRunner();
+    },
+    async approve(kind = 'onboard', person = ++people, appId = app.id) {
+      const slackId = `U0NEW${person}`;
+      sandbox.addUser({ id: slackId, name: `new${person}`, email: `new${person}@example.com` });
+      const { requestId } = submitRequest(ctx, {
+        kind, requesterId: REQUESTER, appIds: [appId], effectiveDate: dateInZone(clock.now(), config.timezone), justification: 'needs it for the project',
+        subjects: [{ slackId, email: `new${person}@example.com`, firstName: 'Pat', lastName: `Person${person}` }], options: {},
+      });
+      const decision = decide(ctx, requestId, OWNER, 'approve');
+      if (!decision.ok) throw new Error(`approval refused: ${decision.reason}`);
+      const itemId = decision.detail.items[0]!.id;
+      const dm = await sandbox.waitFor(() => {
+        const task = taskOfItem(db, itemId);
+        return task?.messageTs ? sandbox.findMessageByTs(task.messageChannel!, task.messageTs) : undefined;
+      }, { description: `the task DM for item ${itemId}` });
+      return { requestId, itemId, task: taskOfItem(db, itemId)!, dm };
+    },
+    async settle() {
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS * 6));
+      await runner.idle();
+    },
+    reminders(userId) {
+      return sandbox.messagesTo(userId).filter((message) => message.text.includes('Reminder:'));
+    },
+    async close() {
+      await runner.stop();
+      await sandbox.close();
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}
+
+/** A Monday, 10:00 UTC: inside "09:00-18:00 Mon-Fri". */
+export const MONDAY_10_UTC = Date.parse('2026-03-02T10:00:00Z');
+export const HOUR = 3_600_000;
