@@ -101,7 +101,7 @@ const url = z.url({ protocol: /^https?$/ });
 
 export const envSchema = z
   .object({
-    SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, 'must start with "xoxb-"'),
+    SLACK_BOT_TOKEN: z.string({ error: 'is required (the xoxb- bot token of your Slack app)' }).regex(/^xoxb-/, 'must start with "xoxb-"'),
     SLACK_SIGNING_SECRET: optionalText,
     SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'must start with "xapp-"').optional(),
     SLACK_API_URL: url.optional(),
@@ -118,11 +118,6 @@ export const envSchema = z
     AUTODESK_WEBHOOK_SECRET: optionalText,
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
     LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
-  })
-  .superRefine((env, ctx) => {
-    if (!env.SLACK_SIGNING_SECRET && !env.SLACK_APP_TOKEN) {
-      ctx.addIssue({ code: 'custom', path: ['SLACK_SIGNING_SECRET'], message: 'is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)' });
-    }
   });
 
 export type Env = z.infer<typeof envSchema>;
@@ -183,9 +178,12 @@ export function parseEnv(source: NodeJS.ProcessEnv): Env {
   // Empty strings count as unset: `FOO= npm start` should not mean "FOO is the empty string".
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ''));
   const result = envSchema.safeParse(cleaned);
-  if (!result.success) {
-    throw new ConfigError('environment', result.error.issues.map((issue) => `${jsonPath(issue.path)} ${issue.message}`));
+  const problems = result.success ? [] : result.error.issues.map((issue) => `${jsonPath(issue.path)} ${issue.message}`);
+  // Checked apart from the schema so it is reported together with any other problem.
+  if (!cleaned.SLACK_SIGNING_SECRET && !cleaned.SLACK_APP_TOKEN) {
+    problems.push('SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)');
   }
+  if (problems.length || !result.success) throw new ConfigError('environment', problems);
   return result.data;
 }
 

@@ -66,9 +66,19 @@ export class JobRunner {
     this.handlers.set(kind, handler);
   }
 
-  start(): void {
+  /**
+   * One bot process owns a database (README), so jobs still marked running at start-up were cut off by the
+   * previous process: they go back to the queue now instead of waiting out their lease.
+   */
+  start(options: { recoverInterrupted?: boolean } = {}): void {
     if (this.started) return;
     this.started = true;
+    if (options.recoverInterrupted ?? true) {
+      const recovered = this.db
+        .prepare("UPDATE jobs SET state = 'queued', locked_by = NULL, lease_until = NULL, updated_at = ? WHERE state = 'running'")
+        .run(this.clock.now()).changes;
+      if (recovered) this.log.warn('resumed jobs interrupted by the previous process', { recovered });
+    }
     this.schedule(0);
   }
 

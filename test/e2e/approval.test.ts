@@ -36,3 +36,85 @@ describe('approval routing', () => {
     assert.ok(itemStates(h, id).every((state) => state !== 'awaiting_approval'));
   });
 });
+
+describe('deciding', () => {
+  test('deny asks for a reason, the requester reads it, and nothing is fulfilled', async () => {
+    const id = await requestAccess(h, PEOPLE.requester, { kind: 'onboard', subjects: [PEOPLE.dave], apps: ['axure'] });
+    const card = await cardFor(h, PEOPLE.axureOwner, id);
+    await h.driver.clickButton(PEOPLE.axureOwner, card, 'Deny');
+    const modal = await h.slack.waitFor(() => h.slack.openViewOf(PEOPLE.axureOwner, 'deny_reason'));
+    const empty = await h.driver.submitView(PEOPLE.axureOwner, modal, { reason: '   ' });
+    assert.equal(empty.outcome, 'errors', 'a blank reason is refused on the field');
+    await h.driver.submitView(PEOPLE.axureOwner, modal, { reason: 'No Axure seats left this quarter' });
+    await h.slack.waitFor(() => dmsTo(h, PEOPLE.requester).some((t) => t.includes(id) && t.includes('No Axure seats left this quarter')), { description: 'requester told why' });
+    await h.slack.waitFor(() => !hasButtons(card) && JSON.stringify(card.blocks).includes('denied by'));
+    assert.deepEqual(itemStates(h, id), ['denied']);
+  });
+
+  test('the requester, a subject listed as approver, and a stranger are refused and nothing changes', async () => {
+    const config = h; void config;
+    const id = await requestAccess(h, PEOPLE.requester, { kind: 'onboard', subjects: [PEOPLE.bob], apps: ['autodesk'] });
+    const card = await cardFor(h, PEOPLE.manager, id);
+    const clicks = h.slack.ephemerals.length;
+    await h.driver.clickButton(PEOPLE.stranger, { ...card, channel: 'C0APPROVALS' } as never, 'Approve').catch(() => undefined);
+    const mirror = await h.slack.waitFor(() => h.slack.messagesTo(APPROVALS_CHANNEL).find((m) => m.text.includes(id)));
+    await h.driver.clickButton(PEOPLE.stranger, mirror, 'Approve');
+    await h.driver.clickButton(PEOPLE.requester, mirror, 'Approve');
+    await h.driver.clickButton(PEOPLE.stranger, mirror, 'Deny');
+    await h.slack.waitFor(() => h.slack.ephemerals.length >= clicks + 3, { description: 'three ephemeral refusals' });
+    const refusals = h.slack.ephemerals.slice(clicks).map((e) => e.text);
+    assert.ok(refusals.some((t) => /Only <@U0MANAGER> can decide/.test(t)), refusals.join(' | '));
+    assert.ok(refusals.some((t) => /your own request/.test(t)));
+    assert.equal(h.slack.openViewOf(PEOPLE.stranger, 'deny_reason'), undefined, 'no deny modal for a stranger');
+    assert.deepEqual(itemStates(h, id), ['awaiting_approval']);
+    assert.equal(h.query("SELECT COUNT(*) AS n FROM approvals WHERE request_id = ? AND state != 'pending'", id)[0]!.n, 0);
+  });
+
+  test('two approvers clicking at once decide exactly once', async () => {
+    const id = await requestAccess(h, PEOPLE.requester, { kind: 'onboard', subjects: [PEOPLE.carol], apps: ['autodesk'] });
+    await h.driver.clickButton(PEOPLE.manager, await cardFor(h, PEOPLE.manager, id), 'Approve');
+    const [c1, c2] = [await cardFor(h, PEOPLE.owner1, id), await cardFor(h, PEOPLE.owner2, id)];
+    // Two owners, and each of them double-clicking, all in flight together.
+    await Promise.all([
+      h.driver.clickButton(PEOPLE.owner1, c1, 'Approve'), h.driver.clickButton(PEOPLE.owner2, c2, 'Approve'),
+      h.driver.clickButton(PEOPLE.owner1, c1, 'Approve'), h.driver.clickButton(PEOPLE.owner2, c2, 'Approve'),
+    ]);
+    const decisions = h.query<{ n: number }>("SELECT COUNT(*) AS n FROM audit WHERE request_id = ? AND action = 'approval.approved'", id)[0]!.n;
+    assert.equal(decisions, 2, 'step 1 by the manager, step 2 by exactly one owner');
+    await h.slack.waitFor(() => !hasButtons(c1) && !hasButtons(c2), { description: 'both owner cards settled' });
+    const jobs = h.query<{ n: number }>("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'item.fulfill' AND payload LIKE ?", `%${h.query<{ id: number }>('SELECT id FROM items WHERE request_id = ?', id)[0]!.id}%`)[0]!.n;
+    assert.equal(jobs, 1, 'one fulfillment job');
+  });
+
+  test('when every approver of a step is the requester or a subject, the step goes to the IT channel', async () => {
+    const id = await requestAccess(h, PEOPLE.axureOwner, { kind: 'onboard', subjects: [PEOPLE.dave], apps: ['axure'] });
+    const itCard = await h.slack.waitFor(() => h.slack.messagesTo('C0ITOPS').find((m) => m.text.includes(id)), { description: 'card in IT channel' });
+    assert.ok(hasButtons(itCard));
+    await h.slack.waitFor(() => dmsTo(h, PEOPLE.axureOwner).some((t) => t.includes(id) && t.includes('sent to the IT channel')));
+    await h.driver.clickButton(PEOPLE.axureOwner, itCard, 'Approve');
+    await h.slack.waitFor(() => h.slack.ephemerals.some((e) => e.user === PEOPLE.axureOwner && /own request/.test(e.text)));
+    await h.driver.clickButton(PEOPLE.it1, itCard, 'Approve');
+    await h.slack.waitFor(() => !hasButtons(itCard), { description: 'IT card settled' });
+    assert.notDeepEqual(itemStates(h, id), ['awaiting_approval']);
+  });
+});
+
+describe('durability', () => {
+  test('a bot restarted between step 1 and step 2 keeps the request, its cards and their buttons', async () => {
+    const id = await requestAccess(h, PEOPLE.requester, { kind: 'offboard', subjects: [PEOPLE.dave], apps: ['autodesk'] });
+    const managerCard = await cardFor(h, PEOPLE.manager, id);
+    assert.match(JSON.stringify(managerCard.blocks), /cannot be undone through the API/, 'the card warns that deactivation is irreversible');
+    const since = h.slack.calls.length;
+    await h.driver.clickButton(PEOPLE.manager, managerCard, 'Approve');
+    await cardFor(h, PEOPLE.owner1, id);
+    // The requester's status is the sync job's last write: by then the owners' card coordinates are stored.
+    // (A crash between Slack's answer and that store is the one window that can leave a duplicate card.)
+    await h.slack.waitForCall('chat.update', (call) => call.args.channel === h.slack.dmChannelOf(PEOPLE.requester), { since });
+    await h.restartBot('SIGKILL');
+    const ownerCard = await cardFor(h, PEOPLE.owner1, id);
+    await h.driver.clickButton(PEOPLE.owner1, ownerCard, 'Approve');
+    await h.slack.waitFor(() => !hasButtons(ownerCard) && !hasButtons(managerCard), { description: 'cards posted before the crash updated after it' });
+    assert.deepEqual(itemStates(h, id).map((s) => s === 'awaiting_approval'), [false]);
+    assert.equal(h.slack.messagesTo(PEOPLE.owner1).filter((m) => m.text.includes(id)).length, 1, 'no second card after restart');
+  });
+});

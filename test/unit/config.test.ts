@@ -1,0 +1,64 @@
+/** Start-up configuration: every mistake named by its JSON path or variable, in one go. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ConfigError, parseAccessConfig, parseEnv } from '../../src/config.js';
+import { baseConfig } from '../support/harness.js';
+
+test('a config with three mistakes reports all three by JSON path', () => {
+  const config = baseConfig();
+  config.itChannel = 'ops';
+  config.apps[0].connector = 'autodsk';
+  config.apps[1].reminderEvery = 'every 4 hours';
+  try {
+    parseAccessConfig(config);
+    assert.fail('should have thrown');
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    assert.deepEqual(error.problems, [
+      'itChannel: must be a Slack channel id like "C0123ABC"',
+      'apps[0].connector: must be "autodesk" or "manual"',
+      'apps[1].reminderEvery: must be a duration like "30s", "15m", "4h" or "2d"',
+    ]);
+  }
+});
+
+test('unknown keys are errors, not silently ignored; approvers are required', () => {
+  const config = baseConfig();
+  config.apps[1].reminderEvry = '4h';
+  delete config.apps[1].approvers;
+  assert.throws(() => parseAccessConfig(config), (error: ConfigError) => {
+    assert.deepEqual(error.problems.sort(), ['apps[1].approvers: needs "approvers" or "approvalSteps"', 'apps[1].reminderEvry: unknown key']);
+    return true;
+  });
+});
+
+test('environment: missing token and signing secret are both named', () => {
+  assert.throws(() => parseEnv({}), (error: ConfigError) => {
+    assert.deepEqual(error.problems, [
+      'SLACK_BOT_TOKEN is required (the xoxb- bot token of your Slack app)',
+      'SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)',
+    ]);
+    return true;
+  });
+  assert.equal(parseEnv({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' }).PORT, 3000, 'Socket Mode needs no signing secret');
+});
+
+test('npm start with a bad config prints one clear line per problem and exits 1, without a stack trace', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'accessbot-config-'));
+  const path = join(dir, 'access.config.json');
+  writeFileSync(path, JSON.stringify({ ...baseConfig(), timezone: 'Mars/Olympus' }));
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { PATH: process.env.PATH, SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's', ACCESS_CONFIG: path, AUTODESK_CLIENT_ID: 'a', AUTODESK_CLIENT_SECRET: 'b', DATABASE_PATH: join(dir, 'db.sqlite') },
+    encoding: 'utf8',
+  });
+  assert.equal(result.status, 1);
+  assert.equal(result.stderr.trim(), `accessbot cannot start: ${path}: 1 problem: timezone: must be an IANA timezone like "Europe/Paris"`);
+  const missing = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { PATH: process.env.PATH, SLACK_SIGNING_SECRET: 's' }, encoding: 'utf8' });
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /^accessbot cannot start: environment: 1 problem: SLACK_BOT_TOKEN /);
+  assert.doesNotMatch(missing.stderr, /at .*\.ts:\d+/);
+});
