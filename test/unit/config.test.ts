@@ -62,3 +62,10 @@ test('npm start with a bad config prints one clear line per problem and exits 1,
   assert.match(missing.stderr, /^accessbot cannot start: environment: 1 problem: SLACK_BOT_TOKEN /);
   assert.doesNotMatch(missing.stderr, /at .*\.ts:\d+/);
 });
+
+test('the shipped example config is valid and the published JSON Schema matches the validator', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { configSchemaText, SCHEMA_FILE } = await import('../../src/cli/write-config-schema.js');
+  parseAccessConfig(JSON.parse(readFileSync('access.config.example.json', 'utf8')));
+  assert.equal(readFileSync(SCHEMA_FILE, 'utf8'), configSchemaText(), 'run `npm run schema` after changing the config validator');
+});
