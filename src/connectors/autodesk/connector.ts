@@ -1,0 +1,330 @@
+/**
+ * The Autodesk connector: onboarding (invite, wait for acceptance, join teams) and offboarding (deactivate or
+ * delete), idempotent across crashes and within the API's limits. One instance serves every app whose
+ * connector is `autodesk`; its settings come from each item's app.
+ */
+import { z } from 'zod';
+import { inTransaction } from '../../db/connection.js';
+import { writeAudit } from '../../db/audit.js';
+import type { AutodeskAppConfig } from '../../config.js';
+import type { AppContext } from '../../context.js';
+import { PermanentError, RetryAt } from '../../jobs/errors.js';
+import { enqueue } from '../../jobs/queue.js';
+import type { JobContext, JobRunner } from '../../jobs/runner.js';
+import { getItem } from '../../requests/repository.js';
+import { fulfillmentItemOf } from '../../requests/service.js';
+import { formatDuration } from '../../util/duration.js';
+import { startOfDateInZone } from '../../util/time.js';
+import type { Connector, FulfillmentItem, Outcome } from '../types.js';
+import { createRestApi, type AutodeskApi, type AutodeskUser } from './api.js';
+import { AutodeskClient } from './client.js';
+import { AutodeskDirectory, normalizeEmail, type DirectoryEntry, type DirectoryOptions } from './directory.js';
+import { AutodeskApiError, type Headers, type HttpTimeouts } from './http.js';
+import {
+  confirmIntent, forgetPending, intentOf, pendingItemsOfUser, pendingOf, recordIntent, rememberPending, type Intent, type OffboardAction,
+} from './store.js';
+import { handleAutodeskWebhook, type WebhookAnswer } from './webhook.js';
+
+export const AWAIT_ACTIVATION_JOB = 'autodesk.await_activation';
+export const awaitActivationKey = (itemId: number) => `autodesk.await:${itemId}`;
+
+export const DEACTIVATED_ON_ONBOARD = 'deactivated Autodesk users cannot be reactivated through the API; open an Autodesk support case';
+export const INVITED_DETAIL = 'invited, waiting for the user to accept';
+export const ACTIVE_DETAIL = 'active, assigning teams';
+
+export interface AutodeskConnectorOptions {
+  directory?: DirectoryOptions;
+  /** Rate-limit waits longer than this reschedule the job. @default 30_000 */
+  longWaitMs?: number;
+  timeouts?: HttpTimeouts;
+}
+
+export interface AutodeskConnector extends Connector {
+  readonly type: 'autodesk';
+  /** Mount at `POST /webhooks/autodesk` with the raw body and the request headers. */
+  handleWebhook(rawBody: Buffer | string, headers: Headers): Promise<WebhookAnswer>;
+  /** Call after the job runner stopped: lets calls in flight finish and closes the connection pool. */
+  close(): Promise<void>;
+  readonly client: AutodeskClient;
+  readonly api: AutodeskApi;
+  readonly directory: AutodeskDirectory;
+}
+
+interface Team {
+  id: string;
+  name: string;
+  role: string;
+}
+
+interface OnboardPlan {
+  /** Only an explicitly requested role is enforced on an existing account. */
+  requestedRole: string | undefined;
+  createRole: string;
+  teams: Team[];
+}
+
+/** 4xx answers other than the ones handled become PermanentError, so the runner stops retrying them. */
+async function classified<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof AutodeskApiError && !error.retryable) throw new PermanentError(error.message, error.code ?? `http_${error.status ?? 'error'}`);
+    throw error;
+  }
+}
+
+const entryOf = (user: AutodeskUser, seenAt: number): DirectoryEntry => ({ id: user.id, email: user.email, status: user.status, role: user.role, seenAt });
+
+export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnectorOptions = {}): AutodeskConnector {
+  const { db, clock } = ctx;
+  const log = ctx.log.child({ connector: 'autodesk' });
+  const settings = ctx.settings.autodesk;
+  const client = new AutodeskClient({
+    baseUrl: settings.baseUrl, tokenUrl: settings.tokenUrl, clientId: settings.clientId, clientSecret: settings.clientSecret,
+    perHour: settings.perHour, maxConcurrent: settings.maxConcurrent, db, clock, log, longWaitMs: options.longWaitMs, timeouts: options.timeouts,
+  });
+  const api = createRestApi(client);
+  const directory = new AutodeskDirectory(db, api, clock, log, options.directory);
+
+  function appOf(appId: string): AutodeskAppConfig {
+    const app = ctx.config.apps.find((candidate) => candidate.id === appId);
+    if (!app || app.connector !== 'autodesk') throw new PermanentError(`autodesk: app "${appId}" is not configured for the autodesk connector`, 'not_configured');
+    return app;
+  }
+
+  function planOf(app: AutodeskAppConfig, item: FulfillmentItem): OnboardPlan {
+    const requestedRole = item.options.role;
+    if (requestedRole !== undefined && !(app.roles as string[]).includes(requestedRole)) {
+      throw new PermanentError(`autodesk: role "${requestedRole}" is not one of ${app.name}'s roles (${app.roles.join(', ')})`, 'bad_role');
+    }
+    const teams = (item.options.teams ?? []).map((teamId) => {
+      const team = app.teams.find((candidate) => candidate.id === teamId);
+      if (!team) throw new PermanentError(`autodesk: team "${teamId}" is not configured for ${app.name}`, 'bad_team');
+      return team;
+    });
+    return { requestedRole, createRole: requestedRole ?? app.defaultRole, teams };
+  }
+
+  /** Joins every team (409 = already a member), then checks with the API that all of them are there. */
+  async function assignTeams(userId: string, teams: Team[], signal: AbortSignal): Promise<void> {
+    if (teams.length === 0) return;
+    for (const team of teams) {
+      const outcome = await api.assignTeam(userId, team.id, team.role, signal);
+      if (outcome === 'not_active') throw new AutodeskApiError('autodesk: assign team: the user has not accepted the invitation yet', 'assign team', 409, true, 'invitation_pending');
+    }
+    const memberships = new Set((await api.listUserTeams(userId, signal)).map((team) => team.id));
+    const missing = teams.filter((team) => !memberships.has(team.id));
+    if (missing.length > 0) {
+      throw new AutodeskApiError(`autodesk: verify teams: still not a member of ${missing.map((team) => team.name).join(', ')} after assignment`, 'verify teams', null, true);
+    }
+  }
+
+  /** Role and teams for a user who is active; answers the item's final detail. */
+  async function finishActive(entry: DirectoryEntry, plan: OnboardPlan, alreadyActive: boolean, signal: AbortSignal): Promise<string> {
+    if (plan.requestedRole && entry.role !== plan.requestedRole) {
+      await api.updateRole(entry.id, plan.requestedRole, signal);
+      directory.record({ ...entry, role: plan.requestedRole });
+    }
+    await assignTeams(entry.id, plan.teams, signal);
+    const teams = plan.teams.length ? `, teams assigned: ${plan.teams.map((team) => team.name).join(', ')}` : '';
+    return `${alreadyActive ? 'already active' : 'active'}${teams}`;
+  }
+
+  async function findOrInvite(item: FulfillmentItem, plan: OnboardPlan, signal: AbortSignal): Promise<{ entry: DirectoryEntry; invited: boolean }> {
+    const known = await directory.find(item.subject.email, signal);
+    if (known) return { entry: known, invited: false };
+    const created = await api.createUser(
+      { email: item.subject.email, firstName: item.subject.firstName, lastName: item.subject.lastName, role: plan.createRole },
+      signal,
+    );
+    if (created.outcome === 'created') {
+      directory.record(created.user);
+      return { entry: entryOf(created.user, clock.now()), invited: true };
+    }
+    // 409: the account exists but our copy missed it (created meanwhile, or another casing): list again.
+    await directory.refresh(signal, clock.now());
+    const existing = directory.lookup(item.subject.email);
+    if (!existing) throw new AutodeskApiError('autodesk: create user: the API says the user exists but does not list it yet', 'create user', 409, true, 'conflict');
+    return { entry: existing, invited: false };
+  }
+
+  function awaitActivation(item: FulfillmentItem, app: AutodeskAppConfig, userId: string): void {
+    const now = clock.now();
+    inTransaction(db, () => {
+      rememberPending(db, item.itemId, userId, now);
+      enqueue(db, now, AWAIT_ACTIVATION_JOB, { itemId: item.itemId }, { key: awaitActivationKey(item.itemId), mode: 'replace', runAt: now + app.pendingPollEvery });
+    });
+  }
+
+  /** Run the waiting team assignments of this user now (an accepted invitation arrived by webhook). */
+  function wakeActivations(userId: string): void {
+    const now = clock.now();
+    const itemIds = pendingItemsOfUser(db, userId);
+    if (itemIds.length === 0) return;
+    inTransaction(db, () => {
+      for (const itemId of itemIds) enqueue(db, now, AWAIT_ACTIVATION_JOB, { itemId }, { key: awaitActivationKey(itemId), mode: 'coalesce', runAt: now });
+    });
+    ctx.wake();
+  }
+
+  function failPending(itemId: number, reason: string): void {
+    forgetPending(db, itemId);
+    ctx.progress.fail(itemId, reason);
+  }
+
+  /** One poll of an invitation: done when active (teams joined), again later while pending, failed after the give-up window. */
+  async function checkActivation(itemId: number, job: JobContext): Promise<void> {
+    const item = getItem(db, itemId);
+    const pending = pendingOf(db, itemId);
+    if (!item || item.state !== 'in_progress' || !pending) {
+      forgetPending(db, itemId);
+      return;
+    }
+    const app = appOf(item.appId);
+    const user = await api.getUser(pending.userId, job.signal);
+    const now = clock.now();
+    if (!user) {
+      directory.remove(pending.userId);
+      failPending(itemId, 'the Autodesk invitation was withdrawn: the user no longer exists in Autodesk');
+      return;
+    }
+    directory.record(user);
+    if (user.status === 'pending') {
+      const giveUpAt = pending.invitedAt + app.pendingGiveUpAfter;
+      if (now >= giveUpAt) {
+        failPending(itemId, `the Autodesk invitation was not accepted within ${formatDuration(app.pendingGiveUpAfter)}; ask the person to accept it, then retry`);
+        return;
+      }
+      throw new RetryAt(Math.min(now + app.pendingPollEvery, giveUpAt), 'invitation not accepted yet');
+    }
+    if (user.status !== 'active') {
+      failPending(itemId, user.status === 'inactive' ? `the invited user was deactivated before accepting; ${DEACTIVATED_ON_ONBOARD}` : 'the Autodesk user has an unexpected status');
+      return;
+    }
+    const fulfillment = fulfillmentItemOf(ctx, itemId);
+    if (!fulfillment) return;
+    const plan = planOf(app, fulfillment);
+    if (plan.teams.length > 0 && item.detail !== ACTIVE_DETAIL) ctx.progress.update(itemId, ACTIVE_DETAIL);
+    const detail = await finishActive(entryOf(user, now), plan, false, job.signal);
+    forgetPending(db, itemId);
+    ctx.progress.complete(itemId, detail);
+  }
+
+  function isProtected(email: string): boolean {
+    const wanted = normalizeEmail(email);
+    return ctx.config.protectedEmails.some((candidate) => normalizeEmail(candidate) === wanted);
+  }
+
+  /** Last checks before an irreversible call: the item is still ours to do, and the account is the subject's. */
+  function guardIrreversible(item: FulfillmentItem, target: DirectoryEntry): void {
+    const current = getItem(db, item.itemId);
+    if (!current || current.state !== 'in_progress') {
+      throw new PermanentError(`autodesk: offboarding stopped: the item is no longer in progress (${current?.state ?? 'gone'}); nothing was changed`, 'not_in_progress');
+    }
+    if (normalizeEmail(target.email) !== normalizeEmail(item.subject.email) || isProtected(target.email)) {
+      throw new PermanentError(`autodesk: offboarding stopped: Autodesk user ${target.id} is ${target.email}, not ${item.subject.email}; nothing was changed`, 'identity_mismatch');
+    }
+  }
+
+  /** Audits a confirmed deactivation or deletion once, in the same transaction as the directory change. */
+  function recordOffboarded(item: FulfillmentItem, target: Pick<DirectoryEntry, 'id' | 'email' | 'role'>, action: OffboardAction, intent: Intent | undefined): Outcome {
+    const now = clock.now();
+    inTransaction(db, () => {
+      if (action === 'delete') directory.remove(target.id);
+      else directory.record({ ...target, status: 'inactive' }, now);
+      if (intent?.confirmedAt == null) {
+        writeAudit(db, now, {
+          actor: 'accessbot', action: action === 'delete' ? 'autodesk.deleted' : 'autodesk.deactivated', requestId: item.requestId, itemId: item.itemId, appId: item.appId,
+          detail: { userId: target.id, email: target.email, at: new Date(now).toISOString(), approvedBy: item.approvedBy },
+        });
+      }
+      confirmIntent(db, item.itemId, now);
+    });
+    return { state: 'completed', detail: action === 'delete' ? 'deleted' : 'deactivated', externalId: target.id };
+  }
+
+  async function offboard(item: FulfillmentItem, job: JobContext): Promise<Outcome> {
+    if (isProtected(item.subject.email)) {
+      throw new PermanentError(`${item.subject.email} is a protected account (protectedEmails): accessbot never offboards it; nothing was changed`, 'protected');
+    }
+    const app = appOf(item.appId);
+    const startsAt = startOfDateInZone(item.effectiveDate, ctx.config.timezone);
+    if (startsAt > clock.now()) throw new RetryAt(startsAt, `offboarding waits for its effective date ${item.effectiveDate}`);
+    const signal = job.signal;
+    const intent = intentOf(db, item.itemId);
+    let target: DirectoryEntry | undefined;
+    if (intent) {
+      // An earlier run may have made the call and died before recording it: ask the API, not our copy.
+      const fresh = await api.getUser(intent.userId, signal);
+      if (!fresh) {
+        directory.remove(intent.userId);
+        if (intent.action === 'delete') return recordOffboarded(item, { id: intent.userId, email: intent.email, role: null }, 'delete', intent);
+        return { state: 'completed', detail: 'no Autodesk account' };
+      }
+      directory.record(fresh);
+      target = entryOf(fresh, clock.now());
+      if (target.status === 'inactive' && intent.action === 'deactivate') return recordOffboarded(item, target, 'deactivate', intent);
+    } else {
+      target = await directory.find(item.subject.email, signal);
+      if (!target) return { state: 'completed', detail: 'no Autodesk account' };
+    }
+    if (target.status === 'inactive') return { state: 'completed', detail: 'already deactivated', externalId: target.id };
+
+    const action = app.offboardAction;
+    guardIrreversible(item, target);
+    recordIntent(db, { itemId: item.itemId, userId: target.id, email: target.email, action, createdAt: clock.now() });
+    if (action === 'delete') {
+      // 404 means someone deleted it first: the outcome is the same.
+      await api.deleteUser(target.id, signal);
+      return recordOffboarded(item, target, 'delete', intentOf(db, item.itemId));
+    }
+    let status = await api.deactivateUser(target.id, signal);
+    if (status !== 'inactive') status = (await api.getUser(target.id, signal))?.status ?? null;
+    if (status !== 'inactive') {
+      throw new AutodeskApiError(`autodesk: deactivate user: ${target.email} is still ${status ?? 'unknown'} after the call`, 'deactivate user', null, true);
+    }
+    return recordOffboarded(item, target, 'deactivate', intentOf(db, item.itemId));
+  }
+
+  async function onboard(item: FulfillmentItem, job: JobContext): Promise<Outcome> {
+    const app = appOf(item.appId);
+    const plan = planOf(app, item);
+    const { entry, invited } = await findOrInvite(item, plan, job.signal);
+    switch (entry.status) {
+      case 'inactive':
+        log.warn('autodesk: onboarding a deactivated user refused', { itemId: item.itemId, userId: entry.id });
+        throw new PermanentError(DEACTIVATED_ON_ONBOARD, 'deactivated');
+      case 'pending':
+        awaitActivation(item, app, entry.id);
+        return { state: 'in_progress', detail: INVITED_DETAIL, externalId: entry.id };
+      case 'active':
+        return { state: 'completed', detail: await finishActive(entry, plan, !invited, job.signal), externalId: entry.id };
+      default:
+        throw new PermanentError(`autodesk: ${entry.email} has a status accessbot does not know; check the account in the Autodesk admin center`, 'unknown_status');
+    }
+  }
+
+  return {
+    type: 'autodesk',
+    client,
+    api,
+    directory,
+    onboard: (item, job) => classified(() => onboard(item, job)),
+    offboard: (item, job) => classified(() => offboard(item, job)),
+    async verify() {
+      await classified(() => api.listUsersPage(0, 1));
+    },
+    registerJobs(runner: JobRunner) {
+      runner.register(AWAIT_ACTIVATION_JOB, {
+        schema: z.object({ itemId: z.number().int() }),
+        run: ({ itemId }, job) => classified(() => checkActivation(itemId, job)),
+        onGiveUp({ itemId }, error) {
+          failPending(itemId, error.message);
+        },
+      });
+    },
+    handleWebhook: (rawBody, headers) =>
+      handleAutodeskWebhook({ db, clock, log, directory, secret: settings.webhookSecret, onActivated: wakeActivations }, rawBody, headers),
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,9 @@
+/** The Autodesk connector's public surface: what `src/app.ts` wires up, and what tests and tools use. */
+export {
+  createAutodeskConnector, AWAIT_ACTIVATION_JOB, awaitActivationKey, DEACTIVATED_ON_ONBOARD, INVITED_DETAIL,
+  type AutodeskConnector, type AutodeskConnectorOptions,
+} from './connector.js';
+export { autodeskProgressLine, type ProgressLineOptions } from './progress.js';
+export { SIGNATURE_HEADER, signatureOf, type WebhookAnswer } from './webhook.js';
+export { AutodeskApiError } from './http.js';
+export type { AutodeskApi, AutodeskUser } from './api.js';
