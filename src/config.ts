@@ -7,50 +7,52 @@ import { z } from 'zod';
 import { parseDuration } from './util/duration.js';
 import { isValidTimeZone } from './util/time.js';
 
-const duration = z
-  .string()
-  .refine((text) => parseDuration(text) !== undefined, { message: 'must be a duration like "30s", "15m", "4h" or "2d"' })
-  .transform((text) => parseDuration(text)!);
+const durationText = z.string().refine((text) => parseDuration(text) !== undefined, { message: 'must be a duration like "30s", "15m", "4h" or "2d"' });
+/** A duration string in the file, milliseconds in the program; the default is written as a person would. */
+const duration = (fallback: string) => durationText.default(fallback).transform((text) => parseDuration(text)!);
 
 const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id like "U0123ABC"');
 const slackChannelId = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'must be a Slack channel id like "C0123ABC"');
 
 const approvalStep = z.strictObject({
   name: z.string().min(1).optional().describe('Shown on the approval card, e.g. "Manager"'),
-  approvers: z.array(slackUserId).min(1, 'a step needs at least one approver'),
+  approvers: z.array(slackUserId).min(1, 'a step needs at least one approver').describe('Slack user ids; any one of them decides the step'),
 });
 
 /** Working hours for reminders, e.g. "09:00-18:00 Mon-Fri" (config timezone). */
 export const REMINDER_HOURS = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)(?: (Mon|Tue|Wed|Thu|Fri|Sat|Sun)-(Mon|Tue|Wed|Thu|Fri|Sat|Sun))?$/;
 
 const appCommon = {
-  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,30}$/, 'must be lower-case letters, digits, "-" or "_"'),
-  name: z.string().min(1).max(60),
+  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,30}$/, 'must be lower-case letters, digits, "-" or "_"').describe('Stable id, used in the form and the database'),
+  name: z.string().min(1).max(60).describe('Shown to people'),
   approvers: z.array(slackUserId).min(1).optional().describe('Shorthand for one approval step'),
   approvalSteps: z.array(approvalStep).min(1).optional().describe('Steps run in order; any one approver of a step decides it'),
 };
 
 const autodeskApp = z.strictObject({
   ...appCommon,
-  connector: z.literal('autodesk'),
-  roles: z.array(z.enum(['user', 'admin', 'viewer'])).min(1).default(['user', 'admin', 'viewer']),
+  connector: z.literal('autodesk').describe('Provisioned through the Autodesk REST API'),
+  roles: z.array(z.enum(['user', 'admin', 'viewer'])).min(1).default(['user', 'admin', 'viewer']).describe('Roles offered in the form'),
   defaultRole: z.enum(['user', 'admin', 'viewer']).default('user'),
-  teams: z.array(z.strictObject({ id: z.string().min(1), name: z.string().min(1), role: z.string().min(1).default('member') })).default([]),
-  offboardAction: z.enum(['deactivate', 'delete']).default('deactivate'),
-  pendingPollEvery: duration.default(15 * 60_000).describe('How often a pending invitation is checked'),
-  pendingGiveUpAfter: duration.default(14 * 86_400_000).describe('How long an invitation may stay pending before the item fails'),
+  teams: z
+    .array(z.strictObject({ id: z.string().min(1).describe('Autodesk team id'), name: z.string().min(1), role: z.string().min(1).default('member').describe('Role in the team') }))
+    .default([])
+    .describe('Teams offered in the form; joined once the user accepted the invitation'),
+  offboardAction: z.enum(['deactivate', 'delete']).default('deactivate').describe('Both are irreversible through the API; delete also removes the data'),
+  pendingPollEvery: duration('15m').describe('How often a pending invitation is checked'),
+  pendingGiveUpAfter: duration('14d').describe('How long an invitation may stay pending before the item fails'),
 });
 
 const manualApp = z.strictObject({
   ...appCommon,
-  connector: z.literal('manual'),
-  assignees: z.array(slackUserId).min(1, 'a manual app needs at least one assignee'),
-  reminderEvery: duration.default(4 * 3_600_000),
-  escalateAfter: z.number().int().min(1).default(3),
-  reminderHours: z.string().regex(REMINDER_HOURS, 'must look like "09:00-18:00 Mon-Fri"').optional(),
-  roles: z.array(z.string().min(1)).min(1).optional(),
+  connector: z.literal('manual').describe('No API: each approved item becomes a task for an IT admin'),
+  assignees: z.array(slackUserId).min(1, 'a manual app needs at least one assignee').describe('IT admins who receive the tasks, balanced by open tasks'),
+  reminderEvery: duration('4h').describe('How often an open task is reminded to its assignee'),
+  escalateAfter: z.number().int().min(1).default(3).describe('Reminders without progress before itChannel is told'),
+  reminderHours: z.string().regex(REMINDER_HOURS, 'must look like "09:00-18:00 Mon-Fri"').optional().describe('Remind only inside these hours (timezone); default around the clock'),
+  roles: z.array(z.string().min(1)).min(1).optional().describe('Roles the task mentions'),
   defaultRole: z.string().min(1).optional(),
-  steps: z.strictObject({ onboard: z.array(z.string().min(1)).min(1).optional(), offboard: z.array(z.string().min(1)).min(1).optional() }).optional(),
+  steps: z.strictObject({ onboard: z.array(z.string().min(1)).min(1).optional(), offboard: z.array(z.string().min(1)).min(1).optional() }).optional().describe('The steps written in the task, replacing the defaults'),
 });
 
 const appSchema = z
@@ -66,16 +68,17 @@ export const accessConfigSchema = z
     $schema: z.string().optional(),
     itChannel: slackChannelId.describe('Receives connector failures, task escalations and requests nobody may approve'),
     approvalsChannel: slackChannelId.optional().describe('Mirrors every approval card when set'),
-    timezone: z.string().refine(isValidTimeZone, 'must be an IANA timezone like "Europe/Paris"').default('UTC'),
+    timezone: z.string().refine(isValidTimeZone, 'must be an IANA timezone like "Europe/Paris"').default('UTC').describe('Effective dates and reminder hours are in this zone'),
     protectedEmails: z.array(z.email()).default([]).describe('Accounts no connector will ever offboard'),
     jobs: z
       .strictObject({
-        retryBase: duration.default(2000).describe('First retry delay; doubles per attempt, with jitter'),
-        retryMax: duration.default(10 * 60_000),
-        maxAttempts: z.number().int().min(1).max(100).default(8),
-        concurrency: z.number().int().min(1).max(64).default(8),
+        retryBase: duration('2s').describe('First retry delay; doubles per attempt, with jitter'),
+        retryMax: duration('10m').describe('Longest wait between retries'),
+        maxAttempts: z.number().int().min(1).max(100).default(8).describe('Attempts before a job fails for good (the item fails and IT is alerted)'),
+        concurrency: z.number().int().min(1).max(64).default(8).describe('Jobs run at once'),
       })
-      .default({ retryBase: 2000, retryMax: 600_000, maxAttempts: 8, concurrency: 8 }),
+      .prefault({})
+      .describe('Tuning of the job runner that carries out connector work, Slack messages and reminders'),
     apps: z.array(appSchema).min(1, 'list at least one app'),
   })
   .superRefine((config, ctx) => {
@@ -101,23 +104,23 @@ const url = z.url({ protocol: /^https?$/ });
 
 export const envSchema = z
   .object({
-    SLACK_BOT_TOKEN: z.string({ error: 'is required (the xoxb- bot token of your Slack app)' }).regex(/^xoxb-/, 'must start with "xoxb-"'),
-    SLACK_SIGNING_SECRET: optionalText,
-    SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'must start with "xapp-"').optional(),
-    SLACK_API_URL: url.optional(),
-    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-    DATABASE_PATH: z.string().min(1).default('./data/accessbot.db'),
-    ACCESS_CONFIG: z.string().min(1).default('./access.config.json'),
-    AUTODESK_BASE_URL: url.default('https://developer.api.autodesk.com'),
-    AUTODESK_TOKEN_URL: url.optional(),
-    AUTODESK_CLIENT_ID: optionalText,
-    AUTODESK_CLIENT_SECRET: optionalText,
-    AUTODESK_PLAN: z.enum(['standard', 'business']).default('standard'),
-    AUTODESK_RATE_PER_HOUR: z.coerce.number().int().min(1).optional(),
-    AUTODESK_MAX_CONCURRENT: z.coerce.number().int().min(1).optional(),
-    AUTODESK_WEBHOOK_SECRET: optionalText,
-    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
-    LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+    SLACK_BOT_TOKEN: z.string({ error: 'is required (the xoxb- bot token of your Slack app)' }).regex(/^xoxb-/, 'must start with "xoxb-"').describe('xoxb-… bot token (required)'),
+    SLACK_SIGNING_SECRET: optionalText.describe('Request signature secret; required in HTTP mode'),
+    SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'must start with "xapp-"').optional().describe('xapp-… app-level token; when set, Socket Mode is used'),
+    SLACK_API_URL: url.optional().describe("Base URL of the Slack Web API (default Slack's own), e.g. http://127.0.0.1:4010/api/ for the sandbox"),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('HTTP port: /slack/events, /healthz, /webhooks/autodesk'),
+    DATABASE_PATH: z.string().min(1).default('./data/accessbot.db').describe('SQLite file, created with its folder'),
+    ACCESS_CONFIG: z.string().min(1).default('./access.config.json').describe('The catalog and routing file'),
+    AUTODESK_BASE_URL: url.default('https://developer.api.autodesk.com').describe('Autodesk REST base URL'),
+    AUTODESK_TOKEN_URL: url.optional().describe('OAuth client-credentials endpoint; default ${AUTODESK_BASE_URL}/authentication/v2/token'),
+    AUTODESK_CLIENT_ID: optionalText.describe('Required when an app uses the autodesk connector'),
+    AUTODESK_CLIENT_SECRET: optionalText.describe('Required when an app uses the autodesk connector'),
+    AUTODESK_PLAN: z.enum(['standard', 'business']).default('standard').describe('standard = 1000 requests/hour, 10 concurrent; business = 5000/hour, 50 concurrent'),
+    AUTODESK_RATE_PER_HOUR: z.coerce.number().int().min(1).optional().describe('Overrides the plan\'s hourly budget'),
+    AUTODESK_MAX_CONCURRENT: z.coerce.number().int().min(1).optional().describe('Overrides the plan\'s concurrency cap'),
+    AUTODESK_WEBHOOK_SECRET: optionalText.describe('When set, /webhooks/autodesk accepts only signed deliveries'),
+    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('debug, info, warn or error'),
+    LOG_FORMAT: z.enum(['json', 'pretty']).optional().describe('json (default when not a terminal) or pretty'),
   });
 
 export type Env = z.infer<typeof envSchema>;

@@ -1,6 +1,10 @@
-/** `npm run schema`: writes access.config.schema.json from the zod validator, so editors check the file as it is typed. */
-import { writeFileSync } from 'node:fs';
+/**
+ * `npm run schema`: writes access.config.schema.json (editors check the config as it is typed) and the
+ * README's reference tables, both from the zod validators.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { accessConfigJsonSchema } from '../config.js';
+import { withReference } from './config-reference.js';
 
 export const SCHEMA_FILE = 'access.config.schema.json';
 
@@ -10,5 +14,6 @@ export function configSchemaText(): string {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   writeFileSync(SCHEMA_FILE, configSchemaText());
-  process.stdout.write(`wrote ${SCHEMA_FILE}\n`);
+  writeFileSync('README.md', withReference(readFileSync('README.md', 'utf8')));
+  process.stdout.write(`wrote ${SCHEMA_FILE} and the reference in README.md\n`);
 }

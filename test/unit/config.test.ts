@@ -69,3 +69,10 @@ test('the shipped example config is valid and the published JSON Schema matches 
   parseAccessConfig(JSON.parse(readFileSync('access.config.example.json', 'utf8')));
   assert.equal(readFileSync(SCHEMA_FILE, 'utf8'), configSchemaText(), 'run `npm run schema` after changing the config validator');
 });
+
+test("the README's environment and config reference is the one generated from the schemas", async () => {
+  const { readFileSync } = await import('node:fs');
+  const { withReference } = await import('../../src/cli/config-reference.js');
+  const readme = readFileSync('README.md', 'utf8');
+  assert.equal(readme, withReference(readme), 'run `npm run schema` after changing the config or env schema');
+});
