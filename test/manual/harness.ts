@@ -130,11 +130,12 @@ export async function startHarness(options: { clock?: Clock; app?: ManualAppOver
       const decision = decide(ctx, requestId, OWNER, 'approve');
       if (!decision.ok) throw new Error(`approval refused: ${decision.reason}`);
       const itemId = decision.detail.items[0]!.id;
-      const dm = await sandbox.waitFor(() => {
-        const task = taskOfItem(db, itemId);
-        return task?.messageTs ? sandbox.findMessageByTs(task.messageChannel!, task.messageTs) : undefined;
-      }, { description: `the task DM for item ${itemId}` });
-      return { requestId, itemId, task: taskOfItem(db, itemId)!, dm };
+      const dm = await sandbox.waitForMessage((m) => m.text.startsWith('Task #') && m.text.includes(`<@${slackId}>`), { description: `the task DM for ${slackId}` });
+      // The job stores the message's ts right after Slack answers.
+      await runner.idle();
+      const task = taskOfItem(db, itemId)!;
+      if (task.messageTs !== dm.ts) throw new Error(`task ${task.id} did not store its DM`);
+      return { requestId, itemId, task, dm };
     },
     async settle() {
       await new Promise((resolve) => setTimeout(resolve, POLL_MS * 6));
