@@ -7,6 +7,8 @@ import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type Receiver } from '
 import type { Logger as BoltLogger } from '@slack/logger';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
+import { createAutodeskConnector, type AutodeskConnector } from './connectors/autodesk/index.js';
+import { createManualConnector } from './connectors/manual/index.js';
 import type { Connector } from './connectors/types.js';
 import { openDatabase, type Db } from './db/connection.js';
 import { queueHealth } from './jobs/queue.js';
@@ -15,6 +17,7 @@ import { registerFulfillment } from './requests/fulfillment.js';
 import { createItemProgress } from './requests/service.js';
 import { registerSlackJobs } from './slack/jobs.js';
 import { registerListeners } from './slack/listeners/index.js';
+import { registerTaskListeners, taskHomeBlocks, tasksCommandText } from './slack/tasks/listeners.js';
 import type { Logger } from './util/log.js';
 import { systemClock, type Clock } from './util/time.js';
 
@@ -88,7 +91,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
       handler: async (req: IncomingMessage, res: ServerResponse) => {
         try {
           const body = await readBody(req);
-          const answer = webhookHandler ? await webhookHandler(body, req.headers) : { status: 404, body: JSON.stringify({ error: 'no autodesk connector configured' }) };
+          const answer = autodesk ? await autodesk.handleWebhook(body, req.headers) : { status: 404, body: JSON.stringify({ error: 'no app uses the autodesk connector' }) };
           res.writeHead(answer.status, { 'content-type': 'application/json' });
           res.end(answer.body);
         } catch (error) {
@@ -98,7 +101,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
       },
     },
   ];
-  let webhookHandler: ((body: Buffer, headers: IncomingMessage['headers']) => Promise<{ status: number; body: string }>) | undefined;
+  let autodesk: AutodeskConnector | undefined;
 
   const logger = boltLogger(log);
   const receiver: Receiver =
@@ -127,12 +130,17 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
   };
   ctx.progress = createItemProgress(ctx);
 
-  const tasksText = (_ctx: AppContext, _userId: string) => 'You have no open access tasks.';
+  // One connector instance per kind: every Autodesk app shares one token, limiter and directory.
+  let manual: Connector | undefined;
+  for (const app of settings.access.apps) {
+    if (app.connector === 'autodesk') connectors.set(app.id, (autodesk ??= createAutodeskConnector(ctx)));
+    else connectors.set(app.id, (manual ??= createManualConnector(ctx)));
+  }
   registerFulfillment(runner, ctx);
-  registerSlackJobs(ctx, () => []);
-  registerListeners(bolt, ctx, tasksText);
+  registerSlackJobs(ctx, taskHomeBlocks);
+  registerListeners(bolt, ctx, tasksCommandText);
+  registerTaskListeners(bolt, ctx);
   for (const connector of new Set(connectors.values())) connector.registerJobs?.(runner);
-  void webhookHandler;
 
   return {
     ctx, db, bolt,
@@ -143,6 +151,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
     async stop() {
       await bolt.stop().catch((error: Error) => log.warn('slack receiver did not stop cleanly', { error: error.message }));
       await runner.stop();
+      await autodesk?.close();
       db.close();
     },
   };
