@@ -66,10 +66,8 @@ export class RateLimiter {
     });
     if (!signal) return scheduled;
     return new Promise<T>((resolve, reject) => {
-      const onAbort = () => reject(this.stopped());
-      if (signal.aborted) onAbort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      scheduled.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+      const unsubscribe = onAbort(signal, () => reject(this.stopped()));
+      scheduled.then(resolve, reject).finally(unsubscribe);
     });
   }
 
@@ -174,15 +172,38 @@ function resetHeader(res: HttpResponse, now: number): number | undefined {
   return value > 1_000_000_000 ? value * 1000 : now + value * 1000;
 }
 
+/**
+ * Every job shares the runner's one signal, so each call listening on it directly would pile up listeners
+ * (and Node's leak warning); one real listener per signal fans out instead.
+ */
+const abortWatchers = new WeakMap<AbortSignal, Set<() => void>>();
+
+function onAbort(signal: AbortSignal, callback: () => void): () => void {
+  if (signal.aborted) {
+    callback();
+    return () => undefined;
+  }
+  let watchers = abortWatchers.get(signal);
+  if (!watchers) {
+    const created = new Set<() => void>();
+    abortWatchers.set(signal, created);
+    signal.addEventListener('abort', () => created.forEach((watcher) => watcher()), { once: true });
+    watchers = created;
+  }
+  watchers.add(callback);
+  return () => watchers.delete(callback);
+}
+
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
+    let unsubscribe: () => void = () => undefined;
     const timer = setTimeout(done, ms);
     function done() {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
+      unsubscribe();
       resolve();
     }
     // On abort the loop wakes up and sees the signal.
-    signal?.addEventListener('abort', done, { once: true });
+    if (signal) unsubscribe = onAbort(signal, done);
   });
 }

@@ -1,0 +1,245 @@
+/**
+ * Test harness for the Autodesk connector: the real Autodesk sandbox, a real SQLite file, the real job runner,
+ * fulfillment job and request service, and a minimal AppContext around them. A "bot" can be crashed and a new
+ * one started on the same file, as after a restart.
+ */
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebClient } from '@slack/web-api';
+import { parseAccessConfig, parseEnv, type Config } from '../../src/config.js';
+import { createAutodeskConnector, type AutodeskConnector, type AutodeskConnectorOptions } from '../../src/connectors/autodesk/index.js';
+import type { Connector } from '../../src/connectors/types.js';
+import type { AppContext } from '../../src/context.js';
+import { openDatabase, type Db } from '../../src/db/connection.js';
+import { JobRunner, type RunnerOptions } from '../../src/jobs/runner.js';
+import { registerFulfillment } from '../../src/requests/fulfillment.js';
+import type { Item, RequestKind } from '../../src/requests/model.js';
+import { getItem } from '../../src/requests/repository.js';
+import { createItemProgress, decide, submitRequest } from '../../src/requests/service.js';
+import { startAutodeskSandbox, type AutodeskSandbox, type AutodeskSandboxOptions } from '../../src/sandboxes/autodesk/server.js';
+import { silentLogger } from '../../src/util/log.js';
+import { dateInZone, systemClock, type Clock } from '../../src/util/time.js';
+
+export const REQUESTER = 'U0REQUESTER';
+export const APPROVER = 'U0APPROVER';
+export const APP_ID = 'autodesk';
+
+export interface HarnessOptions {
+  sandbox?: AutodeskSandboxOptions;
+  /** Overrides of the autodesk app in access.config.json (raw JSON, durations as strings). */
+  app?: Record<string, unknown>;
+  protectedEmails?: string[];
+  /** @default 360_000 (10 ms between calls) */
+  perHour?: number;
+  /** @default the sandbox's cap, 10 */
+  maxConcurrent?: number;
+  webhookSecret?: string;
+  connector?: AutodeskConnectorOptions;
+  runner?: RunnerOptions;
+  clock?: Clock;
+}
+
+export interface Bot {
+  db: Db;
+  ctx: AppContext;
+  connector: AutodeskConnector;
+  runner: JobRunner;
+  /** Graceful stop: running jobs finish, the pool closes. */
+  stop(): Promise<void>;
+  /** Like a killed process: no new work, connections dropped with calls in flight, database closed. */
+  crash(): Promise<void>;
+}
+
+export interface Harness {
+  sandbox: AutodeskSandbox;
+  dbPath: string;
+  bot: Bot;
+  events: EventEmitter;
+  /** Submits one request for these e-mails and approves it; fulfillment starts at once. */
+  submit(kind: RequestKind, emails: string[], options?: { role?: string; teams?: string[] }): { requestId: string; itemIds: number[] };
+  items(itemIds: number[]): Item[];
+  /** Resolves with the items once `done` says so; checked whenever the bot reports a change. */
+  waitForItems(itemIds: number[], done: (items: Item[]) => boolean, timeoutMs?: number): Promise<Item[]>;
+  /** Resolves once every item is completed or failed. */
+  settle(itemIds: number[], timeoutMs?: number): Promise<Item[]>;
+  /** Starts a new bot on the same database file (after stop or crash). */
+  restart(): Bot;
+  /** Receives the sandbox's webhooks and hands them to the current bot's connector. */
+  listenForWebhooks(): Promise<string>;
+  close(): Promise<void>;
+}
+
+const TERMINAL = new Set(['completed', 'failed', 'denied']);
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const sandbox = await startAutodeskSandbox({ ...(options.webhookSecret ? { webhookSecret: options.webhookSecret } : {}), ...options.sandbox });
+  const dir = mkdtempSync(join(tmpdir(), 'accessbot-autodesk-'));
+  const dbPath = join(dir, 'accessbot.db');
+  const events = new EventEmitter();
+  events.setMaxListeners(0);
+  const clock = options.clock ?? systemClock;
+
+  const access = parseAccessConfig({
+    itChannel: 'C0ITOPS',
+    timezone: 'UTC',
+    protectedEmails: options.protectedEmails ?? ['breakglass@example.com'],
+    apps: [
+      {
+        id: APP_ID, name: 'Autodesk', connector: 'autodesk', approvers: [APPROVER],
+        roles: ['user', 'admin', 'viewer'], defaultRole: 'user',
+        teams: [{ id: 'team-789', name: 'Design Team', role: 'member' }],
+        offboardAction: 'deactivate', pendingPollEvery: '15m', pendingGiveUpAfter: '14d',
+        ...options.app,
+      },
+    ],
+  });
+  const settings: Config = {
+    env: parseEnv({ SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: 'test-secret', DATABASE_PATH: dbPath }),
+    access,
+    mode: 'http',
+    autodesk: {
+      baseUrl: sandbox.baseUrl, tokenUrl: sandbox.tokenUrl, clientId: sandbox.clientId, clientSecret: sandbox.clientSecret,
+      perHour: options.perHour ?? 360_000, maxConcurrent: options.maxConcurrent ?? 10, webhookSecret: options.webhookSecret,
+    },
+  };
+
+  function startBot(): Bot {
+    const db = openDatabase(dbPath);
+    const runner = new JobRunner(db, clock, silentLogger, { retryBaseMs: 50, retryMaxMs: 400, pollMs: 25, stopGraceMs: 3000, ...options.runner });
+    const connectors = new Map<string, Connector>();
+    const ctx: AppContext = {
+      db, config: access, settings, clock, log: silentLogger, connectors, runner,
+      slack: new WebClient('xoxb-test', { slackApiUrl: 'http://127.0.0.1:9/api/' }),
+      wake: () => {
+        runner.wake();
+        events.emit('change');
+      },
+      progress: undefined as never,
+    };
+    ctx.progress = createItemProgress(ctx);
+    const connector = createAutodeskConnector(ctx, options.connector);
+    connectors.set(APP_ID, connector);
+    registerFulfillment(runner, ctx);
+    connector.registerJobs!(runner);
+    runner.start();
+    return {
+      db, ctx, connector, runner,
+      async stop() {
+        await runner.stop();
+        await connector.close();
+        db.close();
+      },
+      async crash() {
+        const stopping = runner.stop();
+        await connector.client.destroy();
+        await stopping;
+        db.close();
+      },
+    };
+  }
+
+  let bot = startBot();
+  let webhookServer: Server | undefined;
+  let closed = false;
+
+  const harness: Harness = {
+    sandbox, dbPath, events,
+    get bot() {
+      return bot;
+    },
+    submit(kind, emails, opts = {}) {
+      const ctx = bot.ctx;
+      const { requestId } = submitRequest(ctx, {
+        kind, requesterId: REQUESTER, appIds: [APP_ID], justification: 'test',
+        effectiveDate: dateInZone(clock.now(), 'UTC'),
+        subjects: emails.map((email) => ({ slackId: null, email, firstName: 'Test', lastName: 'Person' })),
+        options: { autodeskRole: opts.role, autodeskTeams: opts.teams },
+      });
+      const decision = decide(ctx, requestId, APPROVER, 'approve');
+      if (!decision.ok) throw new Error(`approval refused: ${decision.reason}`);
+      const itemIds = (ctx.db.prepare('SELECT id FROM items WHERE request_id = ? ORDER BY id').all(requestId) as { id: number }[]).map((row) => row.id);
+      return { requestId, itemIds };
+    },
+    items(itemIds) {
+      return itemIds.map((id) => getItem(bot.db, id)!);
+    },
+    waitForItems(itemIds, done, timeoutMs = 15_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (closed || !bot.db.open) return;
+          const items = harness.items(itemIds);
+          if (done(items)) {
+            cleanup();
+            resolve(items);
+          }
+        };
+        // A fallback look now and then covers changes that wake nobody (a job picked up after a restart).
+        const fallback = setInterval(check, 200);
+        const timer = setTimeout(() => {
+          cleanup();
+          const states = bot.db.open ? harness.items(itemIds).map((item) => `${item.id}:${item.state}(${item.detail})`).join(', ') : 'db closed';
+          reject(new Error(`items did not reach the expected state in ${timeoutMs} ms: ${states}`));
+        }, timeoutMs);
+        const cleanup = () => {
+          clearInterval(fallback);
+          clearTimeout(timer);
+          events.off('change', check);
+        };
+        events.on('change', check);
+        check();
+      });
+    },
+    settle(itemIds, timeoutMs) {
+      return harness.waitForItems(itemIds, (items) => items.every((item) => TERMINAL.has(item.state)), timeoutMs);
+    },
+    restart() {
+      bot = startBot();
+      return bot;
+    },
+    async listenForWebhooks() {
+      webhookServer = createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (chunk: Buffer) => chunks.push(chunk));
+        req.on('end', () => {
+          bot.connector.handleWebhook(Buffer.concat(chunks), req.headers).then(
+            (answer) => res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body),
+            () => res.writeHead(500).end(),
+          );
+        });
+      });
+      await new Promise<void>((resolve) => webhookServer!.listen(0, '127.0.0.1', resolve));
+      const url = `http://127.0.0.1:${(webhookServer.address() as AddressInfo).port}/webhooks/autodesk`;
+      sandbox.setWebhookUrl(url);
+      return url;
+    },
+    async close() {
+      closed = true;
+      if (bot.db.open) await bot.stop();
+      await sandbox.close();
+      if (webhookServer) await new Promise<void>((resolve) => webhookServer!.close(() => resolve()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}
+
+/** A database file in a fresh temp folder, with every migration applied. */
+export function tempDatabase(): { db: Db; path: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'accessbot-autodesk-'));
+  const path = join(dir, 'test.db');
+  const db = openDatabase(path);
+  return { db, path, cleanup: () => { if (db.open) db.close(); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+/** Requests the sandbox answered for this user's own resource (`/users/<id>`), by method and status. */
+export function userCalls(sandbox: AutodeskSandbox, userId: string, method: string, status?: number): number {
+  return sandbox.requests.filter((r) => r.method === method && r.path === `/users/${userId}` && (status === undefined || r.status === status)).length;
+}
+
+export function listCalls(sandbox: AutodeskSandbox): number {
+  return sandbox.requests.filter((r) => r.method === 'GET' && (r.path === '/users' || r.path.startsWith('/users?'))).length;
+}
