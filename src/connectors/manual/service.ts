@@ -7,6 +7,7 @@ import type { ManualAppConfig, AccessConfig } from '../../config.js';
 import type { AppContext } from '../../context.js';
 import { writeAudit } from '../../db/audit.js';
 import { inTransaction, type Db } from '../../db/connection.js';
+import { PermanentError } from '../../jobs/errors.js';
 import { cancelJobs, enqueue } from '../../jobs/queue.js';
 import { subjectLabel } from '../../requests/model.js';
 import { refreshHomes } from '../../requests/service.js';
@@ -112,7 +113,8 @@ function renderTask(ctx: AppContext, taskId: number, now: number): void {
  */
 export function assignTask(ctx: AppContext, item: FulfillmentItem): Outcome {
   const app = manualAppOf(ctx.config, item.appId);
-  if (!app) throw new Error(`manual: app "${item.appId}" is not configured as a manual app`);
+  // Retrying cannot fix the config: fail the item now, with a reason IT can act on.
+  if (!app) throw new PermanentError(`manual: app "${item.appId}" is not configured as a manual app`);
   const now = ctx.clock.now();
   const outcome = inTransaction(ctx.db, (): Outcome => {
     const existing = taskOfItem(ctx.db, item.itemId);

@@ -63,7 +63,7 @@ function verb(kind: TaskCard['kind']): string {
   return kind === 'onboard' ? 'Onboard' : 'Offboard';
 }
 
-/** "Onboard @ana to Axure RP" */
+/** "Onboard @ana to Figma" */
 export function taskTitle(card: Pick<TaskCard, 'kind' | 'subject' | 'appName'>): string {
   return `${verb(card.kind)} ${card.subject} ${card.kind === 'onboard' ? 'to' : 'from'} ${card.appName}`;
 }
