@@ -143,6 +143,7 @@ describe('reminders', () => {
     assert.equal(h.reminders('U0IT1').length, 0);
     advance(h, clock, 3 * HOUR);
     await h.sandbox.waitFor(() => h.reminders('U0IT1').length === 1, { description: 'the reminder when the snooze ends' });
+    await h.sandbox.waitFor(() => !JSON.stringify(dm.blocks).includes('snoozed until'), { description: 'the DM no longer showing the snooze' });
     assert.equal(snoozeTask(h.ctx, task.id, 'U0IT1', clock.now() - 1).ok, false, 'a snooze into the past is refused');
   });
 

@@ -12,7 +12,7 @@ import type { JobRunner } from '../../jobs/runner.js';
 import { formatDuration } from '../../util/duration.js';
 import { formatInstant } from '../../util/time.js';
 import { escalationMessage, handedOverMessage, reminderMessage, taskMessage } from '../../slack/tasks/blocks.js';
-import { countEscalation, getTask, recordReminder, setEscalationMessage, setTaskMessage, type Task } from './repository.js';
+import { clearEndedSnooze, countEscalation, getTask, recordReminder, setEscalationMessage, setTaskMessage, type Task } from './repository.js';
 import { alignToHours, nextReminderTime, parseReminderHours } from './schedule.js';
 import { TASK_JOB, cardOf, manualAppOf, remindKey, taskQueue, taskTitleText } from './service.js';
 
@@ -97,6 +97,9 @@ async function remind(ctx: AppContext, { taskId }: { taskId: number }): Promise<
       const runAt = alignToHours(current.snoozedUntil, parseReminderHours(app.reminderHours), ctx.config.timezone);
       enqueue(ctx.db, now, TASK_JOB.remind, { taskId }, { key: remindKey(taskId), mode: 'replace', runAt });
       return undefined;
+    }
+    if (clearEndedSnooze(ctx.db, taskId, now)) {
+      enqueue(ctx.db, now, TASK_JOB.render, { taskId }, { key: `task-render:${taskId}`, mode: 'coalesce', queue: taskQueue(taskId) });
     }
     return current;
   });

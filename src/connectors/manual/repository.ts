@@ -166,3 +166,8 @@ export function setEscalationMessage(db: Db, id: number, channel: string, ts: st
 export function countEscalation(db: Db, id: number): void {
   db.prepare('UPDATE tasks SET escalations = escalations + 1 WHERE id = ?').run(id);
 }
+
+/** A snooze that has ended is cleared, so the task DM stops showing it. */
+export function clearEndedSnooze(db: Db, id: number, now: number): boolean {
+  return db.prepare('UPDATE tasks SET snoozed_until = NULL, updated_at = ? WHERE id = ? AND snoozed_until IS NOT NULL AND snoozed_until <= ?').run(now, id, now).changes === 1;
+}
