@@ -68,7 +68,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
   const clock = options.clock ?? systemClock;
   const db = openDatabase(settings.env.DATABASE_PATH);
   const jobs = settings.access.jobs;
-  const runner = new JobRunner(db, clock, log.child({ component: 'jobs' }), { concurrency: jobs.concurrency, retryBaseMs: jobs.retryBase, retryMaxMs: jobs.retryMax });
+  const runner = new JobRunner(db, clock, log.child({ component: 'jobs' }), { concurrency: jobs.concurrency, retryBaseMs: jobs.retryBase, retryMaxMs: jobs.retryMax, maxAttempts: jobs.maxAttempts });
   const connectors = new Map<string, Connector>();
 
   const routes = [

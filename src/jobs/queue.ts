@@ -17,16 +17,15 @@ export interface EnqueueOptions {
   mode?: 'once' | 'coalesce' | 'replace';
   /** Jobs sharing a queue name run one at a time, in run_at order. */
   queue?: string;
+  /** Default: the runner's `maxAttempts` (config `jobs.maxAttempts`). */
   maxAttempts?: number;
 }
 
 export interface JobRow {
   id: number; kind: string; payload: string; key: string | null; queue: string | null; state: string;
-  run_at: number; attempts: number; max_attempts: number; last_error: string | null;
+  run_at: number; attempts: number; max_attempts: number | null; last_error: string | null;
   locked_by: string | null; lease_until: number | null; created_at: number; updated_at: number;
 }
-
-export const DEFAULT_MAX_ATTEMPTS = 8;
 
 /** Returns the id of the job that will do the work (new or existing), or undefined for a `once` no-op. */
 export function enqueue(db: Db, now: number, kind: string, payload: unknown, options: EnqueueOptions = {}): number | undefined {
@@ -57,7 +56,7 @@ export function enqueue(db: Db, now: number, kind: string, payload: unknown, opt
         `INSERT INTO jobs (kind, payload, key, queue, state, run_at, attempts, max_attempts, created_at, updated_at)
          VALUES (?, ?, ?, ?, 'queued', ?, 0, ?, ?, ?)`,
       )
-      .run(kind, json, options.key ?? null, options.queue ?? null, runAt, options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS, now, now);
+      .run(kind, json, options.key ?? null, options.queue ?? null, runAt, options.maxAttempts ?? null, now, now);
     return Number(result.lastInsertRowid);
   };
   return db.inTransaction ? run() : db.transaction(run).immediate();

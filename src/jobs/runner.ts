@@ -35,6 +35,8 @@ export interface RunnerOptions {
   retryBaseMs?: number;
   retryMaxMs?: number;
   leaseMs?: number;
+  /** Attempts of a job enqueued without its own maxAttempts. */
+  maxAttempts?: number;
   /** How long stop() waits for running jobs before releasing them. */
   stopGraceMs?: number;
 }
@@ -57,6 +59,7 @@ export class JobRunner {
       retryBaseMs: options.retryBaseMs ?? 2000,
       retryMaxMs: options.retryMaxMs ?? 600_000,
       leaseMs: options.leaseMs ?? 60_000,
+      maxAttempts: options.maxAttempts ?? 8,
       stopGraceMs: options.stopGraceMs ?? 10_000,
     };
   }
@@ -142,7 +145,7 @@ export class JobRunner {
   private async execute(job: JobRow): Promise<void> {
     const handler = this.handlers.get(job.kind)!;
     const log = this.log.child({ job: job.id, kind: job.kind });
-    const context: JobContext = { id: job.id, attempts: job.attempts, maxAttempts: job.max_attempts, signal: this.abort.signal, log };
+    const context: JobContext = { id: job.id, attempts: job.attempts, maxAttempts: job.max_attempts ?? this.opts.maxAttempts, signal: this.abort.signal, log };
     const lease = handler.leaseMs ?? this.opts.leaseMs;
     const heartbeat = setInterval(() => this.extendLease(job.id, lease), Math.max(1000, lease / 3));
     let payload: unknown;
@@ -178,7 +181,7 @@ export class JobRunner {
     }
     const attempts = job.attempts + 1;
     const permanent = error instanceof PermanentError || payload === undefined;
-    if (permanent || attempts >= job.max_attempts) {
+    if (permanent || attempts >= context.maxAttempts) {
       context.log.warn('job failed for good', { attempts, error: message });
       this.db
         .prepare("UPDATE jobs SET state = 'failed', attempts = ?, last_error = ?, locked_by = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND locked_by = ?")

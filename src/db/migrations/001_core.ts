@@ -81,7 +81,7 @@ CREATE TABLE jobs (
   state         TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed', 'cancelled')),
   run_at        INTEGER NOT NULL,
   attempts      INTEGER NOT NULL DEFAULT 0,
-  max_attempts  INTEGER NOT NULL,
+  max_attempts  INTEGER,
   last_error    TEXT,
   locked_by     TEXT,
   lease_until   INTEGER,

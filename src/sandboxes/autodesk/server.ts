@@ -153,6 +153,8 @@ export interface SandboxState {
 }
 
 export interface AutodeskSandbox {
+  /** Called after every recorded request or change; returns an unsubscribe. */
+  onChange(listener: () => void): () => void;
   readonly baseUrl: string;
   readonly tokenUrl: string;
   readonly clientId: string;
@@ -380,6 +382,12 @@ class AutodeskSandboxImpl implements AutodeskSandbox {
 
   private changed(): void {
     this.events.emit('change');
+  }
+
+  /** Calls `listener` after anything is recorded (the demo prints a live transcript from it); returns an unsubscribe. */
+  onChange(listener: () => void): () => void {
+    this.events.on('change', listener);
+    return () => this.events.off('change', listener);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

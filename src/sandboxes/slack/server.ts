@@ -577,6 +577,12 @@ export class SlackSandbox {
     this.events.emit('change');
   }
 
+  /** Calls `listener` after anything is recorded (the demo prints a live transcript from it); returns an unsubscribe. */
+  onChange(listener: () => void): () => void {
+    this.events.on('change', listener);
+    return () => this.events.off('change', listener);
+  }
+
   // ---------------------------------------------------------------- Web API methods
 
   private authTest(): SlackObject {
