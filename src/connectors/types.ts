@@ -21,6 +21,8 @@ export interface FulfillmentItem {
   requesterId: string;
   /** Who approved each step, in order. */
   approvedBy: string[];
+  /** When the last step was approved: anything the connector knew from before may be out of date. */
+  approvedAt: number;
   justification: string;
   options: { role?: string; teams?: string[] };
 }

@@ -266,10 +266,12 @@ export function fulfillmentItemOf(deps: RequestDeps, itemId: number): Fulfillmen
   const item = getItem(deps.db, itemId);
   if (!item) return undefined;
   const detail = getRequestDetail(deps.db, item.requestId)!;
+  const approved = detail.approvals.filter((a) => a.appId === item.appId && a.state === 'approved').sort((a, b) => a.stepIndex - b.stepIndex);
   return {
     itemId, requestId: item.requestId, appId: item.appId, kind: detail.request.kind, subject: item.subject, externalId: item.externalId,
     effectiveDate: detail.request.effectiveDate, requesterId: detail.request.requesterId, justification: detail.request.justification,
-    approvedBy: detail.approvals.filter((a) => a.appId === item.appId && a.state === 'approved').sort((a, b) => a.stepIndex - b.stepIndex).map((a) => a.decidedBy!),
+    approvedBy: approved.map((a) => a.decidedBy!),
+    approvedAt: Math.max(0, ...approved.map((a) => a.decidedAt ?? 0)),
     options: { role: detail.request.options.autodeskRole, teams: detail.request.options.autodeskTeams },
   };
 }

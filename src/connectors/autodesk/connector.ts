@@ -131,7 +131,7 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
   }
 
   async function findOrInvite(item: FulfillmentItem, plan: OnboardPlan, signal: AbortSignal): Promise<{ entry: DirectoryEntry; invited: boolean }> {
-    const known = await directory.find(item.subject.email, signal);
+    const known = await directory.find(item.subject.email, signal, item.approvedAt);
     if (known) return { entry: known, invited: false };
     const created = await api.createUser(
       { email: item.subject.email, firstName: item.subject.firstName, lastName: item.subject.lastName, role: plan.createRole },
@@ -265,7 +265,7 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
       target = entryOf(fresh, clock.now());
       if (target.status === 'inactive' && intent.action === 'deactivate') return recordOffboarded(item, target, 'deactivate', intent);
     } else {
-      target = await directory.find(item.subject.email, signal);
+      target = await directory.find(item.subject.email, signal, item.approvedAt);
       if (!target) return { state: 'completed', detail: 'no Autodesk account' };
     }
     if (target.status === 'inactive') return { state: 'completed', detail: 'already deactivated', externalId: target.id };

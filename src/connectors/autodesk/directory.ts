@@ -51,12 +51,20 @@ export class AutodeskDirectory {
     this.missRefreshAfterMs = options.missRefreshAfterMs ?? 60_000;
   }
 
-  /** The user with this e-mail (any casing), refreshing the directory first when it is stale or when a miss might be stale. */
-  async find(email: string, signal?: AbortSignal): Promise<DirectoryEntry | undefined> {
+  /**
+   * The user with this e-mail (any casing), refreshing the directory first when it is stale or when a miss might
+   * be stale. A miss decides "no Autodesk account", so with `missTrustedSince` (the item's approval time) it is
+   * believed only from a listing started after that moment: an account created since the last listing, by
+   * anyone, is never mistaken for none. A bulk request shares its approval time, so its misses share one listing.
+   */
+  async find(email: string, signal?: AbortSignal, missTrustedSince?: number): Promise<DirectoryEntry | undefined> {
     if (this.ageMs() > this.maxAgeMs) await this.refresh(signal);
     const hit = this.lookup(email);
-    if (hit || this.ageMs() <= this.missRefreshAfterMs) return hit;
-    await this.refresh(signal);
+    if (hit) return hit;
+    const listedAt = this.refreshedAt();
+    const missIsFresh = listedAt !== null && (missTrustedSince !== undefined ? listedAt >= missTrustedSince : this.ageMs() <= this.missRefreshAfterMs);
+    if (missIsFresh) return undefined;
+    await this.refresh(signal, missTrustedSince);
     return this.lookup(email);
   }
 
