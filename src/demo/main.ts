@@ -1,0 +1,121 @@
+/**
+ * `npm run demo`: the whole product on loopback with no Slack workspace and no Autodesk account. Starts the real
+ * bot process, the Slack and Autodesk sandboxes and a fresh SQLite file, plays three stories through signed
+ * requests exactly as Slack sends them, prints what each person saw, and cleans up. `--keep` leaves it running.
+ */
+import { createInterface } from 'node:readline';
+import { baseConfig, Harness as Stack, PEOPLE, USERS, IT_CHANNEL, APPROVALS_CHANNEL } from '../sandboxes/stack.js';
+import type { SandboxMessage } from '../sandboxes/slack/server.js';
+import { Transcript } from './transcript.js';
+
+const keep = process.argv.includes('--keep');
+const names = new Map<string, string>([...USERS.map((u) => [u.id, u.realName ?? u.name] as [string, string]), [IT_CHANNEL, '#it-ops'], [APPROVALS_CHANNEL, '#access-approvals']]);
+
+function demoConfig() {
+  const config = baseConfig();
+  config.jobs = { retryBase: '500ms', retryMax: '5s', maxAttempts: 5 };
+  config.apps[1].reminderEvery = '3s';
+  return config;
+}
+
+async function main(): Promise<number> {
+  process.stdout.write('Starting the Slack sandbox, the Autodesk sandbox and the bot (fresh database)…\n');
+  const stack = await Stack.start({ config: demoConfig() });
+  const t = new Transcript(stack.slack, stack.autodesk, names);
+  const outcomes: { story: string; request: string; result: string }[] = [];
+  const { slack, driver, autodesk } = stack;
+
+  const click = async (who: string, message: SandboxMessage, button: string) => {
+    t.action(who, `clicks "${button}"`);
+    await driver.clickButton(who, message, button);
+  };
+  const card = (who: string, requestId: string) =>
+    slack.waitFor(() => slack.messagesTo(who).find((m) => m.text.includes(requestId) && m.text.includes('needs a decision')), { description: `card for ${requestId}`, timeoutMs: 15_000 });
+  const request = async (who: string, values: Record<string, string | string[]>, describe: string) => {
+    t.action(who, `types /access and asks: ${describe}`);
+    await driver.slashCommand(who, '');
+    const modal = await slack.waitFor(() => slack.openViewOf(who, 'access_request'));
+    await driver.submitView(who, modal, values);
+    const row = await slack.waitFor(() => stack.query<{ id: string }>('SELECT id FROM requests ORDER BY created_at DESC, rowid DESC LIMIT 1')[0]);
+    return row.id;
+  };
+  const states = (id: string) => stack.query<{ state: string }>('SELECT state FROM items WHERE request_id = ?', id).map((r) => r.state);
+  const settled = (id: string) => slack.waitFor(() => states(id).every((s) => ['completed', 'failed', 'denied'].includes(s)) && states(id), { description: `request ${id} finished`, timeoutMs: 20_000 });
+
+  try {
+    t.scene('1. Onboarding a new hire to Autodesk and Axure RP (two-step approval for Autodesk)');
+    const onboarding = await request(PEOPLE.requester, {
+      kind: 'onboard', apps: ['autodesk', 'axure'], new_hire_email: 'Nina.New@example.com', new_hire_first_name: 'Nina', new_hire_last_name: 'New',
+      autodesk_role: 'user', autodesk_teams: ['team-789'], justification: 'Nina joins the design team on Monday',
+    }, 'onboard new hire Nina New to Autodesk (Design Team) and Axure RP');
+    await click(PEOPLE.manager, await card(PEOPLE.manager, onboarding), 'Approve');
+    await click(PEOPLE.owner1, await card(PEOPLE.owner1, onboarding), 'Approve');
+    await click(PEOPLE.axureOwner, await card(PEOPLE.axureOwner, onboarding), 'Approve');
+    const invited = await autodesk.waitFor(() => autodesk.userByEmail('nina.new@example.com'), { timeoutMs: 15_000 });
+    t.print(`           (Autodesk: ${invited.email} is ${invited.status}; Nina now accepts the e-mail invitation)`);
+    autodesk.accept(invited.id);
+    await autodesk.waitFor(() => autodesk.userByEmail('nina.new@example.com')!.teams.length > 0, { timeoutMs: 15_000 });
+    const task = await slack.waitFor(() => [PEOPLE.it1, PEOPLE.it2].flatMap((it) => slack.messagesTo(it)).find((m) => JSON.stringify(m.blocks).includes('Mark done') && m.text.includes('Nina')), { description: 'Axure task DM', timeoutMs: 15_000 });
+    const assignee = slack.dmUserOf(task.channel)!;
+    await slack.waitFor(() => slack.messagesTo(assignee).find((m) => m !== task && /remind/i.test(m.text)), { description: 'a reminder', timeoutMs: 15_000 });
+    await click(assignee, task, 'Mark done');
+    outcomes.push({ story: 'onboard Nina New (Autodesk + Axure)', request: onboarding, result: (await settled(onboarding)).join(', ') });
+
+    t.scene('2. Offboarding three people from Autodesk');
+    for (const [email, first] of [['Bob.Builder@Example.com', 'Bob'], ['carol@example.com', 'Carol'], ['dave@example.com', 'Dave']] as const) {
+      autodesk.addUser({ email, firstName: first, status: 'active' });
+    }
+    const offboarding = await request(PEOPLE.requester, { kind: 'offboard', apps: ['autodesk'], subjects: [PEOPLE.bob, PEOPLE.carol, PEOPLE.dave], justification: 'Contract ended' }, 'offboard Bob, Carol and Dave from Autodesk');
+    await click(PEOPLE.manager, await card(PEOPLE.manager, offboarding), 'Approve');
+    await click(PEOPLE.owner2, await card(PEOPLE.owner2, offboarding), 'Approve');
+    outcomes.push({ story: 'offboard Bob, Carol, Dave (Autodesk)', request: offboarding, result: (await settled(offboarding)).join(', ') });
+
+    t.scene('3. A request that is denied');
+    const denied = await request(PEOPLE.requester, { kind: 'onboard', apps: ['axure'], subjects: [PEOPLE.stranger], justification: 'Sam wants to try Axure' }, 'Axure RP for Sam');
+    await click(PEOPLE.axureOwner, await card(PEOPLE.axureOwner, denied), 'Deny');
+    const modal = await slack.waitFor(() => slack.openViewOf(PEOPLE.axureOwner, 'deny_reason'));
+    t.action(PEOPLE.axureOwner, 'writes the reason "No seats left this quarter" and submits');
+    await driver.submitView(PEOPLE.axureOwner, modal, { reason: 'No seats left this quarter' });
+    outcomes.push({ story: 'Axure RP for Sam', request: denied, result: (await settled(denied)).join(', ') });
+    await slack.waitFor(() => slack.messagesTo(PEOPLE.requester).some((m) => m.text.includes('No seats left')));
+    t.close();
+
+    const users = autodesk.users();
+    process.stdout.write('\n━━ Summary ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━\n');
+    process.stdout.write(`${'story'.padEnd(40)} ${'request'.padEnd(10)} items\n`);
+    for (const o of outcomes) process.stdout.write(`${o.story.padEnd(40)} ${o.request.padEnd(10)} ${o.result}\n`);
+    process.stdout.write(`\nAutodesk now: ${users.map((u) => `${u.email} ${u.status}${u.teams.length ? ` (${u.teams.map((x) => x.name).join(', ')})` : ''}`).join('; ')}\n`);
+    process.stdout.write(`Slack: ${slack.calls.filter((c) => c.method === 'chat.postMessage').length} messages posted, ${slack.calls.filter((c) => c.method === 'chat.update').length} updated. Autodesk: ${autodesk.requests.length} API calls, ${autodesk.webhookDeliveries.length} webhooks.\n`);
+
+    if (keep) {
+      process.stdout.write(`\nStill running (--keep). Bot: ${stack.botUrl}  Slack API sandbox: ${slack.apiUrl}  Autodesk sandbox: ${autodesk.baseUrl}\n`);
+      process.stdout.write('Type a line to act as someone, e.g.\n  U0ALICE /access status\n  U0MANAGER click Approve\nPeople: ' + USERS.map((u) => `${u.id} (${u.realName})`).join(', ') + '\nCtrl-D or Ctrl-C stops everything.\n');
+      const live = new Transcript(slack, autodesk, names);
+      for await (const line of createInterface({ input: process.stdin })) {
+        const [user, verb, ...rest] = line.trim().split(/\s+/);
+        try {
+          if (user && verb === '/access') await driver.slashCommand(user, rest.join(' ')).then((r) => process.stdout.write(r.body ? `  ${r.body}\n` : ''));
+          else if (user && verb === 'click') {
+            const text = rest.join(' ');
+            const message = [...slack.messagesTo(user)].reverse().find((m) => JSON.stringify(m.blocks).includes(`"text":"${text}`));
+            if (!message) process.stdout.write(`  no message of ${user} has a "${text}" button\n`);
+            else await driver.clickButton(user, message, text);
+          } else if (line.trim()) process.stdout.write('  say "<USER> /access <text>" or "<USER> click <button>"\n');
+        } catch (error) {
+          process.stdout.write(`  ${(error as Error).message}\n`);
+        }
+      }
+      live.close();
+    }
+    return 0;
+  } catch (error) {
+    t.close();
+    process.stderr.write(`\nThe demo stopped: ${(error as Error).message}\n`);
+    return 1;
+  } finally {
+    await stack.close();
+  }
+}
+
+const code = await main();
+process.exit(code);
