@@ -178,6 +178,8 @@ export interface AutodeskSandbox {
   flushWebhooks(): Promise<void>;
   waitFor<T>(pick: (sandbox: AutodeskSandbox) => T | null | undefined | false, opts?: WaitForOptions): Promise<T>;
   state(): SandboxState;
+  /** "METHOD /path" of the API requests being handled right now. */
+  readonly inFlightPaths: ReadonlySet<string>;
   reset(): void;
   close(): Promise<void>;
 }
@@ -317,6 +319,8 @@ class AutodeskSandboxImpl implements AutodeskSandbox {
   private failuresLeft = 0;
   private failureStatus = 503;
   private inFlight = 0;
+  /** "METHOD /path" of the requests being handled now. */
+  readonly inFlightPaths = new Set<string>();
   tokenRequests = 0;
   maxInFlightSeen = 0;
 
@@ -440,8 +444,12 @@ class AutodeskSandboxImpl implements AutodeskSandbox {
     const path = url.pathname + url.search;
     this.inFlight++;
     this.maxInFlightSeen = Math.max(this.maxInFlightSeen, this.inFlight);
+    // Announced so a test can act while a call is in flight (e.g. stop the bot mid-request).
+    this.inFlightPaths.add(`${method} ${path}`);
+    this.changed();
     res.once('close', () => {
       this.inFlight--;
+      this.inFlightPaths.delete(`${method} ${path}`);
     });
     const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       this.send(res, status, body, headers);
