@@ -60,7 +60,9 @@ export interface Harness {
   bot: Bot;
   events: EventEmitter;
   /** Submits one request for these e-mails and approves it; fulfillment starts at once. */
-  submit(kind: RequestKind, emails: string[], options?: { role?: string; teams?: string[] }): { requestId: string; itemIds: number[] };
+  submit(kind: RequestKind, emails: string[], options?: { role?: string; teams?: string[]; effectiveDate?: string }): { requestId: string; itemIds: number[] };
+  /** Runs every queued job now, as if their time had come. */
+  runQueuedNow(): void;
   items(itemIds: number[]): Item[];
   /** Resolves with the items once `done` says so; checked whenever the bot reports a change. */
   waitForItems(itemIds: number[], done: (items: Item[]) => boolean, timeoutMs?: number): Promise<Item[]>;
@@ -155,7 +157,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       const ctx = bot.ctx;
       const { requestId } = submitRequest(ctx, {
         kind, requesterId: REQUESTER, appIds: [APP_ID], justification: 'test',
-        effectiveDate: dateInZone(clock.now(), 'UTC'),
+        effectiveDate: opts.effectiveDate ?? dateInZone(clock.now(), 'UTC'),
         subjects: emails.map((email) => ({ slackId: null, email, firstName: 'Test', lastName: 'Person' })),
         options: { autodeskRole: opts.role, autodeskTeams: opts.teams },
       });
@@ -163,6 +165,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       if (!decision.ok) throw new Error(`approval refused: ${decision.reason}`);
       const itemIds = (ctx.db.prepare('SELECT id FROM items WHERE request_id = ? ORDER BY id').all(requestId) as { id: number }[]).map((row) => row.id);
       return { requestId, itemIds };
+    },
+    runQueuedNow() {
+      bot.db.prepare("UPDATE jobs SET run_at = 0 WHERE state = 'queued'").run();
+      bot.runner.wake();
     },
     items(itemIds) {
       return itemIds.map((id) => getItem(bot.db, id)!);

@@ -26,6 +26,8 @@ export interface AutodeskClientOptions {
   log: Logger;
   /** See RateLimiter. @default 30_000 */
   longWaitMs?: number;
+  /** See RateLimiter. @default 3_600_000 / perHour */
+  pacingMs?: number;
   timeouts?: HttpTimeouts;
 }
 
@@ -49,7 +51,7 @@ export class AutodeskClient {
     // One connection per concurrent call, plus one so a token renewal never waits behind API calls.
     this.dispatcher = createDispatcher(options.maxConcurrent + 1, options.timeouts);
     this.tokens = new TokenSource({ tokenUrl: options.tokenUrl, clientId: options.clientId, clientSecret: options.clientSecret, dispatcher: this.dispatcher, clock: options.clock });
-    this.limiter = new RateLimiter({ db: options.db, clock: options.clock, log: options.log, perHour: options.perHour, maxConcurrent: options.maxConcurrent, longWaitMs: options.longWaitMs });
+    this.limiter = new RateLimiter({ db: options.db, clock: options.clock, log: options.log, perHour: options.perHour, maxConcurrent: options.maxConcurrent, longWaitMs: options.longWaitMs, pacingMs: options.pacingMs });
   }
 
   /** Answers 2xx responses; anything else throws AutodeskApiError (or RetryAt for a long rate-limit wait). */

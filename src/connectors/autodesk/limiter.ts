@@ -27,6 +27,8 @@ export interface RateLimiterOptions {
   maxConcurrent: number;
   /** A wait longer than this reschedules the job (RetryAt) instead of holding it. @default 30_000 */
   longWaitMs?: number;
+  /** Least time between two call starts. @default 3_600_000 / perHour */
+  pacingMs?: number;
 }
 
 export interface BudgetState {
@@ -44,12 +46,15 @@ interface BudgetRow {
 export class RateLimiter {
   private readonly bottleneck: Bottleneck;
   private readonly longWaitMs: number;
+  private readonly pacingMs: number;
+  private lastStartAt = Number.NEGATIVE_INFINITY;
   /** Consecutive 429s without a Retry-After nor a reset header: drives exponential backoff. */
   private blindRefusals = 0;
 
   constructor(private readonly options: RateLimiterOptions) {
     this.longWaitMs = options.longWaitMs ?? 30_000;
-    this.bottleneck = new Bottleneck({ maxConcurrent: options.maxConcurrent, minTime: Math.floor(HOUR_MS / options.perHour) });
+    this.pacingMs = options.pacingMs ?? Math.floor(HOUR_MS / options.perHour);
+    this.bottleneck = new Bottleneck({ maxConcurrent: options.maxConcurrent, minTime: this.pacingMs });
     options.db.prepare('INSERT OR IGNORE INTO autodesk_budget (id, window_end, used, paused_until) VALUES (1, 0, 0, 0)').run();
   }
 
@@ -60,7 +65,9 @@ export class RateLimiter {
   async run<T>(signal: AbortSignal | undefined, task: () => Promise<T>): Promise<T> {
     // Checked before queueing too, so a paused connector does not queue jobs behind the pacing just to refuse them.
     this.throwIfLongWait(this.options.clock.now());
+    this.throwIfLongQueue();
     const scheduled = this.bottleneck.schedule(async () => {
+      this.lastStartAt = Date.now();
       await this.awaitTurn(signal);
       return task();
     });
@@ -75,12 +82,16 @@ export class RateLimiter {
   observe(res: HttpResponse): void {
     const now = this.options.clock.now();
     const remaining = integerHeader(res, 'x-ratelimit-remaining');
+    const limit = integerHeader(res, 'x-ratelimit-limit');
     const resetAt = resetHeader(res, now);
+    const futureReset = resetAt !== undefined && resetAt > now ? resetAt : undefined;
     if (remaining !== undefined) {
-      // The server's count wins over ours: our window may not be aligned with its window.
+      // The server's count wins over ours (our window may not be aligned with its own, or another client
+      // spends the same budget); our own hourly cap still applies on top of it.
       this.options.db
         .prepare('UPDATE autodesk_budget SET used = ?, window_end = COALESCE(?, window_end) WHERE id = 1')
-        .run(Math.max(0, this.options.perHour - remaining), resetAt !== undefined && resetAt > now ? resetAt : null);
+        .run(Math.max(0, (limit ?? this.options.perHour) - remaining), futureReset ?? null);
+      if (remaining === 0 && futureReset !== undefined && res.status !== 429) this.pauseUntil(futureReset);
     }
     if (res.status !== 429) {
       if (res.status < 400) this.blindRefusals = 0;
@@ -124,6 +135,17 @@ export class RateLimiter {
   private throwIfLongWait(now: number): void {
     const at = this.resumeAt();
     if (at - now > this.longWaitMs) throw new RetryAt(at, `autodesk: rate limited until ${new Date(at).toISOString()}`);
+  }
+
+  /** Calls queued behind the pacing would wait long: reschedule the job rather than hold it. */
+  private throwIfLongQueue(): void {
+    const counts = this.bottleneck.counts();
+    const ahead = (counts.RECEIVED ?? 0) + (counts.QUEUED ?? 0);
+    const now = Date.now();
+    const startsAt = Math.max(now, this.lastStartAt + this.pacingMs) + ahead * this.pacingMs;
+    if (startsAt - now > this.longWaitMs) {
+      throw new RetryAt(this.options.clock.now() + (startsAt - now), `autodesk: ${ahead + 1} calls ahead at one per ${this.pacingMs} ms`);
+    }
   }
 
   private async awaitTurn(signal: AbortSignal | undefined): Promise<void> {

@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { afterEach, describe, test } from 'node:test';
+import { createRestApi, type AutodeskApi } from '../../src/connectors/autodesk/api.js';
+import { AutodeskClient, type AutodeskClientOptions } from '../../src/connectors/autodesk/client.js';
+import { AutodeskApiError } from '../../src/connectors/autodesk/http.js';
+import { RetryAt } from '../../src/jobs/errors.js';
+import { startAutodeskSandbox, type AutodeskSandbox, type AutodeskSandboxOptions } from '../../src/sandboxes/autodesk/server.js';
+import { silentLogger } from '../../src/util/log.js';
+import { systemClock, type Clock } from '../../src/util/time.js';
+import { tempDatabase } from './context.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+interface Setup {
+  sandbox: AutodeskSandbox;
+  client: AutodeskClient;
+  api: AutodeskApi;
+  /** Another client on the same database file, as after a restart. */
+  reopen(overrides?: Partial<AutodeskClientOptions>): AutodeskClient;
+}
+
+async function setup(sandboxOptions: AutodeskSandboxOptions = {}, overrides: Partial<AutodeskClientOptions> = {}): Promise<Setup> {
+  const sandbox = await startAutodeskSandbox(sandboxOptions);
+  const database = tempDatabase();
+  cleanups.push(() => database.cleanup(), () => sandbox.close());
+  const make = (more: Partial<AutodeskClientOptions> = {}) => {
+    const client = new AutodeskClient({
+      baseUrl: sandbox.baseUrl, tokenUrl: sandbox.tokenUrl, clientId: sandbox.clientId, clientSecret: sandbox.clientSecret,
+      perHour: 360_000, maxConcurrent: 10, db: database.db, clock: systemClock, log: silentLogger, ...overrides, ...more,
+    });
+    cleanups.push(() => client.close());
+    return client;
+  };
+  const client = make();
+  return { sandbox, client, api: createRestApi(client), reopen: make };
+}
+
+describe('Autodesk client: OAuth token', () => {
+  test('fifty concurrent callers cause one token request', async () => {
+    const { sandbox, client, api } = await setup();
+    const tokens = await Promise.all(Array.from({ length: 50 }, () => client.tokens.get()));
+    assert.equal(new Set(tokens).size, 1);
+    assert.equal(sandbox.tokenRequests, 1);
+    sandbox.seedUsers(3);
+    await Promise.all(Array.from({ length: 50 }, () => api.listUsersPage(0, 10)));
+    assert.equal(sandbox.tokenRequests, 1, 'API calls reuse the cached token');
+  });
+
+  test('a token is renewed shortly before it expires, not after a refusal', async () => {
+    let offset = 0;
+    const clock: Clock = { now: () => Date.now() + offset };
+    const { sandbox, api } = await setup({ tokenTtlSeconds: 60, now: clock.now }, { clock });
+    await api.listUsersPage(0, 1);
+    offset += 55_000; // inside the renewal margin (a tenth of 60 s)
+    await api.listUsersPage(0, 1);
+    assert.equal(sandbox.tokenRequests, 2);
+    assert.equal(sandbox.countRequests({ status: 401 }), 0);
+  });
+
+  test('a 401 on an API call is retried exactly once with a fresh token', async () => {
+    let serverOffset = 0;
+    const { sandbox, api } = await setup({ tokenTtlSeconds: 3600, now: () => Date.now() + serverOffset });
+    await api.listUsersPage(0, 1);
+    serverOffset += 2 * 3_600_000; // the server thinks our cached token expired long ago
+    const page = await api.listUsersPage(0, 1);
+    assert.deepEqual(page.users, []);
+    assert.equal(sandbox.countRequests({ status: 401 }), 1);
+    assert.equal(sandbox.tokenRequests, 2);
+  });
+
+  test('bad credentials are a permanent error that never shows the secret', async () => {
+    const { sandbox, api } = await setup({}, { clientSecret: 'wrong-secret-value-123' });
+    const error = await api.listUsersPage(0, 1).then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof AutodeskApiError);
+    assert.equal(error.retryable, false);
+    assert.equal(error.status, 401);
+    assert.match(error.message, /^autodesk: get token: HTTP 401 invalid_client/);
+    assert.doesNotMatch(error.message, /wrong-secret-value-123/);
+    assert.equal(sandbox.requests.length, 0);
+  });
+});
+
+describe('Autodesk client: errors', () => {
+  test('a 4xx is permanent and keeps the API message; a 5xx is retryable', async () => {
+    const { sandbox, api } = await setup();
+    const bad = await api.createUser({ email: 'not-an-email', firstName: null, lastName: null, role: 'user' }).then(() => undefined, (e: unknown) => e);
+    assert.ok(bad instanceof AutodeskApiError);
+    assert.equal(bad.retryable, false);
+    assert.equal(bad.status, 400);
+    assert.equal(bad.message, 'autodesk: create user: HTTP 400 invalid_request: email is not a valid email address');
+    sandbox.injectFailures(1, 502);
+    const flaky = await api.getUser('x').then(() => undefined, (e: unknown) => e);
+    assert.ok(flaky instanceof AutodeskApiError);
+    assert.equal(flaky.retryable, true);
+    assert.equal(flaky.status, 502);
+    assert.equal(await api.getUser('no-such-id'), null, '404 on get is "no such user"');
+  });
+
+  test('a response slower than the headers timeout is a retryable timeout', async () => {
+    // undici's timers tick about every half second, so the timeout fires within roughly a second.
+    const { api } = await setup({ latencyMs: 2500 }, { timeouts: { headersTimeoutMs: 500 } });
+    const error = await api.listUsersPage(0, 1).then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof AutodeskApiError);
+    assert.equal(error.retryable, true);
+    assert.equal(error.status, null);
+    assert.match(error.message, /^autodesk: list users: timed out/);
+  });
+});
+
+describe('Autodesk client: rate limits', () => {
+  test('concurrency never exceeds the plan cap', async () => {
+    const { sandbox, api } = await setup({ latencyMs: 20, maxConcurrent: 4 }, { maxConcurrent: 4 });
+    await Promise.all(Array.from({ length: 30 }, () => api.listUsersPage(0, 1)));
+    assert.ok(sandbox.maxInFlightSeen <= 4, `saw ${sandbox.maxInFlightSeen} in flight`);
+    assert.equal(sandbox.countRequests({ status: 429 }), 0);
+  });
+
+  test('short 429s (HTTP-date Retry-After, no rate headers) pause every call and all calls succeed', async () => {
+    const { sandbox, api } = await setup({ requestsPerWindow: 4, windowMs: 1000, retryAfterFormat: 'http-date', rateLimitHeaders: false });
+    const results = await Promise.all(Array.from({ length: 10 }, () => api.listUsersPage(0, 1)));
+    assert.equal(results.length, 10);
+    assert.equal(sandbox.countRequests({ status: 200 }), 10);
+    const refused = sandbox.requests.filter((r) => r.status === 429);
+    assert.ok(refused.length > 0);
+    // After the first refusal, nothing is sent until the pause is over (≥ 1 s later, give or take the date's rounding).
+    const firstRefusal = refused[0]!.at;
+    const sentDuringPause = sandbox.requests.filter((r) => r.at > firstRefusal + 50 && r.at < firstRefusal + 500);
+    assert.deepEqual(sentDuringPause, []);
+  });
+
+  test('a long Retry-After reschedules the job, and a restarted client keeps waiting', async () => {
+    const { sandbox, api, reopen } = await setup({ requestsPerWindow: 2, windowMs: 120_000 });
+    await api.listUsersPage(0, 1);
+    await api.listUsersPage(0, 1);
+    const error = await api.listUsersPage(0, 1).then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof RetryAt, String(error));
+    assert.ok(error.at >= Date.now() + 100_000, 'rescheduled for the reset, about two minutes away');
+    const sent = sandbox.requests.length;
+    const restarted = createRestApi(reopen());
+    const again = await restarted.listUsersPage(0, 1).then(() => undefined, (e: unknown) => e);
+    assert.ok(again instanceof RetryAt);
+    assert.equal(sandbox.requests.length, sent, 'the pause survived the restart: nothing was sent');
+  });
+
+  test('the hourly budget is kept in SQLite: a restart does not reset it', async () => {
+    // No pacing here (3 an hour would space calls 20 minutes apart): this is about the count.
+    const { sandbox, api, reopen } = await setup({}, { perHour: 3, pacingMs: 0 });
+    await api.listUsersPage(0, 1);
+    await api.listUsersPage(0, 1);
+    const restartedClient = reopen();
+    const restarted = createRestApi(restartedClient);
+    await restarted.listUsersPage(0, 1);
+    const error = await restarted.listUsersPage(0, 1).then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof RetryAt, String(error));
+    assert.ok(error.at > Date.now() + 3_000_000);
+    assert.equal(sandbox.requests.length, 3);
+    assert.equal(restartedClient.limiter.state().used, 3);
+  });
+
+  test('pacing spreads the hourly budget: calls start 3600000/perHour apart, and a long queue reschedules', async () => {
+    const { sandbox, api } = await setup({}, { perHour: 36_000, longWaitMs: 450 });
+    const results = await Promise.allSettled(Array.from({ length: 8 }, () => api.listUsersPage(0, 1)));
+    const sent = sandbox.requests.map((r) => r.at);
+    for (let i = 1; i < sent.length; i++) assert.ok(sent[i]! - sent[i - 1]! >= 80, `calls ${i - 1} and ${i} only ${sent[i]! - sent[i - 1]!} ms apart`);
+    const rescheduled = results.filter((r) => r.status === 'rejected');
+    assert.ok(rescheduled.length > 0 && rescheduled.every((r) => (r as PromiseRejectedResult).reason instanceof RetryAt), 'calls beyond ~450 ms of queue are rescheduled');
+    assert.equal(sent.length, 8 - rescheduled.length);
+  });
+
+  test('X-RateLimit-Remaining resyncs the budget to the server count', async () => {
+    const { sandbox, client, api } = await setup({ requestsPerWindow: 1000 }, { perHour: 1000, pacingMs: 0 });
+    sandbox.seedUsers(1);
+    await api.listUsersPage(0, 1);
+    await api.listUsersPage(0, 1);
+    assert.equal(client.limiter.state().used, 2);
+    // Someone else (another tool on the same account) spends budget: the next answer tells us.
+    for (let i = 0; i < 5; i++) await fetch(`${sandbox.baseUrl}/users`, { headers: { authorization: `Bearer ${await client.tokens.get()}` } });
+    await api.listUsersPage(0, 1);
+    assert.equal(client.limiter.state().used, 8);
+  });
+});
