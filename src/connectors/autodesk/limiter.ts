@@ -18,6 +18,8 @@ const HOUR_MS = 3_600_000;
 /** A `Retry-After: 0` must not turn into a tight loop. */
 const MIN_PAUSE_MS = 500;
 const MAX_BACKOFF_MS = 60_000;
+/** Autodesk's budget is hourly: a longer Retry-After is a bogus header, not a reason to stop for a day. */
+const MAX_PAUSE_MS = HOUR_MS;
 
 export interface RateLimiterOptions {
   db: Db;
@@ -91,7 +93,7 @@ export class RateLimiter {
       this.options.db
         .prepare('UPDATE autodesk_budget SET used = ?, window_end = COALESCE(?, window_end) WHERE id = 1')
         .run(Math.max(0, (limit ?? this.options.perHour) - remaining), futureReset ?? null);
-      if (remaining === 0 && futureReset !== undefined && res.status !== 429) this.pauseUntil(futureReset);
+      if (remaining === 0 && futureReset !== undefined && res.status !== 429) this.pauseUntil(Math.min(futureReset, now + MAX_PAUSE_MS));
     }
     if (res.status !== 429) {
       if (res.status < 400) this.blindRefusals = 0;
@@ -102,7 +104,7 @@ export class RateLimiter {
     if (retryAfter !== undefined) wait = retryAfter;
     else if (resetAt !== undefined && resetAt > now) wait = resetAt - now;
     else wait = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** this.blindRefusals++);
-    this.pauseUntil(now + Math.max(MIN_PAUSE_MS, wait));
+    this.pauseUntil(now + Math.min(MAX_PAUSE_MS, Math.max(MIN_PAUSE_MS, wait)));
   }
 
   pauseUntil(at: number): void {
