@@ -56,6 +56,23 @@ describe('Autodesk offboarding', () => {
     assert.equal(h.sandbox.userByEmail('breakglass@example.com')!.status, 'active');
   });
 
+  test('an account deleted and made again since the listing: the PATCH 404s, the new account is deactivated', async () => {
+    const h = await harness();
+    const old = h.sandbox.addUser({ email: 'reborn@example.com' });
+    await h.bot.connector.directory.refresh();
+    const token = await h.bot.connector.client.tokens.get();
+    const deleted = await fetch(`${h.sandbox.baseUrl}/users/${old.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+    assert.equal(deleted.status, 200);
+    const reborn = h.sandbox.addUser({ email: 'Reborn@example.com' });
+    const { itemIds } = h.submit('offboard', ['reborn@example.com']);
+    const [item] = await h.settle(itemIds);
+    assert.equal(item!.state, 'completed');
+    assert.equal(item!.detail, 'deactivated');
+    assert.equal(userCalls(h.sandbox, old.id, 'PATCH', 404), 1);
+    assert.equal(userCalls(h.sandbox, reborn.id, 'PATCH', 200), 1);
+    assert.equal(h.sandbox.userByEmail('reborn@example.com')!.status, 'inactive');
+  });
+
   test('offboardAction delete sends DELETE and audits autodesk.deleted', async () => {
     const h = await harness({ app: { offboardAction: 'delete' } });
     const user = h.sandbox.addUser({ email: 'dave@example.com' });

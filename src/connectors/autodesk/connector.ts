@@ -16,7 +16,7 @@ import { fulfillmentItemOf } from '../../requests/service.js';
 import { formatDuration } from '../../util/duration.js';
 import { startOfDateInZone } from '../../util/time.js';
 import type { Connector, FulfillmentItem, Outcome } from '../types.js';
-import { createRestApi, type AutodeskApi, type AutodeskUser } from './api.js';
+import { createRestApi, type AutodeskApi, type AutodeskUser, type UserStatus } from './api.js';
 import { AutodeskClient } from './client.js';
 import { AutodeskDirectory, normalizeEmail, type DirectoryEntry, type DirectoryOptions } from './directory.js';
 import { AutodeskApiError, type Headers, type HttpTimeouts } from './http.js';
@@ -256,15 +256,17 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
     if (intent) {
       // An earlier run may have made the call and died before recording it: ask the API, not our copy.
       const fresh = await api.getUser(intent.userId, signal);
-      if (!fresh) {
+      if (fresh) {
+        directory.record(fresh);
+        target = entryOf(fresh, clock.now());
+        if (target.status === 'inactive' && intent.action === 'deactivate') return recordOffboarded(item, target, 'deactivate', intent);
+      } else {
         directory.remove(intent.userId);
         if (intent.action === 'delete') return recordOffboarded(item, { id: intent.userId, email: intent.email, role: null }, 'delete', intent);
-        return { state: 'completed', detail: 'no Autodesk account' };
+        // Deleted by someone else: an account made since under the same e-mail is still to be offboarded.
       }
-      directory.record(fresh);
-      target = entryOf(fresh, clock.now());
-      if (target.status === 'inactive' && intent.action === 'deactivate') return recordOffboarded(item, target, 'deactivate', intent);
-    } else {
+    }
+    if (!target) {
       target = await directory.find(item.subject.email, signal, item.approvedAt);
       if (!target) return { state: 'completed', detail: 'no Autodesk account' };
     }
@@ -278,7 +280,16 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
       await api.deleteUser(target.id, signal);
       return recordOffboarded(item, target, 'delete', intentOf(db, item.itemId));
     }
-    let status = await api.deactivateUser(target.id, signal);
+    let status: UserStatus | null;
+    try {
+      status = await api.deactivateUser(target.id, signal);
+    } catch (error) {
+      if (!(error instanceof AutodeskApiError && error.status === 404)) throw error;
+      // The listed account was deleted (perhaps made again under the same e-mail): list afresh, then start over.
+      directory.remove(target.id);
+      await directory.refresh(signal, clock.now());
+      throw new AutodeskApiError(`autodesk: deactivate user: the account listed for ${target.email} no longer exists; looking again`, 'deactivate user', 404, true, 'not_found');
+    }
     if (status !== 'inactive') status = (await api.getUser(target.id, signal))?.status ?? null;
     if (status !== 'inactive') {
       throw new AutodeskApiError(`autodesk: deactivate user: ${target.email} is still ${status ?? 'unknown'} after the call`, 'deactivate user', null, true);
