@@ -48,7 +48,7 @@ export interface Connector {
 export interface ItemProgress {
   /** A new progress line for an item still in progress ("invited, waiting for the user to accept"). */
   update(itemId: number, detail: string, actor?: string, externalId?: string): void;
-  complete(itemId: number, detail: string, actor?: string): void;
+  complete(itemId: number, detail: string, actor?: string, externalId?: string): void;
   fail(itemId: number, reason: string, actor?: string): void;
 }
 

@@ -15,7 +15,7 @@ export function registerFulfillment(runner: JobRunner, deps: RequestDeps): void 
       const connector = deps.connectors.get(item.appId);
       if (!connector) return;
       const outcome = item.kind === 'onboard' ? await connector.onboard(item, job) : await connector.offboard(item, job);
-      if (outcome.state === 'completed') progress.complete(itemId, outcome.detail);
+      if (outcome.state === 'completed') progress.complete(itemId, outcome.detail, 'accessbot', outcome.externalId);
       else progress.update(itemId, outcome.detail, 'accessbot', outcome.externalId);
     },
     onGiveUp({ itemId }, error) {

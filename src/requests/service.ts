@@ -256,7 +256,7 @@ export function createItemProgress(deps: RequestDeps): ItemProgress {
   };
   return {
     update: (itemId, detail, actor = 'accessbot', externalId) => change(itemId, 'in_progress', detail, actor, externalId),
-    complete: (itemId, detail, actor = 'accessbot') => change(itemId, 'completed', detail, actor),
+    complete: (itemId, detail, actor = 'accessbot', externalId) => change(itemId, 'completed', detail, actor, externalId),
     fail: (itemId, reason, actor = 'accessbot') => change(itemId, 'failed', reason, actor),
   };
 }
