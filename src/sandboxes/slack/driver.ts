@@ -117,6 +117,18 @@ export class SlackDriver {
     return this.post(rawBody, this.sign(rawBody, opts));
   }
 
+  /** Delivers an Events API callback (JSON, signed), e.g. `{ type: 'app_home_opened', user, tab: 'home' }`. */
+  async event(event: SlackObject, opts: { retryNum?: number } = {}): Promise<DriverResponse> {
+    const body = JSON.stringify({
+      token: VERIFICATION_TOKEN, team_id: this.teamId, api_app_id: this.apiAppId, type: 'event_callback',
+      event_id: `Ev${Math.random().toString(36).slice(2, 12).toUpperCase()}`, event_time: Math.floor(this.now() / 1000),
+      event: { event_ts: formatTs(this.now()), ...event },
+    });
+    const headers = { ...this.sign(body), 'Content-Type': 'application/json' };
+    if (opts.retryNum) Object.assign(headers, { 'X-Slack-Retry-Num': String(opts.retryNum), 'X-Slack-Retry-Reason': 'http_timeout' });
+    return this.post(body, headers);
+  }
+
   /** Types a slash command; an immediate ack body is shown to the user as Slack shows it (sandbox.ephemerals). */
   async slashCommand(
     userId: string,
