@@ -106,7 +106,14 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
   const logger = boltLogger(log);
   const receiver: Receiver =
     settings.mode === 'socket'
-      ? new SocketModeReceiver({ appToken: settings.env.SLACK_APP_TOKEN!, customRoutes: routes, installerOptions: { port: settings.env.PORT }, logger })
+      ? new SocketModeReceiver({
+          appToken: settings.env.SLACK_APP_TOKEN!,
+          customRoutes: routes,
+          // Bolt serves custom routes on installerOptions.port in Socket Mode (not on app.start's port), and
+          // passes installerOptions.clientOptions to the socket client: the sandboxes need both.
+          installerOptions: { port: settings.env.PORT, clientOptions: settings.env.SLACK_API_URL ? { slackApiUrl: settings.env.SLACK_API_URL } : {} },
+          logger,
+        })
       : new HTTPReceiver({ signingSecret: settings.env.SLACK_SIGNING_SECRET!, endpoints: '/slack/events', customRoutes: routes, port: settings.env.PORT, logger });
   const bolt = new App({
     token: settings.env.SLACK_BOT_TOKEN,
