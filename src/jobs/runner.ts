@@ -27,6 +27,8 @@ export interface JobHandler<P = unknown> {
   /** Called once when the job fails for good (attempts exhausted or PermanentError). */
   onGiveUp?(payload: P, error: Error, job: JobContext): Promise<void> | void;
   leaseMs?: number;
+  /** Fields every log line of this job carries, e.g. the request id, so one request can be followed through the logs. */
+  logFields?(payload: P): Record<string, unknown>;
 }
 
 export interface RunnerOptions {
@@ -144,13 +146,14 @@ export class JobRunner {
 
   private async execute(job: JobRow): Promise<void> {
     const handler = this.handlers.get(job.kind)!;
-    const log = this.log.child({ job: job.id, kind: job.kind });
+    let log = this.log.child({ job: job.id, kind: job.kind });
     const context: JobContext = { id: job.id, attempts: job.attempts, maxAttempts: job.max_attempts ?? this.opts.maxAttempts, signal: this.abort.signal, log };
     const lease = handler.leaseMs ?? this.opts.leaseMs;
     const heartbeat = setInterval(() => this.extendLease(job.id, lease), Math.max(1000, lease / 3));
     let payload: unknown;
     try {
       payload = handler.schema.parse(JSON.parse(job.payload));
+      if (handler.logFields) context.log = log = log.child(handler.logFields(payload));
       await handler.run(payload, context);
       this.finish(job.id, 'done', null);
     } catch (error) {

@@ -2,12 +2,14 @@
 import { z } from 'zod';
 import { JOB } from '../jobs/kinds.js';
 import type { JobRunner } from '../jobs/runner.js';
+import { getItem } from './repository.js';
 import { createItemProgress, beginFulfillment, fulfillmentItemOf, type RequestDeps } from './service.js';
 
 export function registerFulfillment(runner: JobRunner, deps: RequestDeps): void {
   const progress = createItemProgress(deps);
   runner.register(JOB.fulfillItem, {
     schema: z.object({ itemId: z.number().int() }),
+    logFields: ({ itemId }) => ({ itemId, requestId: getItem(deps.db, itemId)?.requestId }),
     async run({ itemId }, job) {
       // An item already completed, failed or denied is left alone: a re-run after a crash does nothing twice.
       if (!beginFulfillment(deps, itemId)) return;

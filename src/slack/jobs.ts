@@ -96,6 +96,7 @@ export function registerSlackJobs(ctx: AppContext, homeTasks: HomeTasks): void {
   });
   ctx.runner.register(JOB.syncRequestMessages, {
     schema: z.object({ requestId: z.string() }),
+    logFields: ({ requestId }) => ({ requestId }),
     run: ({ requestId }) => syncRequestMessages(ctx, requestId),
   });
   ctx.runner.register(JOB.refreshHome, {

@@ -118,3 +118,15 @@ describe('durability', () => {
     assert.equal(h.slack.messagesTo(PEOPLE.owner1).filter((m) => m.text.includes(id)).length, 1, 'no second card after restart');
   });
 });
+
+describe('Slack outages', () => {
+  test('a Slack outage (500s, then a 429) delays the approval card instead of losing it, and it is posted once', async () => {
+    h.slack.failNext('chat.postMessage', 3, { status: 500 });
+    h.slack.failNext('chat.postMessage', 1, { status: 429, retryAfter: 1 });
+    const id = await requestAccess(h, PEOPLE.requester, { kind: 'onboard', subjects: [PEOPLE.dave], apps: ['axure'] });
+    await cardFor(h, PEOPLE.axureOwner, id);
+    assert.ok(h.slack.calls.some((call) => call.method === 'chat.postMessage' && call.status === 429), 'the rate limit was hit');
+    await h.slack.waitFor(() => h.slack.messagesTo(PEOPLE.requester).some((m) => m.text.includes(`Your onboarding request ${id}`)));
+    assert.equal(h.slack.messagesTo(PEOPLE.axureOwner).filter((m) => m.text.includes(id)).length, 1);
+  });
+});

@@ -76,3 +76,19 @@ test("the README's environment and config reference is the one generated from th
   const readme = readFileSync('README.md', 'utf8');
   assert.equal(readme, withReference(readme), 'run `npm run schema` after changing the config or env schema');
 });
+
+test('start-up names missing Autodesk credentials and a malformed port, each in one line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'accessbot-env-'));
+  const path = join(dir, 'access.config.json');
+  writeFileSync(path, JSON.stringify(baseConfig()));
+  const start = (env: Record<string, string>) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { PATH: process.env.PATH, SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's', ACCESS_CONFIG: path, DATABASE_PATH: join(dir, 'db.sqlite'), ...env }, encoding: 'utf8' });
+  const noCredentials = start({});
+  assert.equal(noCredentials.status, 1);
+  assert.equal(noCredentials.stderr.trim(), 'accessbot cannot start: environment: 1 problem: AUTODESK_CLIENT_ID and AUTODESK_CLIENT_SECRET are required because an app uses the autodesk connector');
+  const badPort = start({ AUTODESK_CLIENT_ID: 'a', AUTODESK_CLIENT_SECRET: 'b', PORT: 'eighty' });
+  assert.equal(badPort.status, 1);
+  assert.match(badPort.stderr, /^accessbot cannot start: environment: 1 problem: PORT /);
+  const noFile = start({ AUTODESK_CLIENT_ID: 'a', AUTODESK_CLIENT_SECRET: 'b', ACCESS_CONFIG: join(dir, 'missing.json') });
+  assert.match(noFile.stderr, /missing\.json: 1 problem: file not found/);
+});
