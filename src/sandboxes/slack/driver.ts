@@ -1,19 +1,28 @@
 /**
- * Plays Slack's side of the HTTP conversation with the bot: slash commands, view submissions and button
- * clicks, signed exactly as Slack signs them and built from what the bot really showed (the views and
- * messages recorded by the Slack sandbox), so a test can only click a button the bot actually rendered.
+ * Plays Slack's side of the conversation with the bot: slash commands, view submissions, button clicks and
+ * events, built from what the bot really showed (the views and messages recorded by the Slack sandbox), so a
+ * test can only click a button the bot actually rendered. Over HTTP (the default) they are signed exactly as
+ * Slack signs them; with `transport: 'socket'` they go as Socket Mode envelopes over the bot's connection to
+ * the sandbox, and the ack's payload plays the part of the HTTP response body.
  */
 import { createHmac } from 'node:crypto';
 import type { SandboxMessage, SandboxUser, SandboxView, SlackObject, SlackSandbox } from './server.js';
+import type { EnvelopeType } from './socket-mode.js';
 
 /** A field value as a user would enter it: an option value (or its visible text), user ids, a date, text. */
 export type FieldValue = string | string[] | number | null;
 
+/** 'http': signed POSTs to the bot's request URL; 'socket': envelopes over the bot's Socket Mode connection. */
+export type DriverTransport = 'http' | 'socket';
+
 export interface SlackDriverOptions {
-  /** The bot's request URL, e.g. http://127.0.0.1:3000/slack/events */
-  botUrl: string;
-  signingSecret: string;
+  /** The bot's request URL, e.g. http://127.0.0.1:3000/slack/events (needed for the HTTP transport and raw posts). */
+  botUrl?: string;
+  /** Needed for the HTTP transport and raw posts. */
+  signingSecret?: string;
   sandbox: SlackSandbox;
+  /** Default 'http'. */
+  transport?: DriverTransport;
   /** Defaults to the sandbox's team id. */
   teamId?: string;
   /** Defaults to the sandbox's app id. */
@@ -29,6 +38,8 @@ export interface DriverResponse {
   body: string;
   /** The body parsed as JSON, when it is JSON. */
   json?: unknown;
+  /** Socket transport: the envelope the bot acknowledged. */
+  envelopeId?: string;
 }
 
 export interface SlashCommandResponse extends DriverResponse {
@@ -63,8 +74,9 @@ const VERIFICATION_TOKEN = 'sandbox-verification-token';
 const STATELESS_ELEMENTS = new Set(['button', 'overflow', 'workflow_button', 'image']);
 
 export class SlackDriver {
-  private readonly botUrl: string;
-  private readonly signingSecret: string;
+  readonly transport: DriverTransport;
+  private readonly botUrl: string | undefined;
+  private readonly signingSecret: string | undefined;
   private readonly sandbox: SlackSandbox;
   private readonly teamId: string;
   private readonly apiAppId: string;
@@ -72,6 +84,8 @@ export class SlackDriver {
   private readonly ackTimeoutMs: number;
 
   constructor(opts: SlackDriverOptions) {
+    this.transport = opts.transport ?? 'http';
+    if (this.transport === 'http' && (!opts.botUrl || !opts.signingSecret)) throw new Error('SlackDriver: the HTTP transport needs botUrl and signingSecret.');
     this.botUrl = opts.botUrl;
     this.signingSecret = opts.signingSecret;
     this.sandbox = opts.sandbox;
@@ -83,6 +97,7 @@ export class SlackDriver {
 
   /** Slack's request signing headers: v0 HMAC-SHA256 over `v0:<timestamp>:<raw body>`. */
   sign(rawBody: string, opts: SignOptions = {}): Record<string, string> {
+    if (!this.signingSecret) throw new Error('SlackDriver: signing needs signingSecret.');
     const timestamp = opts.timestamp ?? Math.floor(this.now() / 1000);
     const signature = createHmac('sha256', this.signingSecret).update(`v0:${timestamp}:${rawBody}`).digest('hex');
     return {
@@ -94,6 +109,7 @@ export class SlackDriver {
 
   /** Sends a raw body with exactly these headers (for bad-signature tests). */
   async post(rawBody: string, headers: Record<string, string>): Promise<DriverResponse> {
+    if (!this.botUrl) throw new Error('SlackDriver: posting needs botUrl.');
     const hasContentType = Object.keys(headers).some((h) => h.toLowerCase() === 'content-type');
     let response: Response;
     try {
@@ -117,13 +133,28 @@ export class SlackDriver {
     return this.post(rawBody, this.sign(rawBody, opts));
   }
 
-  /** Delivers an Events API callback (JSON, signed), e.g. `{ type: 'app_home_opened', user, tab: 'home' }`. */
+  /**
+   * Sends an envelope over the bot's Socket Mode connection and turns its ack into an HTTP-like answer: status
+   * 200, the ack's payload as the body (empty when the ack had none or an empty one, as Bolt's bare `ack()` sends `{}`).
+   * Rejects, as the HTTP path does, when no ack comes within the ack timeout.
+   */
+  async sendEnvelope(type: EnvelopeType, payload: SlackObject, opts: { retryAttempt?: number; retryReason?: string } = {}): Promise<DriverResponse> {
+    const ack = await this.sandbox.socketMode.deliver(type, payload, { timeoutMs: this.ackTimeoutMs, ...opts });
+    const answer = ack.payload && Object.keys(ack.payload).length > 0 ? ack.payload : undefined;
+    return { status: 200, body: answer ? JSON.stringify(answer) : '', json: answer, envelopeId: ack.envelopeId };
+  }
+
+  /** Delivers an Events API callback (JSON, signed; or an events_api envelope), e.g. `{ type: 'app_home_opened', user, tab: 'home' }`. */
   async event(event: SlackObject, opts: { retryNum?: number } = {}): Promise<DriverResponse> {
-    const body = JSON.stringify({
+    const callback = {
       token: VERIFICATION_TOKEN, team_id: this.teamId, api_app_id: this.apiAppId, type: 'event_callback',
       event_id: `Ev${Math.random().toString(36).slice(2, 12).toUpperCase()}`, event_time: Math.floor(this.now() / 1000),
       event: { event_ts: formatTs(this.now()), ...event },
-    });
+    };
+    if (this.transport === 'socket') {
+      return this.sendEnvelope('events_api', callback, opts.retryNum ? { retryAttempt: opts.retryNum, retryReason: 'http_timeout' } : {});
+    }
+    const body = JSON.stringify(callback);
     const headers = { ...this.sign(body), 'Content-Type': 'application/json' };
     if (opts.retryNum) Object.assign(headers, { 'X-Slack-Retry-Num': String(opts.retryNum), 'X-Slack-Retry-Reason': 'http_timeout' });
     return this.post(body, headers);
@@ -154,7 +185,7 @@ export class SlackDriver {
       response_url: responseUrl,
       trigger_id: triggerId,
     });
-    const response = await this.postSigned(form.toString());
+    const response = this.transport === 'socket' ? await this.sendEnvelope('slash_commands', Object.fromEntries(form)) : await this.postSigned(form.toString());
     if (response.status === 200 && response.body !== '') {
       const ack = isObject(response.json) ? response.json : { text: response.body };
       this.sandbox.deliverResponse({ userId, channelId }, ack, 'command_ack');
@@ -185,7 +216,7 @@ export class SlackDriver {
       enterprise: null,
     };
     target.errors = undefined;
-    const response = await this.postSigned(new URLSearchParams({ payload: JSON.stringify(payload) }).toString());
+    const response = await this.sendInteraction(payload);
     let ack: SlackObject | undefined;
     if (response.status !== 200) return { ...response, outcome: 'rejected', problems: [`the bot answered HTTP ${response.status}`], payload };
     if (response.body !== '') {
@@ -212,7 +243,7 @@ export class SlackDriver {
       is_enterprise_install: false,
       enterprise: null,
     };
-    return this.postSigned(new URLSearchParams({ payload: JSON.stringify(payload) }).toString());
+    return this.sendInteraction(payload);
   }
 
   /**
@@ -270,7 +301,7 @@ export class SlackDriver {
         actions: [buttonAction(block, button, actionTs)],
       };
     }
-    const response = await this.postSigned(new URLSearchParams({ payload: JSON.stringify(payload) }).toString());
+    const response = await this.sendInteraction(payload);
     return { ...response, payload };
   }
 
@@ -298,6 +329,12 @@ export class SlackDriver {
   }
 
   // ---------------------------------------------------------------- internals
+
+  /** An interaction payload: the `payload` form field over HTTP, an `interactive` envelope over the socket. */
+  private sendInteraction(payload: SlackObject): Promise<DriverResponse> {
+    if (this.transport === 'socket') return this.sendEnvelope('interactive', payload);
+    return this.postSigned(new URLSearchParams({ payload: JSON.stringify(payload) }).toString());
+  }
 
   private elementState(element: SlackObject, given: FieldValue | undefined, where: string): SlackObject {
     const type = element.type as string;

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SocketModeLink } from './socket-mode.js';
 
 /** Slack JSON (blocks, views, payloads) is open-ended; tests index into it freely. */
 export type SlackObject = Record<string, any>;
@@ -29,6 +30,10 @@ export interface SlackSandboxOptions {
   port?: number;
   /** Default 'xoxb-sandbox'. */
   botToken?: string;
+  /** The app-level token apps.connections.open accepts (Socket Mode). Default 'xapp-sandbox'. */
+  appToken?: string;
+  /** How often the Socket Mode link pings each connection. Default 10000. */
+  socketPingIntervalMs?: number;
   users?: SandboxUser[];
   /** Default 'T0SANDBOX'. */
   teamId?: string;
@@ -151,6 +156,8 @@ class SlackApiError extends Error {
 }
 
 const JSON_ARGS = new Set(['blocks', 'attachments', 'view', 'metadata']);
+/** Methods that take the app-level (xapp-) token; every other method here takes the bot token. */
+const APP_TOKEN_METHODS = new Set(['apps.connections.open']);
 const MAX_MESSAGE_TEXT = 40_000;
 const MAX_RESPONSE_URL_USES = 5;
 
@@ -164,6 +171,9 @@ export class SlackSandbox {
   readonly users = new Map<string, SandboxUser>();
 
   readonly botToken: string;
+  readonly appToken: string;
+  /** Socket Mode: the bot's connections, the envelopes sent to it and its acks. */
+  readonly socketMode: SocketModeLink;
   readonly teamId: string;
   readonly teamDomain: string;
   readonly botUserId: string;
@@ -187,6 +197,7 @@ export class SlackSandbox {
 
   private constructor(opts: SlackSandboxOptions) {
     this.botToken = opts.botToken ?? 'xoxb-sandbox';
+    this.appToken = opts.appToken ?? 'xapp-sandbox';
     this.teamId = opts.teamId ?? 'T0SANDBOX';
     this.teamDomain = opts.teamDomain ?? 'sandbox';
     this.botUserId = opts.botUserId ?? 'U0ACCESSBOT';
@@ -195,11 +206,13 @@ export class SlackSandbox {
     this.now = opts.now ?? Date.now;
     this.triggerTtlMs = opts.triggerTtlMs ?? 3000;
     this.events.setMaxListeners(0);
+    this.socketMode = new SocketModeLink({ appId: this.appId, now: this.now, onChange: () => this.changed(), pingIntervalMs: opts.socketPingIntervalMs });
     this.addUser({ id: this.botUserId, name: 'accessbot', realName: 'AccessBot', isBot: true });
     for (const user of opts.users ?? []) this.addUser(user);
     this.handlers = {
       'api.test': (args) => ({ args }),
       'auth.test': () => this.authTest(),
+      'apps.connections.open': () => ({ url: this.socketMode.issueUrl(this.baseUrl.replace(/^http/, 'ws')) }),
       'chat.postMessage': (args) => this.postMessage(args),
       'chat.update': (args) => this.updateMessage(args),
       'chat.delete': (args) => this.deleteMessage(args),
@@ -219,6 +232,7 @@ export class SlackSandbox {
         if (!res.headersSent) sendJson(res, 500, { ok: false, error: 'sandbox_internal_error', detail: String(error) });
       });
     });
+    this.server.on('upgrade', (req, socket, head) => this.socketMode.handleUpgrade(req, socket, head));
   }
 
   static async start(opts: SlackSandboxOptions = {}): Promise<SlackSandbox> {
@@ -480,10 +494,12 @@ export class SlackSandbox {
     this.failures.clear();
     this.triggers.clear();
     this.responseUrls.clear();
+    this.socketMode.reset();
   }
 
   async close(): Promise<void> {
     for (const abort of [...this.pendingWaits]) abort(new Error('Slack sandbox closed while waiting'));
+    await this.socketMode.close();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
@@ -520,7 +536,10 @@ export class SlackSandbox {
         if (status === 429 || failure.retryAfter !== undefined) headers['Retry-After'] = String(failure.retryAfter ?? 1);
       } else if (!handler) body = { ok: false, error: 'unknown_method' };
       else if (!token) body = { ok: false, error: 'not_authed' };
-      else if (token !== this.botToken) body = { ok: false, error: 'invalid_auth' };
+      else if (token !== (APP_TOKEN_METHODS.has(method) ? this.appToken : this.botToken)) {
+        // A known token of the wrong kind (an xapp- token for a bot method, or the reverse) is refused as Slack refuses it.
+        body = { ok: false, error: token === this.appToken || token === this.botToken ? 'not_allowed_token_type' : 'invalid_auth' };
+      }
       else {
         try {
           body = { ok: true, ...handler(args) };
