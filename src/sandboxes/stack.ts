@@ -15,6 +15,7 @@ import { startSlackSandbox, type SandboxUser, type SlackSandbox } from './slack/
 
 export const SIGNING_SECRET = 'test-signing-secret';
 export const BOT_TOKEN = 'xoxb-sandbox';
+export const APP_TOKEN = 'xapp-sandbox';
 
 export const PEOPLE = {
   requester: 'U0ALICE',
@@ -96,6 +97,8 @@ export interface HarnessOptions {
   autodesk?: AutodeskSandboxOptions;
   env?: Record<string, string>;
   echo?: boolean;
+  /** Run the bot in Socket Mode (SLACK_APP_TOKEN, no signing secret); the driver then talks over the socket. */
+  socketMode?: boolean;
 }
 
 export class Harness {
@@ -109,13 +112,13 @@ export class Harness {
   static async start(options: HarnessOptions = {}): Promise<Harness> {
     const dir = mkdtempSync(join(tmpdir(), 'accessbot-e2e-'));
     const port = await freePort();
-    const slack = await startSlackSandbox({ users: USERS, botToken: BOT_TOKEN });
+    const slack = await startSlackSandbox({ users: USERS, botToken: BOT_TOKEN, appToken: APP_TOKEN });
     const autodesk = await startAutodeskSandbox({ webhookUrl: `http://127.0.0.1:${port}/webhooks/autodesk`, ...options.autodesk });
     const configPath = join(dir, 'access.config.json');
     writeFileSync(configPath, JSON.stringify(options.config ?? baseConfig(), null, 2));
     const env = {
       SLACK_BOT_TOKEN: BOT_TOKEN,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      ...(options.socketMode ? { SLACK_APP_TOKEN: APP_TOKEN } : { SLACK_SIGNING_SECRET: SIGNING_SECRET }),
       SLACK_API_URL: slack.apiUrl,
       PORT: String(port),
       DATABASE_PATH: join(dir, 'accessbot.db'),
@@ -139,10 +142,24 @@ export class Harness {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** The bot's own rule: an app token means Socket Mode. */
+  get socketMode(): boolean {
+    return Boolean(this.env.SLACK_APP_TOKEN);
+  }
+
   async startBot(): Promise<void> {
+    const knownConnections = this.slack.socketMode.connections.length;
     this.bot = new BotProcess(this.env, this.echo);
     await this.bot.start();
-    this.driver = new SlackDriver({ botUrl: `${this.botUrl}/slack/events`, signingSecret: SIGNING_SECRET, sandbox: this.slack });
+    if (this.socketMode) {
+      // Bolt's start resolves on Slack's hello, so the link is normally up already; this makes it certain.
+      await this.slack.waitFor(() => this.slack.socketMode.connections.slice(knownConnections).find((c) => c.closedAt === undefined), {
+        description: "the bot's Socket Mode connection",
+      });
+    }
+    this.driver = new SlackDriver({
+      botUrl: `${this.botUrl}/slack/events`, signingSecret: SIGNING_SECRET, sandbox: this.slack, transport: this.socketMode ? 'socket' : 'http',
+    });
   }
 
   /** Kills the bot (SIGKILL: a crash, or SIGTERM: a deploy) and starts a new process on the same database. */
