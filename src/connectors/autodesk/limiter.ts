@@ -1,10 +1,20 @@
 /**
  * Keeps the connector inside Autodesk's limits (Standard 1000 requests/hour and 10 concurrent, Business 5000
- * and 50). bottleneck caps concurrency and spaces calls `3600000 / perHour` apart, so the hourly budget is
- * spread evenly and no window boundary allows a double burst. No reservoir is used: its refresh would undo a
- * 429 pause. The budget spent in the current hour and any 429 pause live in SQLite, so a restart neither
- * resets the budget nor forgets a pause, and a pause holds every call of the connector, not only the one
- * that was refused.
+ * and 50) while letting a bulk run go as fast as those limits allow. The budget is a sliding hour: a call may
+ * start whenever fewer than `perHour` calls started in the trailing 60 minutes, so 300 offboardings burst
+ * through at the concurrency cap instead of one call every 3.6 s, and no moment ever sees more than the plan
+ * in the hour before it (a fixed window would allow a double burst across its boundary: a full budget at the
+ * end of one window and another at the start of the next). bottleneck only caps concurrency: no reservoir (its
+ * refresh would undo a 429 pause) and no pacing unless `pacingMs` asks for it.
+ *
+ * Calls are counted in SQLite per second of their start (`autodesk_calls`), pruned once they leave the hour:
+ * at most 3600 rows whatever the volume, and one short transaction per call, so a restart keeps the window
+ * and processes sharing the file share it. A second leaves the window as a whole, at its end plus an hour, so
+ * a call may wait up to a second longer than strictly needed, never less. On top of our own count, the
+ * server's view from X-RateLimit-Limit/Remaining/Reset (when it sends them) holds calls until its reset once
+ * its window is spent, which covers budget spent by other clients of the same account. A 429 pauses every
+ * call of the connector until Retry-After (persisted too), and a wait longer than `longWaitMs` throws RetryAt
+ * so the job is rescheduled instead of holding the process.
  */
 import Bottleneck from 'bottleneck';
 import type { Db } from '../../db/connection.js';
@@ -15,6 +25,7 @@ import type { Clock } from '../../util/time.js';
 import { header, parseRetryAfter, type HttpResponse } from './http.js';
 
 const HOUR_MS = 3_600_000;
+const BUCKET_MS = 1000;
 /** A `Retry-After: 0` must not turn into a tight loop. */
 const MIN_PAUSE_MS = 500;
 const MAX_BACKOFF_MS = 60_000;
@@ -25,24 +36,49 @@ export interface RateLimiterOptions {
   db: Db;
   clock: Clock;
   log: Logger;
+  /** Most calls started in any trailing 60 minutes. */
   perHour: number;
   maxConcurrent: number;
   /** A wait longer than this reschedules the job (RetryAt) instead of holding it. @default 30_000 */
   longWaitMs?: number;
-  /** Least time between two call starts. @default 3_600_000 / perHour */
+  /** Least time between two call starts; the sliding hour needs none. @default 0 */
   pacingMs?: number;
 }
 
 export interface BudgetState {
+  /** Our calls started in the trailing hour (up to a second more: see the top comment). */
   used: number;
-  windowEnd: number;
+  /** The server's count of its current window (from its headers, plus our calls since); null when unknown or over. */
+  server: { used: number; limit: number; resetAt: number } | null;
   pausedUntil: number;
 }
 
 interface BudgetRow {
   window_end: number;
   used: number;
+  server_limit: number | null;
   paused_until: number;
+}
+
+interface Bucket {
+  second: number;
+  calls: number;
+}
+
+/** The first second still (partly) inside the hour before `now`: earlier seconds have left the window. */
+const firstSecondInWindow = (now: number) => Math.floor((now - HOUR_MS) / BUCKET_MS);
+/** When the calls of `second` leave the window. */
+const leavesAt = (second: number) => (second + 1) * BUCKET_MS + HOUR_MS;
+
+function prepareStatements(db: Db) {
+  return {
+    row: db.prepare('SELECT window_end, used, server_limit, paused_until FROM autodesk_budget WHERE id = 1'),
+    prune: db.prepare('DELETE FROM autodesk_calls WHERE second < ?'),
+    inWindow: db.prepare('SELECT COALESCE(SUM(calls), 0) AS n FROM autodesk_calls WHERE second >= ?'),
+    buckets: db.prepare('SELECT second, calls FROM autodesk_calls WHERE second >= ? ORDER BY second'),
+    count: db.prepare('INSERT INTO autodesk_calls (second, calls) VALUES (?, 1) ON CONFLICT (second) DO UPDATE SET calls = calls + 1'),
+    countServer: db.prepare('UPDATE autodesk_budget SET used = used + 1 WHERE id = 1'),
+  };
 }
 
 export class RateLimiter {
@@ -52,20 +88,23 @@ export class RateLimiter {
   private lastStartAt = Number.NEGATIVE_INFINITY;
   /** Consecutive 429s without a Retry-After nor a reset header: drives exponential backoff. */
   private blindRefusals = 0;
+  private readonly statements: ReturnType<typeof prepareStatements>;
 
   constructor(private readonly options: RateLimiterOptions) {
     this.longWaitMs = options.longWaitMs ?? 30_000;
-    this.pacingMs = options.pacingMs ?? Math.floor(HOUR_MS / options.perHour);
+    this.pacingMs = options.pacingMs ?? 0;
     this.bottleneck = new Bottleneck({ maxConcurrent: options.maxConcurrent, minTime: this.pacingMs });
-    options.db.prepare('INSERT OR IGNORE INTO autodesk_budget (id, window_end, used, paused_until) VALUES (1, 0, 0, 0)').run();
+    const { db } = options;
+    db.prepare('INSERT OR IGNORE INTO autodesk_budget (id, window_end, used, paused_until) VALUES (1, 0, 0, 0)').run();
+    this.statements = prepareStatements(db);
   }
 
   /**
-   * Runs `task` once pacing, concurrency, any pause and the hourly budget allow it. A long wait throws
-   * RetryAt so the job is rescheduled; an aborted signal (runner stopping) throws RetryAt(now) before any call.
+   * Runs `task` once concurrency, any pause and the budget allow it. A long wait throws RetryAt so the job is
+   * rescheduled; an aborted signal (runner stopping) throws RetryAt(now) before any call.
    */
   async run<T>(signal: AbortSignal | undefined, task: () => Promise<T>): Promise<T> {
-    // Checked before queueing too, so a paused connector does not queue jobs behind the pacing just to refuse them.
+    // Checked before queueing too, so a paused or spent connector does not queue jobs just to refuse them.
     this.throwIfLongWait(this.options.clock.now());
     this.throwIfLongQueue();
     const scheduled = this.bottleneck.schedule(async () => {
@@ -87,13 +126,15 @@ export class RateLimiter {
     const limit = integerHeader(res, 'x-ratelimit-limit');
     const resetAt = resetHeader(res, now);
     const futureReset = resetAt !== undefined && resetAt > now ? resetAt : undefined;
-    if (remaining !== undefined) {
-      // The server's count wins over ours (our window may not be aligned with its own, or another client
-      // spends the same budget); our own hourly cap still applies on top of it.
+    if (remaining !== undefined && futureReset !== undefined) {
+      // The server's count wins over ours (another client may spend the same budget), except that within one
+      // window a lower count can only be an older answer overtaken by a newer one.
+      const serverLimit = limit ?? this.options.perHour;
+      const used = Math.max(0, serverLimit - remaining);
       this.options.db
-        .prepare('UPDATE autodesk_budget SET used = ?, window_end = COALESCE(?, window_end) WHERE id = 1')
-        .run(Math.max(0, (limit ?? this.options.perHour) - remaining), futureReset ?? null);
-      if (remaining === 0 && futureReset !== undefined && res.status !== 429) this.pauseUntil(Math.min(futureReset, now + MAX_PAUSE_MS));
+        .prepare('UPDATE autodesk_budget SET used = CASE WHEN window_end = @reset THEN MAX(used, @used) ELSE @used END, window_end = @reset, server_limit = @limit WHERE id = 1')
+        .run({ reset: futureReset, used, limit: serverLimit });
+      if (remaining === 0 && res.status !== 429) this.pauseUntil(Math.min(futureReset, now + MAX_PAUSE_MS));
     }
     if (res.status !== 429) {
       if (res.status < 400) this.blindRefusals = 0;
@@ -102,7 +143,7 @@ export class RateLimiter {
     const retryAfter = parseRetryAfter(header(res.headers, 'retry-after'), now);
     let wait: number;
     if (retryAfter !== undefined) wait = retryAfter;
-    else if (resetAt !== undefined && resetAt > now) wait = resetAt - now;
+    else if (futureReset !== undefined) wait = futureReset - now;
     else wait = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** this.blindRefusals++);
     this.pauseUntil(now + Math.min(MAX_PAUSE_MS, Math.max(MIN_PAUSE_MS, wait)));
   }
@@ -115,15 +156,17 @@ export class RateLimiter {
   /** When calls may start again (now when nothing holds them). */
   resumeAt(): number {
     const now = this.options.clock.now();
-    const row = this.row();
-    let at = Math.max(now, row.paused_until);
-    if (now < row.window_end && row.used >= this.options.perHour) at = Math.max(at, row.window_end);
-    return at;
+    return this.blockedUntil(now, this.row()) ?? now;
   }
 
   state(): BudgetState {
+    const now = this.options.clock.now();
     const row = this.row();
-    return { used: row.used, windowEnd: row.window_end, pausedUntil: row.paused_until };
+    return {
+      used: this.inWindow(now),
+      server: row.window_end > now ? { used: row.used, limit: row.server_limit ?? this.options.perHour, resetAt: row.window_end } : null,
+      pausedUntil: row.paused_until,
+    };
   }
 
   async stop(): Promise<void> {
@@ -131,7 +174,33 @@ export class RateLimiter {
   }
 
   private row(): BudgetRow {
-    return this.options.db.prepare('SELECT window_end, used, paused_until FROM autodesk_budget WHERE id = 1').get() as BudgetRow;
+    return this.statements.row.get() as BudgetRow;
+  }
+
+  private inWindow(now: number): number {
+    return (this.statements.inWindow.get(firstSecondInWindow(now)) as { n: number }).n;
+  }
+
+  /** Until when a call starting now is held (a pause, our sliding hour, the server's window), or undefined. */
+  private blockedUntil(now: number, row: BudgetRow): number | undefined {
+    let until = row.paused_until > now ? row.paused_until : undefined;
+    const hold = (at: number) => {
+      until = Math.max(until ?? at, at);
+    };
+    if (row.window_end > now && row.used >= (row.server_limit ?? this.options.perHour)) hold(row.window_end);
+    const excess = this.inWindow(now) - this.options.perHour + 1;
+    if (excess > 0) {
+      // Enough of the oldest calls have to leave the window to make room for one more.
+      let leaving = 0;
+      for (const bucket of this.statements.buckets.iterate(firstSecondInWindow(now)) as IterableIterator<Bucket>) {
+        leaving += bucket.calls;
+        if (leaving >= excess) {
+          hold(leavesAt(bucket.second));
+          break;
+        }
+      }
+    }
+    return until;
   }
 
   private throwIfLongWait(now: number): void {
@@ -139,8 +208,9 @@ export class RateLimiter {
     if (at - now > this.longWaitMs) throw new RetryAt(at, `autodesk: rate limited until ${new Date(at).toISOString()}`);
   }
 
-  /** Calls queued behind the pacing would wait long: reschedule the job rather than hold it. */
+  /** Calls queued behind the pacing (when there is any) would wait long: reschedule the job rather than hold it. */
   private throwIfLongQueue(): void {
+    if (this.pacingMs <= 0) return;
     const counts = this.bottleneck.counts();
     const ahead = (counts.RECEIVED ?? 0) + (counts.QUEUED ?? 0);
     const now = Date.now();
@@ -161,19 +231,18 @@ export class RateLimiter {
     }
   }
 
-  /** Spends one unit of the hour's budget, or says until when calls are held. One transaction, so processes sharing the file agree. */
+  /**
+   * Counts one call in the sliding hour (and in the server's window while it lasts), or says until when calls
+   * are held. One transaction, so processes sharing the file agree.
+   */
   private reserve(now: number): number | undefined {
     return inTransaction(this.options.db, () => {
+      this.statements.prune.run(firstSecondInWindow(now));
       const row = this.row();
-      if (row.paused_until > now) return row.paused_until;
-      let windowEnd = row.window_end;
-      let used = row.used;
-      if (now >= windowEnd) {
-        windowEnd = now + HOUR_MS;
-        used = 0;
-      }
-      if (used >= this.options.perHour) return windowEnd;
-      this.options.db.prepare('UPDATE autodesk_budget SET window_end = ?, used = ? WHERE id = 1').run(windowEnd, used + 1);
+      const blockedUntil = this.blockedUntil(now, row);
+      if (blockedUntil !== undefined) return blockedUntil;
+      this.statements.count.run(Math.floor(now / BUCKET_MS));
+      if (row.window_end > now) this.statements.countServer.run();
       return undefined;
     });
   }
