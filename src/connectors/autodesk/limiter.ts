@@ -78,6 +78,10 @@ function prepareStatements(db: Db) {
     buckets: db.prepare('SELECT second, calls FROM autodesk_calls WHERE second >= ? ORDER BY second'),
     count: db.prepare('INSERT INTO autodesk_calls (second, calls) VALUES (?, 1) ON CONFLICT (second) DO UPDATE SET calls = calls + 1'),
     countServer: db.prepare('UPDATE autodesk_budget SET used = used + 1 WHERE id = 1'),
+    // Within one window a lower count can only be an older answer overtaken by a newer one.
+    resync: db.prepare(
+      'UPDATE autodesk_budget SET used = CASE WHEN window_end = @reset THEN MAX(used, @used) ELSE @used END, window_end = @reset, server_limit = @limit WHERE id = 1',
+    ),
   };
 }
 
@@ -127,13 +131,9 @@ export class RateLimiter {
     const resetAt = resetHeader(res, now);
     const futureReset = resetAt !== undefined && resetAt > now ? resetAt : undefined;
     if (remaining !== undefined && futureReset !== undefined) {
-      // The server's count wins over ours (another client may spend the same budget), except that within one
-      // window a lower count can only be an older answer overtaken by a newer one.
+      // The server's count wins over ours: another client may spend the same budget.
       const serverLimit = limit ?? this.options.perHour;
-      const used = Math.max(0, serverLimit - remaining);
-      this.options.db
-        .prepare('UPDATE autodesk_budget SET used = CASE WHEN window_end = @reset THEN MAX(used, @used) ELSE @used END, window_end = @reset, server_limit = @limit WHERE id = 1')
-        .run({ reset: futureReset, used, limit: serverLimit });
+      this.statements.resync.run({ reset: futureReset, used: Math.max(0, serverLimit - remaining), limit: serverLimit });
       if (remaining === 0 && res.status !== 429) this.pauseUntil(Math.min(futureReset, now + MAX_PAUSE_MS));
     }
     if (res.status !== 429) {
