@@ -75,7 +75,7 @@ export const accessConfigSchema = z
         retryBase: duration('2s').describe('First retry delay; doubles per attempt, with jitter'),
         retryMax: duration('10m').describe('Longest wait between retries'),
         maxAttempts: z.number().int().min(1).max(100).default(8).describe('Attempts before a job fails for good (the item fails and IT is alerted)'),
-        concurrency: z.number().int().min(1).max(64).default(8).describe('Jobs run at once'),
+        concurrency: z.number().int().min(1).max(64).default(10).describe('Jobs run at once (10 matches the Autodesk Standard plan\'s concurrency)'),
       })
       .prefault({})
       .describe('Tuning of the job runner that carries out connector work, Slack messages and reminders'),

@@ -147,7 +147,3 @@ export const STATE_LABEL: Record<ItemState, string> = {
   completed: 'completed',
   failed: 'failed',
 };
-
-export function isRequestFinished(items: readonly Item[]): boolean {
-  return items.every((item) => TERMINAL_STATES.includes(item.state));
-}

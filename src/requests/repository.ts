@@ -48,11 +48,27 @@ export function insertApproval(db: Db, approval: Omit<Approval, 'id' | 'state' |
 }
 
 export function getRequestDetail(db: Db, requestId: string): RequestDetail | undefined {
-  const row = db.prepare('SELECT * FROM requests WHERE id = ?').get(requestId) as RequestRow | undefined;
-  if (!row) return undefined;
+  const request = getRequest(db, requestId);
+  if (!request) return undefined;
   const items = (db.prepare('SELECT * FROM items WHERE request_id = ? ORDER BY id').all(requestId) as ItemRow[]).map(toItem);
-  const approvals = (db.prepare('SELECT * FROM approvals WHERE request_id = ? ORDER BY app_id, step_index').all(requestId) as ApprovalRow[]).map(toApproval);
-  return { request: toRequest(row), items, approvals };
+  return { request, items, approvals: approvalsOf(db, requestId) };
+}
+
+export function getRequest(db: Db, requestId: string): AccessRequest | undefined {
+  const row = db.prepare('SELECT * FROM requests WHERE id = ?').get(requestId) as RequestRow | undefined;
+  return row && toRequest(row);
+}
+
+export function approvalsOf(db: Db, requestId: string, appId?: string): Approval[] {
+  const rows = appId
+    ? db.prepare('SELECT * FROM approvals WHERE request_id = ? AND app_id = ? ORDER BY step_index').all(requestId, appId)
+    : db.prepare('SELECT * FROM approvals WHERE request_id = ? ORDER BY app_id, step_index').all(requestId);
+  return (rows as ApprovalRow[]).map(toApproval);
+}
+
+/** Items not yet completed, failed or denied: a request with none is finished. */
+export function openItemCount(db: Db, requestId: string): number {
+  return (db.prepare("SELECT COUNT(*) AS n FROM items WHERE request_id = ? AND state NOT IN ('completed', 'failed', 'denied')").get(requestId) as { n: number }).n;
 }
 
 export function getItem(db: Db, itemId: number): Item | undefined {

@@ -13,11 +13,12 @@ import { enqueue } from '../jobs/queue.js';
 import type { Logger } from '../util/log.js';
 import { startOfDateInZone, type Clock } from '../util/time.js';
 import {
-  decidableBy, eligibleApprovers, excludedDeciders, isRequestFinished, subjectLabel, summarizeStates,
+  decidableBy, eligibleApprovers, excludedDeciders, subjectLabel, summarizeStates,
   type Approval, type DecisionRefusal, type Item, type ItemState, type RequestDetail, type RequestKind, type RequestOptions, type Subject,
 } from './model.js';
 import {
-  decideApproval, failedItemIds, getItem, getRequestDetail, insertApproval, insertItem, insertRequest, markSeen, touchRequest, updateItemState,
+  approvalsOf, decideApproval, failedItemIds, getItem, getRequest, getRequestDetail, insertApproval, insertItem, insertRequest, markSeen, openItemCount,
+  touchRequest, updateItemState,
 } from './repository.js';
 
 export interface RequestDeps {
@@ -70,7 +71,7 @@ export function sendDm(deps: RequestDeps, channel: string, text: string, key?: s
 }
 
 /** Everyone whose Home tab shows this request. */
-function peopleOf(detail: RequestDetail): string[] {
+function peopleOf(detail: Pick<RequestDetail, 'request' | 'approvals'>): string[] {
   return [detail.request.requesterId, ...detail.approvals.flatMap((approval) => approval.approvers)];
 }
 
@@ -216,12 +217,16 @@ function transition(deps: RequestDeps, item: Item, to: ItemState, now: number, a
   return true;
 }
 
-/** Re-render messages and Home tabs; a request that just finished tells its requester how it ended. */
+/**
+ * Re-render messages and Home tabs; a request that just finished tells its requester how it ended. Called once
+ * per item change, so it reads no more than it needs: a bulk request must not reload all its items each time.
+ */
 function afterChange(deps: RequestDeps, requestId: string, delayMs: number, wasFinished?: boolean): void {
-  const detail = getRequestDetail(deps.db, requestId)!;
+  const request = getRequest(deps.db, requestId)!;
   syncMessages(deps, requestId, delayMs);
-  refreshHomes(deps, peopleOf(detail));
-  if (wasFinished === false && isRequestFinished(detail.items)) {
+  refreshHomes(deps, peopleOf({ request, approvals: approvalsOf(deps.db, requestId) }));
+  if (wasFinished === false && openItemCount(deps.db, requestId) === 0) {
+    const detail = getRequestDetail(deps.db, requestId)!;
     const failed = detail.items.filter((item) => item.state === 'failed');
     const text = failed.length
       ? `Request ${requestId} finished with problems: ${summarizeStates(detail.items)}. IT has been alerted and can retry the failed items.`
@@ -238,7 +243,7 @@ export function createItemProgress(deps: RequestDeps): ItemProgress {
       const item = getItem(deps.db, itemId);
       if (!item) return;
       if (item.state === to && to !== 'in_progress') return;
-      const wasFinished = isRequestFinished(getRequestDetail(deps.db, item.requestId)!.items);
+      const wasFinished = openItemCount(deps.db, item.requestId) === 0;
       const changes = externalId === undefined ? { detail } : { detail, externalId };
       if (!transition(deps, item, to, now, actor, changes)) {
         deps.log.warn('item did not move: it had changed meanwhile', { itemId, from: item.state, to });
@@ -247,7 +252,7 @@ export function createItemProgress(deps: RequestDeps): ItemProgress {
       touchRequest(deps.db, item.requestId, now);
       if (to === 'failed') {
         const app = appById(deps.config, item.appId);
-        sendDm(deps, getRequestDetail(deps.db, item.requestId)!.request.requesterId,
+        sendDm(deps, getRequest(deps.db, item.requestId)!.requesterId,
           `Request ${item.requestId}: ${app?.name ?? item.appId} for ${subjectLabel(item.subject)} could not be done: ${detail}. IT has been alerted.`);
       }
       afterChange(deps, item.requestId, to === 'in_progress' ? PROGRESS_REFRESH_MS : 0, wasFinished);
@@ -265,14 +270,14 @@ export function createItemProgress(deps: RequestDeps): ItemProgress {
 export function fulfillmentItemOf(deps: RequestDeps, itemId: number): FulfillmentItem | undefined {
   const item = getItem(deps.db, itemId);
   if (!item) return undefined;
-  const detail = getRequestDetail(deps.db, item.requestId)!;
-  const approved = detail.approvals.filter((a) => a.appId === item.appId && a.state === 'approved').sort((a, b) => a.stepIndex - b.stepIndex);
+  const request = getRequest(deps.db, item.requestId)!;
+  const approved = approvalsOf(deps.db, item.requestId, item.appId).filter((a) => a.state === 'approved');
   return {
-    itemId, requestId: item.requestId, appId: item.appId, kind: detail.request.kind, subject: item.subject, externalId: item.externalId,
-    effectiveDate: detail.request.effectiveDate, requesterId: detail.request.requesterId, justification: detail.request.justification,
+    itemId, requestId: item.requestId, appId: item.appId, kind: request.kind, subject: item.subject, externalId: item.externalId,
+    effectiveDate: request.effectiveDate, requesterId: request.requesterId, justification: request.justification,
     approvedBy: approved.map((a) => a.decidedBy!),
     approvedAt: Math.max(0, ...approved.map((a) => a.decidedAt ?? 0)),
-    options: { role: detail.request.options.autodeskRole, teams: detail.request.options.autodeskTeams },
+    options: { role: request.options.autodeskRole, teams: request.options.autodeskTeams },
   };
 }
 

@@ -127,9 +127,6 @@ export class Harness {
       AUTODESK_TOKEN_URL: autodesk.tokenUrl,
       AUTODESK_CLIENT_ID: autodesk.clientId,
       AUTODESK_CLIENT_SECRET: autodesk.clientSecret,
-      // The connector spreads its hourly budget evenly (3.6 s apart on the standard plan); the sandbox's
-      // own budget still answers 429 if the connector overspends.
-      AUTODESK_RATE_PER_HOUR: '360000',
       LOG_LEVEL: 'info',
       ...options.env,
     };

@@ -26,7 +26,7 @@ export interface AutodeskClientOptions {
   log: Logger;
   /** See RateLimiter. @default 30_000 */
   longWaitMs?: number;
-  /** See RateLimiter. @default 3_600_000 / perHour */
+  /** See RateLimiter: a minimum gap between calls, off by default (the sliding-hour budget needs none). @default 0 */
   pacingMs?: number;
   timeouts?: HttpTimeouts;
 }
