@@ -154,6 +154,13 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
     async start() {
       await bolt.start(settings.env.PORT);
       runner.start();
+      // Bad credentials should show at start-up, not at the first approved request; never blocks start-up.
+      for (const connector of new Set(connectors.values())) {
+        connector.verify?.().then(
+          () => log.info(`${connector.type} connector: credentials and API reachable`),
+          (error: Error) => log.warn(`${connector.type} connector check failed; its items will retry until this is fixed`, { error: error.message }),
+        );
+      }
     },
     async stop() {
       await bolt.stop().catch((error: Error) => log.warn('slack receiver did not stop cleanly', { error: error.message }));

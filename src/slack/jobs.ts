@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { RetryAt } from '../jobs/errors.js';
 import { JOB } from '../jobs/kinds.js';
+import { enqueue } from '../jobs/queue.js';
 import { excludedDeciders } from '../requests/model.js';
 import { getRequestDetail, requestsAwaiting, requestsOf } from '../requests/repository.js';
 import { homeView } from './blocks/home.js';
@@ -51,6 +52,18 @@ export async function upsertMessage(ctx: AppContext, requestId: string | null, p
 async function syncRequestMessages(ctx: AppContext, requestId: string): Promise<void> {
   const detail = getRequestDetail(ctx.db, requestId);
   if (!detail) return;
+  // One undeliverable message (a wrong approver id) must not hold back the others: try all, then fail with
+  // what went wrong so the job retries only what is still out of date (unchanged messages are skipped).
+  const failures: string[] = [];
+  let rateLimited: RetryAt | undefined;
+  const upsert = async (purpose: string, recipient: string, rendered: Rendered) => {
+    try {
+      await upsertMessage(ctx, requestId, purpose, recipient, rendered);
+    } catch (error) {
+      if (error instanceof RetryAt) rateLimited = error;
+      else failures.push(`${recipient}: ${(error as Error).message}`);
+    }
+  };
   const { config } = ctx;
   const pendingFor = (userId: string) =>
     detail.approvals.some((approval) => approval.state === 'pending' && !approval.fallbackToIt && approval.approvers.includes(userId) && !excludedDeciders(detail.request, detail.items, approval.appId).has(userId));
@@ -60,21 +73,23 @@ async function syncRequestMessages(ctx: AppContext, requestId: string): Promise<
     const excluded = excludedDeciders(detail.request, detail.items, approval.appId);
     for (const approver of approval.approvers) if (!excluded.has(approver)) approvers.add(approver);
   }
-  for (const approver of approvers) await upsertMessage(ctx, requestId, 'approval_card', approver, approvalCard(config, detail, pendingFor(approver)));
+  for (const approver of approvers) await upsert('approval_card', approver, approvalCard(config, detail, pendingFor(approver)));
   const anyPending = detail.approvals.some((approval) => approval.state === 'pending');
-  if (config.approvalsChannel) await upsertMessage(ctx, requestId, 'approval_mirror', config.approvalsChannel, approvalCard(config, detail, anyPending));
+  if (config.approvalsChannel) await upsert('approval_mirror', config.approvalsChannel, approvalCard(config, detail, anyPending));
   if (detail.approvals.some((approval) => approval.fallbackToIt)) {
     const itPending = detail.approvals.some((approval) => approval.fallbackToIt && approval.state === 'pending');
     const note = 'Nobody listed may decide this step (the requester and the people concerned cannot approve themselves), so IT decides.';
-    await upsertMessage(ctx, requestId, 'it_approval_card', config.itChannel, approvalCard(config, detail, itPending, note));
+    await upsert('it_approval_card', config.itChannel, approvalCard(config, detail, itPending, note));
   }
-  await upsertMessage(ctx, requestId, 'requester_status', detail.request.requesterId, requesterStatus(config, detail));
+  await upsert('requester_status', detail.request.requesterId, requesterStatus(config, detail));
   const appsWithAlerts = new Set(
     (ctx.db.prepare("SELECT purpose FROM slack_messages WHERE request_id = ? AND purpose LIKE 'failure_alert:%'").all(requestId) as { purpose: string }[]).map((row) =>
       row.purpose.slice('failure_alert:'.length)),
   );
   for (const item of detail.items) if (item.state === 'failed') appsWithAlerts.add(item.appId);
-  for (const appId of appsWithAlerts) await upsertMessage(ctx, requestId, `failure_alert:${appId}`, config.itChannel, failureAlert(config, detail, appId));
+  for (const appId of appsWithAlerts) await upsert(`failure_alert:${appId}`, config.itChannel, failureAlert(config, detail, appId));
+  if (failures.length) throw new Error(failures.join('; '));
+  if (rateLimited) throw rateLimited;
 }
 
 export type HomeTasks = (ctx: AppContext, userId: string) => KnownBlock[];
@@ -98,6 +113,15 @@ export function registerSlackJobs(ctx: AppContext, homeTasks: HomeTasks): void {
     schema: z.object({ requestId: z.string() }),
     logFields: ({ requestId }) => ({ requestId }),
     run: ({ requestId }) => syncRequestMessages(ctx, requestId),
+    // A card that cannot be delivered (an approver id that is not a user, a channel the bot is not in) must not
+    // vanish into the logs: IT hears of it, and the next change of the request tries again.
+    onGiveUp({ requestId }, error) {
+      enqueue(ctx.db, ctx.clock.now(), JOB.sendMessage, {
+        channel: ctx.config.itChannel,
+        text: `:warning: accessbot could not post or update the Slack messages of request ${requestId}: ${error.message}. Check the approvers and channels in access.config.json and that the bot is invited to the channels.`,
+      });
+      ctx.wake();
+    },
   });
   ctx.runner.register(JOB.refreshHome, {
     schema: z.object({ userId: z.string() }),

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Harness, PEOPLE, APPROVALS_CHANNEL } from '../support/harness.js';
+import { Harness, PEOPLE, APPROVALS_CHANNEL, IT_CHANNEL, baseConfig } from '../support/harness.js';
 import { cardFor, dmsTo, hasButtons, itemStates, requestAccess, today } from '../support/flows.js';
 
 let h: Harness;
@@ -128,5 +128,21 @@ describe('Slack outages', () => {
     assert.ok(h.slack.calls.some((call) => call.method === 'chat.postMessage' && call.status === 429), 'the rate limit was hit');
     await h.slack.waitFor(() => h.slack.messagesTo(PEOPLE.requester).some((m) => m.text.includes(`Your onboarding request ${id}`)));
     assert.equal(h.slack.messagesTo(PEOPLE.axureOwner).filter((m) => m.text.includes(id)).length, 1);
+  });
+});
+
+describe('misconfiguration', () => {
+  test('an approver id that is no Slack user: the other cards still go out, and IT is told', async () => {
+    const config = baseConfig();
+    config.apps[1].approvers = ['U0NOBODY', PEOPLE.axureOwner];
+    const bad = await Harness.start({ config });
+    try {
+      const id = await requestAccess(bad, PEOPLE.requester, { kind: 'onboard', subjects: [PEOPLE.carol], apps: ['axure'] });
+      await cardFor(bad, PEOPLE.axureOwner, id);
+      const alert = await bad.slack.waitFor(() => bad.slack.messagesTo(IT_CHANNEL).find((m) => m.text.includes(id) && m.text.includes('could not post')), { timeoutMs: 20_000, description: 'IT told' });
+      assert.match(alert.text, /channel_not_found/);
+    } finally {
+      await bad.close();
+    }
   });
 });
