@@ -130,7 +130,7 @@ export class Harness {
       LOG_LEVEL: 'info',
       ...options.env,
     };
-    const harness = new Harness(dir, port, slack, autodesk, env, options.echo ?? false);
+    const harness = new Harness(dir, port, slack, autodesk, env, options.echo ?? Boolean(process.env.ECHO_BOT));
     await harness.startBot();
     return harness;
   }

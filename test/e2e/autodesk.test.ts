@@ -9,7 +9,7 @@ import { cardFor, dmsTo, hasButtons, itemStates, requestAccess } from '../suppor
 
 let h: Harness;
 before(async () => {
-  h = await Harness.start({ autodesk: { latencyMs: 0 }, env: { AUTODESK_MAX_CONCURRENT: '3' }, echo: Boolean(process.env.ECHO_BOT) });
+  h = await Harness.start({ autodesk: { latencyMs: 0 }, env: { AUTODESK_MAX_CONCURRENT: '3' }, });
 });
 after(async () => {
   await h.close();
