@@ -90,11 +90,14 @@ async function main(): Promise<number> {
     if (keep) {
       process.stdout.write(`\nStill running (--keep). Bot: ${stack.botUrl}  Slack API sandbox: ${slack.apiUrl}  Autodesk sandbox: ${autodesk.baseUrl}\n`);
       process.stdout.write('Type a line to act as someone, e.g.\n  U0ALICE /access status\n  U0MANAGER click Approve\nPeople: ' + USERS.map((u) => `${u.id} (${u.realName})`).join(', ') + '\nCtrl-D or Ctrl-C stops everything.\n');
-      const live = new Transcript(slack, autodesk, names);
-      for await (const line of createInterface({ input: process.stdin })) {
+      const live = new Transcript(slack, autodesk, names, { fromNow: true });
+      // Ctrl-C ends the line loop like Ctrl-D, so the stack below is closed and no bot process is left behind.
+      const lines = createInterface({ input: process.stdin });
+      process.once('SIGINT', () => lines.close());
+      for await (const line of lines) {
         const [user, verb, ...rest] = line.trim().split(/\s+/);
         try {
-          if (user && verb === '/access') await driver.slashCommand(user, rest.join(' ')).then((r) => process.stdout.write(r.body ? `  ${r.body}\n` : ''));
+          if (user && verb === '/access') await driver.slashCommand(user, rest.join(' '));
           else if (user && verb === 'click') {
             const text = rest.join(' ');
             const message = [...slack.messagesTo(user)].reverse().find((m) => JSON.stringify(m.blocks).includes(`"text":"${text}`));

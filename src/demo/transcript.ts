@@ -10,7 +10,15 @@ export class Transcript {
   readonly lines: string[] = [];
   private readonly stops: (() => void)[] = [];
 
-  constructor(private readonly slack: SlackSandbox, private readonly autodesk: AutodeskSandbox, private readonly names: Map<string, string>, private readonly write = (line: string) => process.stdout.write(`${line}\n`)) {
+  constructor(
+    private readonly slack: SlackSandbox, private readonly autodesk: AutodeskSandbox, private readonly names: Map<string, string>,
+    options: { fromNow?: boolean } = {}, private readonly write = (line: string) => process.stdout.write(`${line}\n`),
+  ) {
+    if (options.fromNow) {
+      this.slackSeen = slack.calls.length;
+      this.ephemeralSeen = slack.ephemerals.length;
+      this.autodeskSeen = autodesk.requests.length;
+    }
     this.stops.push(slack.onChange(() => this.drain()), autodesk.onChange(() => this.drain()));
   }
 
