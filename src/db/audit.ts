@@ -21,12 +21,3 @@ export function writeAudit(db: Db, at: number, entry: AuditEntry): void {
     entry.fromState ?? null, entry.toState ?? null, entry.detail === undefined ? null : JSON.stringify(entry.detail),
   );
 }
-
-export interface AuditRow {
-  id: number; at: number; actor: string; action: string; request_id: string | null; item_id: number | null;
-  app_id: string | null; from_state: string | null; to_state: string | null; detail: string | null;
-}
-
-export function auditSince(db: Db, since: number): AuditRow[] {
-  return db.prepare('SELECT * FROM audit WHERE at >= ? ORDER BY id').all(since) as AuditRow[];
-}

@@ -67,10 +67,6 @@ export function cancelJobs(db: Db, now: number, key: string): number {
   return db.prepare("UPDATE jobs SET state = 'cancelled', updated_at = ? WHERE key = ? AND state = 'queued'").run(now, key).changes;
 }
 
-export function queuedJob(db: Db, key: string): JobRow | undefined {
-  return db.prepare("SELECT * FROM jobs WHERE key = ? AND state IN ('queued', 'running') ORDER BY id DESC LIMIT 1").get(key) as JobRow | undefined;
-}
-
 export interface QueueHealth {
   queued: number;
   running: number;

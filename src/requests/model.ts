@@ -16,6 +16,11 @@ export type ItemState =
 
 export const TERMINAL_STATES: readonly ItemState[] = ['denied', 'completed', 'failed'];
 
+/** A request is open while any of its items is not yet completed, failed or denied. */
+export function isOpenRequest(detail: { items: readonly { state: string }[] }): boolean {
+  return detail.items.some((item) => !(TERMINAL_STATES as readonly string[]).includes(item.state));
+}
+
 const TRANSITIONS: Record<ItemState, readonly ItemState[]> = {
   awaiting_approval: ['awaiting_approval', 'approved', 'denied'],
   approved: ['in_progress', 'completed', 'failed'],

@@ -1,6 +1,6 @@
 /** Reads and writes of requests, items and approvals. Callers own the transaction. */
 import type { Db } from '../db/connection.js';
-import type { AccessRequest, Approval, ApprovalState, Item, ItemState, RequestDetail, RequestKind, RequestOptions, Subject } from './model.js';
+import { TERMINAL_STATES, type AccessRequest, type Approval, type ApprovalState, type Item, type ItemState, type RequestDetail, type RequestKind, type RequestOptions, type Subject } from './model.js';
 
 interface RequestRow { id: string; kind: RequestKind; requester_id: string; justification: string; effective_date: string; options: string; created_at: number; updated_at: number }
 interface ItemRow {
@@ -68,7 +68,8 @@ export function approvalsOf(db: Db, requestId: string, appId?: string): Approval
 
 /** Items not yet completed, failed or denied: a request with none is finished. */
 export function openItemCount(db: Db, requestId: string): number {
-  return (db.prepare("SELECT COUNT(*) AS n FROM items WHERE request_id = ? AND state NOT IN ('completed', 'failed', 'denied')").get(requestId) as { n: number }).n;
+  const terminal = TERMINAL_STATES.map(() => '?').join(', ');
+  return (db.prepare(`SELECT COUNT(*) AS n FROM items WHERE request_id = ? AND state NOT IN (${terminal})`).get(requestId, ...TERMINAL_STATES) as { n: number }).n;
 }
 
 export function getItem(db: Db, itemId: number): Item | undefined {

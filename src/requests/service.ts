@@ -13,7 +13,7 @@ import { enqueue } from '../jobs/queue.js';
 import type { Logger } from '../util/log.js';
 import { startOfDateInZone, type Clock } from '../util/time.js';
 import {
-  decidableBy, eligibleApprovers, excludedDeciders, subjectLabel, summarizeStates,
+  canTransition, decidableBy, eligibleApprovers, excludedDeciders, subjectLabel, summarizeStates,
   type Approval, type DecisionRefusal, type Item, type ItemState, type RequestDetail, type RequestKind, type RequestOptions, type Subject,
 } from './model.js';
 import {
@@ -207,8 +207,15 @@ function handOff(deps: RequestDeps, detail: RequestDetail, item: Item, now: numb
   if (connector) enqueue(deps.db, now, JOB.fulfillItem, { itemId: item.id }, { key: `fulfill:${item.id}`, runAt: startsAt });
 }
 
-/** The one place an item changes state: compare-and-set plus its audit row. */
+/**
+ * The one place an item changes state: the state machine's rule, compare-and-set, and its audit row. A late
+ * report (a webhook about an item already completed, a click on a denied one) cannot move it back.
+ */
 function transition(deps: RequestDeps, item: Item, to: ItemState, now: number, actor: string, changes: { detail?: string | null; stepIndex?: number; externalId?: string | null } = {}): boolean {
+  if (!canTransition(item.state, to)) {
+    deps.log.warn('item change refused by the state machine', { itemId: item.id, requestId: item.requestId, from: item.state, to });
+    return false;
+  }
   if (!updateItemState(deps.db, item.id, item.state, to, now, changes)) return false;
   writeAudit(deps.db, now, {
     actor, action: `item.${to}`, requestId: item.requestId, itemId: item.id, appId: item.appId, fromState: item.state, toState: to,

@@ -10,7 +10,7 @@ import type { AppContext } from '../context.js';
 import { RetryAt } from '../jobs/errors.js';
 import { JOB } from '../jobs/kinds.js';
 import { enqueue } from '../jobs/queue.js';
-import { excludedDeciders } from '../requests/model.js';
+import { excludedDeciders, isOpenRequest } from '../requests/model.js';
 import { getRequestDetail, requestsAwaiting, requestsOf } from '../requests/repository.js';
 import { homeView } from './blocks/home.js';
 import { approvalCard, failureAlert, requesterStatus, type Rendered } from './blocks/request.js';
@@ -95,8 +95,7 @@ async function syncRequestMessages(ctx: AppContext, requestId: string): Promise<
 export type HomeTasks = (ctx: AppContext, userId: string) => KnownBlock[];
 
 export function publishHome(ctx: AppContext, userId: string, tasks: HomeTasks): Promise<unknown> {
-  const isOpen = (detail: { items: { state: string }[] }) => detail.items.some((item) => !['completed', 'failed', 'denied'].includes(item.state));
-  const mine = requestsOf(ctx.db, userId).filter(isOpen);
+  const mine = requestsOf(ctx.db, userId).filter(isOpenRequest);
   const awaiting = requestsAwaiting(ctx.db, userId).filter((detail) =>
     detail.approvals.some((approval) => approval.state === 'pending' && !excludedDeciders(detail.request, detail.items, approval.appId).has(userId) && (approval.approvers.includes(userId))));
   return slackCall(ctx, () => ctx.slack.views.publish({ user_id: userId, view: homeView(ctx.config, mine, awaiting, tasks(ctx, userId)) }));

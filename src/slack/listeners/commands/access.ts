@@ -1,6 +1,7 @@
 /** `/access [onboard|offboard|status|tasks|help]`. Acks first; the modal opens inside the trigger's 3 seconds. */
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { AppContext } from '../../../context.js';
+import { isOpenRequest } from '../../../requests/model.js';
 import { requestsOf } from '../../../requests/repository.js';
 import { dateInZone } from '../../../util/time.js';
 import { requestModal } from '../../blocks/modals.js';
@@ -20,7 +21,7 @@ export function accessCommand(ctx: AppContext, tasksText: TasksText) {
         return;
       }
       if (word === 'status') {
-        const open = requestsOf(ctx.db, command.user_id).filter((d) => d.items.some((item) => !['completed', 'failed', 'denied'].includes(item.state)));
+        const open = requestsOf(ctx.db, command.user_id).filter(isOpenRequest);
         const text = open.length
           ? `*Your open requests* (${open.length})\n\n${open.map((detail) => requestOverviewText(ctx.config, detail)).join('\n\n')}`
           : 'You have no open requests. Type `/access` to make one.';
