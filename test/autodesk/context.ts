@@ -4,6 +4,7 @@
  * one started on the same file, as after a restart.
  */
 import { EventEmitter } from 'node:events';
+import { afterEach } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -248,4 +249,17 @@ export function userCalls(sandbox: AutodeskSandbox, userId: string, method: stri
 
 export function listCalls(sandbox: AutodeskSandbox): number {
   return sandbox.requests.filter((r) => r.method === 'GET' && (r.path === '/users' || r.path.startsWith('/users?'))).length;
+}
+
+/** A fresh harness per call, all closed after each test of the file that calls this at its top level. */
+export function harnessPerTest(): (options?: HarnessOptions) => Promise<Harness> {
+  const open: Harness[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((h) => h.close()));
+  });
+  return async (options = {}) => {
+    const h = await startHarness(options);
+    open.push(h);
+    return h;
+  };
 }

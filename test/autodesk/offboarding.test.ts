@@ -1,16 +1,8 @@
 import assert from 'node:assert/strict';
-import { afterEach, describe, test } from 'node:test';
-import { startHarness, listCalls, userCalls, type Harness, type HarnessOptions } from './context.js';
+import { describe, test } from 'node:test';
+import { harnessPerTest, listCalls, userCalls, type Harness } from './context.js';
 
-const open: Harness[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((h) => h.close()));
-});
-async function harness(options: HarnessOptions = {}): Promise<Harness> {
-  const h = await startHarness(options);
-  open.push(h);
-  return h;
-}
+const harness = harnessPerTest();
 
 const auditOf = (h: Harness, action: string) =>
   h.bot.db.prepare('SELECT item_id, detail FROM audit WHERE action = ? ORDER BY id').all(action) as { item_id: number; detail: string }[];

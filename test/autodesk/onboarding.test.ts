@@ -1,17 +1,9 @@
 import assert from 'node:assert/strict';
-import { afterEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { DEACTIVATED_ON_ONBOARD, INVITED_DETAIL } from '../../src/connectors/autodesk/index.js';
-import { startHarness, type Harness, type HarnessOptions } from './context.js';
+import { harnessPerTest, type Harness } from './context.js';
 
-const open: Harness[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((h) => h.close()));
-});
-async function harness(options: HarnessOptions = {}): Promise<Harness> {
-  const h = await startHarness(options);
-  open.push(h);
-  return h;
-}
+const harness = harnessPerTest();
 
 const teamCalls = (h: Harness, userId: string, method: string) =>
   h.sandbox.requests.filter((r) => r.method === method && r.path === `/users/${userId}/teams`);

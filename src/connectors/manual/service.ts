@@ -188,41 +188,39 @@ function closedMeanwhile(ctx: AppContext, taskId: number): TaskRefusal {
 }
 
 /**
- * Done: reminders are cancelled in the same transaction (a reminder already running re-checks the state
- * before sending), the item completes (the core tells the requester), the DM loses its buttons.
+ * Closing a task, either way: compare-and-set on its state, reminders cancelled in the same transaction (a
+ * reminder already running re-checks the state before sending), audit, the item reported, the DM re-rendered.
  */
+function closeAndReport(
+  ctx: AppContext, task: Task, now: number, actor: string, state: 'done' | 'cant_do', text: string | null,
+  auditDetail: Record<string, unknown>, reportItem: () => void,
+): TaskRefusal | undefined {
+  if (!closeTask(ctx.db, task.id, state, actor, text, now)) return closedMeanwhile(ctx, task.id);
+  cancelJobs(ctx.db, now, remindKey(task.id));
+  writeAudit(ctx.db, now, {
+    actor, action: `task.${state}`, requestId: task.requestId, itemId: task.itemId, appId: task.appId, fromState: 'open', toState: state,
+    detail: { taskId: task.id, assignee: task.assignee, ...auditDetail },
+  });
+  reportItem();
+  renderTask(ctx, task.id, now);
+  refreshHomes(ctx, taskActors(ctx.config, task));
+  return undefined;
+}
+
+/** Done: the item completes (the core tells the requester) and the DM loses its buttons. */
 export function completeTask(ctx: AppContext, taskId: number, actor: string, note?: string): TaskResult {
   const cleanNote = note?.trim() || null;
-  return act(ctx, taskId, actor, (task, now) => {
-    if (!closeTask(ctx.db, task.id, 'done', actor, cleanNote, now)) return closedMeanwhile(ctx, task.id);
-    cancelJobs(ctx.db, now, remindKey(task.id));
-    writeAudit(ctx.db, now, {
-      actor, action: 'task.done', requestId: task.requestId, itemId: task.itemId, appId: task.appId, fromState: 'open', toState: 'done',
-      detail: { taskId: task.id, assignee: task.assignee, note: cleanNote },
-    });
-    ctx.progress.complete(task.itemId, `done by <@${actor}>${cleanNote ? `: ${cleanNote}` : ''}`, actor);
-    renderTask(ctx, task.id, now);
-    refreshHomes(ctx, taskActors(ctx.config, task));
-    return undefined;
-  });
+  return act(ctx, taskId, actor, (task, now) =>
+    closeAndReport(ctx, task, now, actor, 'done', cleanNote, { note: cleanNote }, () =>
+      ctx.progress.complete(task.itemId, `done by <@${actor}>${cleanNote ? `: ${cleanNote}` : ''}`, actor)));
 }
 
 /** Can't do: the item fails with the reason (the core tells the requester and alerts IT). */
 export function cantDoTask(ctx: AppContext, taskId: number, actor: string, reason: string): TaskResult {
   const why = reason.trim();
   if (!why) return { ok: false, reason: 'invalid', message: 'Please give a reason.' };
-  return act(ctx, taskId, actor, (task, now) => {
-    if (!closeTask(ctx.db, task.id, 'cant_do', actor, why, now)) return closedMeanwhile(ctx, task.id);
-    cancelJobs(ctx.db, now, remindKey(task.id));
-    writeAudit(ctx.db, now, {
-      actor, action: 'task.cant_do', requestId: task.requestId, itemId: task.itemId, appId: task.appId, fromState: 'open', toState: 'cant_do',
-      detail: { taskId: task.id, assignee: task.assignee, reason: why },
-    });
-    ctx.progress.fail(task.itemId, `<@${actor}> could not do it: ${why}`, actor);
-    renderTask(ctx, task.id, now);
-    refreshHomes(ctx, taskActors(ctx.config, task));
-    return undefined;
-  });
+  return act(ctx, taskId, actor, (task, now) =>
+    closeAndReport(ctx, task, now, actor, 'cant_do', why, { reason: why }, () => ctx.progress.fail(task.itemId, `<@${actor}> could not do it: ${why}`, actor)));
 }
 
 /** Hands the task to someone else: the old DM is marked handed over, a new DM goes out, reminders follow. */
