@@ -13,6 +13,7 @@ import type { Connector } from './connectors/types.js';
 import { openDatabase, type Db } from './db/connection.js';
 import { queueHealth } from './jobs/queue.js';
 import { JobRunner } from './jobs/runner.js';
+import { createItAdmins } from './requests/it-admins.js';
 import { registerFulfillment } from './requests/fulfillment.js';
 import { createItemProgress } from './requests/service.js';
 import { registerSlackJobs } from './slack/jobs.js';
@@ -131,7 +132,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
   });
 
   const ctx: AppContext = {
-    db, config: settings.access, settings, clock, log, connectors, runner, slack: bolt.client,
+    db, config: settings.access, settings, clock, log, connectors, runner, slack: bolt.client, itAdmins: createItAdmins(settings.access.itAdmins),
     wake: () => runner.wake(),
     progress: undefined as never,
   };

@@ -12,6 +12,8 @@ const durationText = z.string().refine((text) => parseDuration(text) !== undefin
 const duration = (fallback: string) => durationText.default(fallback).transform((text) => parseDuration(text)!);
 
 const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id like "U0123ABC"');
+/** A person (`U…`/`W…`) or a Slack user group (`S…`, its members when asked). */
+const slackUserOrGroupId = z.string().regex(/^[UWS][A-Z0-9]{2,}$/, 'must be a Slack user id like "U0123ABC" or a user group id like "S0123ABC"');
 const slackChannelId = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'must be a Slack channel id like "C0123ABC"');
 
 const approvalStep = z.strictObject({
@@ -70,6 +72,10 @@ export const accessConfigSchema = z
     approvalsChannel: slackChannelId.optional().describe('Mirrors every approval card when set'),
     timezone: z.string().refine(isValidTimeZone, 'must be an IANA timezone like "Europe/Paris"').default('UTC').describe('Effective dates and reminder hours are in this zone'),
     protectedEmails: z.array(z.email()).default([]).describe('Accounts no connector will ever offboard'),
+    itAdmins: z
+      .array(slackUserOrGroupId)
+      .min(1, 'name at least one IT admin: they decide steps nobody listed may decide, retry failures and cancel requests')
+      .describe('The IT team (Slack user ids or user group ids): decide steps nobody listed may decide, use Retry, may cancel any open request, take manual tasks no listed assignee may take'),
     jobs: z
       .strictObject({
         retryBase: duration('2s').describe('First retry delay; doubles per attempt, with jitter'),

@@ -11,6 +11,7 @@ import { writeAudit } from '../db/audit.js';
 import { JOB } from '../jobs/kinds.js';
 import { enqueue } from '../jobs/queue.js';
 import type { Logger } from '../util/log.js';
+import type { ItAdmins } from './it-admins.js';
 import { startOfDateInZone, type Clock } from '../util/time.js';
 import {
   canTransition, decidableBy, eligibleApprovers, excludedDeciders, subjectLabel, summarizeStates,
@@ -27,6 +28,8 @@ export interface RequestDeps {
   clock: Clock;
   log: Logger;
   connectors: ConnectorRegistry;
+  /** The IT team (config `itAdmins`): decides steps nobody listed may decide, retries, cancels. */
+  itAdmins: ItAdmins;
   /** Tells the job runner that work was enqueued. */
   wake(): void;
 }

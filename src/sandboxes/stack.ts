@@ -32,6 +32,7 @@ export const PEOPLE = {
   botUser: 'U0SOMEBOT',
   gone: 'U0GONE',
   noMail: 'U0NOMAIL',
+  admin: 'U0ADMIN',
 } as const;
 
 const person = (id: string, first: string, last: string, extra: Partial<SandboxUser> = {}): SandboxUser => ({
@@ -53,6 +54,7 @@ export const USERS: SandboxUser[] = [
   person(PEOPLE.botUser, 'Robo', 'Bot', { isBot: true }),
   person(PEOPLE.gone, 'Gina', 'Gone', { deleted: true }),
   person(PEOPLE.noMail, 'Nora', 'Nomail', { email: undefined }),
+  person(PEOPLE.admin, 'Adam', 'Admin'),
 ];
 
 export const IT_CHANNEL = 'C0ITOPS';
@@ -64,6 +66,7 @@ export function baseConfig(): Record<string, any> {
     approvalsChannel: APPROVALS_CHANNEL,
     timezone: 'UTC',
     protectedEmails: ['breakglass@example.com'],
+    itAdmins: [PEOPLE.admin],
     jobs: { retryBase: '200ms', retryMax: '2s', maxAttempts: 4 },
     apps: [
       {

@@ -18,6 +18,7 @@ import type { AppContext } from '../../src/context.js';
 import { openDatabase, type Db } from '../../src/db/connection.js';
 import { JobRunner, type RunnerOptions } from '../../src/jobs/runner.js';
 import { registerFulfillment } from '../../src/requests/fulfillment.js';
+import { createItAdmins } from '../../src/requests/it-admins.js';
 import type { Item, RequestKind } from '../../src/requests/model.js';
 import { getItem } from '../../src/requests/repository.js';
 import { createItemProgress, decide, submitRequest } from '../../src/requests/service.js';
@@ -88,6 +89,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 
   const access = parseAccessConfig({
     itChannel: 'C0ITOPS',
+    itAdmins: ['U0ADMIN'],
     timezone: 'UTC',
     protectedEmails: options.protectedEmails ?? ['breakglass@example.com'],
     apps: [
@@ -115,7 +117,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     const runner = new JobRunner(db, clock, silentLogger, { retryBaseMs: 50, retryMaxMs: 400, pollMs: 25, stopGraceMs: 3000, ...options.runner });
     const connectors = new Map<string, Connector>();
     const ctx: AppContext = {
-      db, config: access, settings, clock, log: silentLogger, connectors, runner,
+      db, config: access, settings, clock, log: silentLogger, connectors, runner, itAdmins: createItAdmins(access.itAdmins),
       slack: new WebClient('xoxb-test', { slackApiUrl: 'http://127.0.0.1:9/api/' }),
       wake: () => {
         runner.wake();

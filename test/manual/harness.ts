@@ -17,6 +17,7 @@ import { openDatabase, type Db } from '../../src/db/connection.js';
 import { JOB } from '../../src/jobs/kinds.js';
 import { JobRunner } from '../../src/jobs/runner.js';
 import { registerFulfillment } from '../../src/requests/fulfillment.js';
+import { createItAdmins } from '../../src/requests/it-admins.js';
 import { createItemProgress, decide, submitRequest } from '../../src/requests/service.js';
 import type { RequestKind } from '../../src/requests/model.js';
 import { startSlackSandbox, type SandboxMessage, type SlackSandbox } from '../../src/sandboxes/slack/server.js';
@@ -81,13 +82,14 @@ export async function startHarness(options: { clock?: Clock; app?: ManualAppOver
   const app = { id: 'axure', name: 'Axure RP', assignees: [...IT.slice(0, 2)], reminderEvery: '4h', escalateAfter: 3, ...options.app };
   const config = parseAccessConfig({
     itChannel: IT_CHANNEL,
+    itAdmins: ['U0ADMIN'],
     timezone: options.timezone ?? 'UTC',
     apps: [{ ...app, connector: 'manual', approvers: [OWNER] }],
   });
   const connectors = new Map<string, Connector>();
   let runner: JobRunner;
   const ctx = {
-    db, config, clock, log: silentLogger, connectors, settings: {} as Config,
+    db, config, clock, log: silentLogger, connectors, settings: {} as Config, itAdmins: createItAdmins(config.itAdmins),
     slack: new WebClient(sandbox.botToken, { slackApiUrl: sandbox.apiUrl, retryConfig: { retries: 0 } }),
     wake: () => runner.wake(),
   } as Omit<AppContext, 'runner' | 'progress'> as AppContext;

@@ -1,0 +1,28 @@
+/**
+ * Who the IT team is. `itAdmins` entries are Slack user ids or user group ids; deciding whether someone is an
+ * IT admin must never wait on Slack (it runs inside a click's transaction), so group members are read into
+ * memory ahead of time by whoever owns the Slack client and handed in through `setGroupMembers`.
+ */
+export interface ItAdmins {
+  /** Whether this Slack user is on the IT team now. */
+  has(userId: string): boolean;
+  /** The IT admins who are people (groups expanded as last read), for mentions and fallbacks. */
+  members(): string[];
+  /** Replaces what is known of one user group's members (called after reading it from Slack). */
+  setGroupMembers(groupId: string, userIds: readonly string[]): void;
+  /** The user group ids among the entries, to be read from Slack. */
+  groups(): string[];
+}
+
+export function createItAdmins(entries: readonly string[]): ItAdmins {
+  const users = entries.filter((entry) => !entry.startsWith('S'));
+  const groupIds = entries.filter((entry) => entry.startsWith('S'));
+  const groupMembers = new Map<string, readonly string[]>();
+  const members = () => [...new Set([...users, ...[...groupMembers.values()].flat()])];
+  return {
+    has: (userId) => users.includes(userId) || [...groupMembers.values()].some((ids) => ids.includes(userId)),
+    members,
+    setGroupMembers: (groupId, userIds) => void groupMembers.set(groupId, [...userIds]),
+    groups: () => [...groupIds],
+  };
+}
