@@ -42,6 +42,11 @@ export interface Connector {
   readonly onboardsBeforeEffectiveDate?: boolean;
   /** Registers the connector's own follow-up jobs (polls, reminders). */
   registerJobs?(runner: JobRunner): void;
+  /**
+   * Withdraws the work of an item in progress because its request was cancelled (a task nobody has done yet).
+   * Runs inside the cancel's transaction, so it must only write to the database; false when it is too late.
+   */
+  withdraw?(itemId: number, actor: string): boolean;
 }
 
 /** How connectors report on items after the fulfillment job returned. All writes are transactional and audited. */

@@ -12,26 +12,39 @@ export type ItemState =
   /** The connector is working on it (the detail says what it waits for: an invitation, an IT admin). */
   | 'in_progress'
   | 'completed'
-  | 'failed';
+  | 'failed'
+  /** Withdrawn by the requester or IT before anything was done; final, so no late job can start it again. */
+  | 'cancelled';
 
-export const TERMINAL_STATES: readonly ItemState[] = ['denied', 'completed', 'failed'];
+export const TERMINAL_STATES: readonly ItemState[] = ['denied', 'completed', 'failed', 'cancelled'];
 
-/** A request is open while any of its items is not yet completed, failed or denied. */
+/** A request is open while any of its items is not yet completed, failed, denied or cancelled. */
 export function isOpenRequest(detail: { items: readonly { state: string }[] }): boolean {
   return detail.items.some((item) => !(TERMINAL_STATES as readonly string[]).includes(item.state));
 }
 
 const TRANSITIONS: Record<ItemState, readonly ItemState[]> = {
-  awaiting_approval: ['awaiting_approval', 'approved', 'denied'],
-  approved: ['in_progress', 'completed', 'failed'],
-  in_progress: ['in_progress', 'completed', 'failed'],
+  awaiting_approval: ['awaiting_approval', 'approved', 'denied', 'cancelled'],
+  approved: ['in_progress', 'completed', 'failed', 'cancelled'],
+  // Only a task nobody has done yet is withdrawn from in_progress; work underway in an API is never cancelled.
+  in_progress: ['in_progress', 'completed', 'failed', 'cancelled'],
   failed: ['approved'],
   denied: [],
   completed: [],
+  cancelled: [],
 };
 
 export function canTransition(from: ItemState, to: ItemState): boolean {
   return TRANSITIONS[from].includes(to);
+}
+
+/**
+ * Whether cancelling the request still stops this item: nothing was done for it yet. An item in progress is
+ * stopped only where its work is a person's task (manual apps); an API call underway is not undone.
+ */
+export function isCancellable(item: Pick<Item, 'state'>, connectorType: string | undefined): boolean {
+  if (item.state === 'awaiting_approval' || item.state === 'approved') return true;
+  return item.state === 'in_progress' && connectorType === 'manual';
 }
 
 export interface Subject {
@@ -69,7 +82,7 @@ export interface Item {
   updatedAt: number;
 }
 
-export type ApprovalState = 'pending' | 'approved' | 'denied';
+export type ApprovalState = 'pending' | 'approved' | 'denied' | 'cancelled';
 
 /** One approval step of one app within one request: decided once, by one person, for all its items. */
 export interface Approval {
@@ -151,4 +164,5 @@ export const STATE_LABEL: Record<ItemState, string> = {
   in_progress: 'in progress',
   completed: 'completed',
   failed: 'failed',
+  cancelled: 'cancelled',
 };

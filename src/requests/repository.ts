@@ -85,6 +85,14 @@ export function decideApproval(db: Db, approvalId: number, state: 'approved' | '
   );
 }
 
+/** A step still pending when its request is cancelled: nobody decides it any more. */
+export function cancelApproval(db: Db, approvalId: number, actor: string, now: number): boolean {
+  return (
+    db.prepare("UPDATE approvals SET state = 'cancelled', decided_by = ?, decided_at = ? WHERE id = ? AND state = 'pending'")
+      .run(actor, now, approvalId).changes === 1
+  );
+}
+
 /** Compare-and-set on the item's state; false when it had moved on already. */
 export function updateItemState(db: Db, itemId: number, from: ItemState, to: ItemState, now: number, changes: { detail?: string | null; stepIndex?: number; externalId?: string | null } = {}): boolean {
   const result = db

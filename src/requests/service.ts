@@ -9,16 +9,16 @@ import type { ConnectorRegistry, FulfillmentItem, ItemProgress } from '../connec
 import { inTransaction, type Db } from '../db/connection.js';
 import { writeAudit } from '../db/audit.js';
 import { JOB } from '../jobs/kinds.js';
-import { enqueue } from '../jobs/queue.js';
+import { cancelJobs, enqueue } from '../jobs/queue.js';
 import type { Logger } from '../util/log.js';
 import type { ItAdmins } from './it-admins.js';
 import { startOfDateInZone, type Clock } from '../util/time.js';
 import {
-  canTransition, decidableBy, eligibleApprovers, excludedDeciders, subjectLabel, summarizeStates,
+  canTransition, decidableBy, eligibleApprovers, excludedDeciders, isCancellable, isOpenRequest, subjectLabel, summarizeStates,
   type Approval, type DecisionRefusal, type Item, type ItemState, type RequestDetail, type RequestKind, type RequestOptions, type Subject,
 } from './model.js';
 import {
-  approvalsOf, decideApproval, failedItemIds, getItem, getRequest, getRequestDetail, insertApproval, insertItem, insertRequest, markSeen, openItemCount,
+  approvalsOf, cancelApproval, decideApproval, failedItemIds, getItem, getRequest, getRequestDetail, insertApproval, insertItem, insertRequest, markSeen, openItemCount,
   touchRequest, updateItemState,
 } from './repository.js';
 
@@ -325,6 +325,81 @@ export function retryFailed(deps: RequestDeps, requestId: string, appId: string,
     writeAudit(deps.db, now, { actor, action: 'request.retried', requestId, appId, detail: { items: ids } });
     afterChange(deps, requestId, 0);
     return { ok: true, retried: ids.length };
+  });
+  deps.wake();
+  return result;
+}
+
+export type CancelRefusal = { ok: false; reason: 'not_found' | 'not_allowed' | 'nothing_to_cancel'; message: string };
+/** `cancelled`: the items that will not be done; `kept`: done, underway or ended otherwise, listed, not undone. */
+export type CancelResult = { ok: true; cancelled: Item[]; kept: Item[]; detail: RequestDetail } | CancelRefusal;
+
+function nothingToCancel(deps: RequestDeps, detail: RequestDetail): CancelRefusal {
+  const { id } = detail.request;
+  const open = detail.items.filter((item) => isOpenRequest({ items: [item] }));
+  let message: string;
+  if (open.length > 0) {
+    message = `Nothing in request ${id} can be cancelled any more: what is left is already underway (${summarizeStates(open)}) and is not undone by cancelling. Ask IT if it must be reversed.`;
+  } else {
+    const cancelled = deps.db.prepare("SELECT actor FROM audit WHERE request_id = ? AND action = 'request.cancelled' ORDER BY id DESC LIMIT 1").get(id) as { actor: string } | undefined;
+    message = cancelled
+      ? `Request ${id} was already cancelled by <@${cancelled.actor}>: ${summarizeStates(detail.items)}. Nothing more to cancel.`
+      : `Request ${id} is finished (${summarizeStates(detail.items)}): nothing left to cancel.`;
+  }
+  return { ok: false, reason: 'nothing_to_cancel', message };
+}
+
+/**
+ * The requester, or an IT admin, withdraws what has not been done yet: items awaiting approval, approved ones
+ * waiting for their date, and manual tasks nobody has done. Pending steps end cancelled (the cards lose their
+ * buttons), their approvers and the tasks' assignees are told. Done or underway work is listed, never undone.
+ * A cancelled item is final, so a fulfillment job that runs later finds nothing to do.
+ */
+export function cancelRequest(deps: RequestDeps, requestId: string, actor: string): CancelResult {
+  const now = deps.clock.now();
+  const result = inTransaction(deps.db, (): CancelResult => {
+    const detail = getRequestDetail(deps.db, requestId);
+    if (!detail) return { ok: false, reason: 'not_found', message: `There is no request ${requestId}. \`/access status\` lists your open requests.` };
+    const { request } = detail;
+    if (actor !== request.requesterId && !deps.itAdmins.has(actor)) {
+      return { ok: false, reason: 'not_allowed', message: `Only the requester <@${request.requesterId}> or an IT admin can cancel request ${requestId}. Nothing was changed.` };
+    }
+    const cancelled: Item[] = [];
+    for (const item of detail.items) {
+      const connector = connectorOf(deps, item.appId);
+      if (!isCancellable(item, connector?.type)) continue;
+      // A task is withdrawn first: one done meanwhile keeps its item, which completes as usual.
+      if (item.state === 'in_progress' && !connector?.withdraw?.(item.id, actor)) continue;
+      if (!transition(deps, item, 'cancelled', now, actor, { detail: `cancelled by <@${actor}>` })) continue;
+      cancelJobs(deps.db, now, `fulfill:${item.id}`);
+      cancelled.push(item);
+    }
+    if (cancelled.length === 0) return nothingToCancel(deps, getRequestDetail(deps.db, requestId)!);
+    const cancelledIds = new Set(cancelled.map((item) => item.id));
+    const approversToTell = new Set<string>();
+    let tellIt = false;
+    for (const approval of detail.approvals) {
+      if (approval.state !== 'pending') continue;
+      const stillWaiting = detail.items.some((item) => item.appId === approval.appId && item.state === 'awaiting_approval' && !cancelledIds.has(item.id));
+      if (stillWaiting || !cancelApproval(deps.db, approval.id, actor, now)) continue;
+      writeAudit(deps.db, now, { actor, action: 'approval.cancelled', requestId, appId: approval.appId, fromState: 'pending', toState: 'cancelled', detail: { stepIndex: approval.stepIndex } });
+      if (approval.fallbackToIt) tellIt = true;
+      else for (const approver of eligibleApprovers(approval.approvers, excludedDeciders(request, detail.items, approval.appId))) approversToTell.add(approver);
+    }
+    const kept = detail.items.filter((item) => !cancelledIds.has(item.id));
+    writeAudit(deps.db, now, {
+      actor, action: 'request.cancelled', requestId,
+      detail: { cancelled: cancelled.map((item) => item.id), kept: kept.map((item) => ({ id: item.id, state: item.state })) },
+    });
+    const by = actor === request.requesterId ? `its requester <@${actor}>` : `<@${actor}>`;
+    for (const approver of approversToTell) sendDm(deps, approver, `Request ${requestId} was cancelled by ${by}: your decision is no longer needed.`);
+    if (tellIt) sendDm(deps, deps.config.itChannel, `Request ${requestId} was cancelled by ${by}: the IT channel's decision is no longer needed.`);
+    if (actor !== request.requesterId) {
+      sendDm(deps, request.requesterId, `<@${actor}> cancelled your request ${requestId}: ${cancelled.length} item${cancelled.length === 1 ? '' : 's'} will not be done.`);
+    }
+    touchRequest(deps.db, requestId, now);
+    afterChange(deps, requestId, 0);
+    return { ok: true, cancelled, kept, detail: getRequestDetail(deps.db, requestId)! };
   });
   deps.wake();
   return result;

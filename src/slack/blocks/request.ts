@@ -1,7 +1,7 @@
 /** Approval cards, the requester's status message and IT failure alerts: pure renderings of a request's state. */
 import type { KnownBlock } from '@slack/types';
 import { approvalStepsOf, type AccessConfig, type AppConfig } from '../../config.js';
-import { STATE_LABEL, subjectLabel, type Approval, type Item, type RequestDetail } from '../../requests/model.js';
+import { STATE_LABEL, isCancellable, subjectLabel, type Approval, type Item, type RequestDetail } from '../../requests/model.js';
 import { context, formatTime, header, section, sectionsOfLines } from './common.js';
 
 /** Action id prefixes; the full id carries the request id so several cards can share a Home view. */
@@ -9,6 +9,7 @@ export const ACTION = {
   approve: 'approval_approve',
   deny: 'approval_deny',
   retry: 'fulfillment_retry',
+  cancel: 'request_cancel',
 } as const;
 
 export interface Rendered {
@@ -27,6 +28,7 @@ export function progressLine(config: AccessConfig, detail: RequestDetail, appId:
   const done = items.filter((item) => item.state === 'completed').length;
   const failed = items.filter((item) => item.state === 'failed').length;
   const denied = items.filter((item) => item.state === 'denied').length;
+  const cancelled = items.filter((item) => item.state === 'cancelled').length;
   const verb =
     detail.request.kind === 'onboard' ? 'onboarded'
       : app?.connector === 'autodesk' ? (app.offboardAction === 'delete' ? 'deleted' : 'deactivated')
@@ -34,11 +36,12 @@ export function progressLine(config: AccessConfig, detail: RequestDetail, appId:
   const parts = [`${done}/${items.length} ${verb}`];
   if (failed) parts.push(`${failed} failed`);
   if (denied) parts.push(`${denied} denied`);
+  if (cancelled) parts.push(`${cancelled} cancelled`);
   return `${app?.name ?? appId}: ${parts.join(', ')}`;
 }
 
 function itemLine(config: AccessConfig, item: Item): string {
-  const icon = { awaiting_approval: '⏳', approved: '🟢', in_progress: '🔄', completed: '✅', failed: '❌', denied: '⛔' }[item.state];
+  const icon = { awaiting_approval: '⏳', approved: '🟢', in_progress: '🔄', completed: '✅', failed: '❌', denied: '⛔', cancelled: '🚫' }[item.state];
   const detail = item.detail && item.detail !== STATE_LABEL[item.state] ? ` — ${item.detail}` : '';
   return `${icon} ${subjectLabel(item.subject)} · ${appName(config, item.appId)}: ${STATE_LABEL[item.state]}${detail}`;
 }
@@ -52,6 +55,7 @@ function approvalLine(config: AccessConfig, approval: Approval): string {
   if (approval.state === 'denied') {
     return `⛔ ${label}: denied by <@${approval.decidedBy}> ${formatTime(approval.decidedAt!)}${approval.reason ? ` — "${approval.reason}"` : ''}`;
   }
+  if (approval.state === 'cancelled') return `🚫 ${label}: request cancelled by <@${approval.decidedBy}> ${formatTime(approval.decidedAt!)}; no decision needed`;
   const who = approval.fallbackToIt ? 'the IT channel (nobody listed may decide)' : approval.approvers.map((a) => `<@${a}>`).join(' or ');
   return `⏳ ${label}: waiting for ${who}`;
 }
@@ -95,7 +99,7 @@ function statusBlocks(config: AccessConfig, detail: RequestDetail): KnownBlock[]
   const blocks: KnownBlock[] = [];
   if (detail.approvals.length) blocks.push(context(detail.approvals.map((approval) => approvalLine(config, approval)).join('\n')));
   const appIds = [...new Set(detail.items.map((item) => item.appId))];
-  const started = detail.items.some((item) => !['awaiting_approval', 'denied'].includes(item.state));
+  const started = detail.items.some((item) => !['awaiting_approval', 'denied', 'cancelled'].includes(item.state));
   if (started) blocks.push(section(`*Progress*\n${appIds.map((id) => progressLine(config, detail, id)).join('\n')}`));
   return blocks;
 }
@@ -122,6 +126,25 @@ export function approvalCard(config: AccessConfig, detail: RequestDetail, canDec
   return { text: `${kindWord(detail)} request ${detail.request.id} from <@${detail.request.requesterId}> needs a decision`, blocks };
 }
 
+/** Cancel stays on the requester's message while something in the request would still be stopped by it. */
+function cancelButton(config: AccessConfig, detail: RequestDetail): KnownBlock[] {
+  if (!detail.items.some((item) => isCancellable(item, appOf(config, item.appId)?.connector))) return [];
+  const { id } = detail.request;
+  return [{
+    type: 'actions',
+    block_id: `cancel:${id}`,
+    elements: [{
+      type: 'button', action_id: `${ACTION.cancel}:${id}`, text: { type: 'plain_text', text: 'Cancel request' }, style: 'danger', value: id,
+      confirm: {
+        title: { type: 'plain_text', text: `Cancel ${id}?` },
+        text: { type: 'plain_text', text: 'What has not been done yet will not be done, and the approvers and IT are told. What is already done stays done.' },
+        confirm: { type: 'plain_text', text: 'Cancel request' },
+        deny: { type: 'plain_text', text: 'Keep it' },
+      },
+    }],
+  }];
+}
+
 /** The requester's own message about the request, kept current. */
 export function requesterStatus(config: AccessConfig, detail: RequestDetail): Rendered {
   const lines = detail.items.map((item) => itemLine(config, item));
@@ -131,6 +154,7 @@ export function requesterStatus(config: AccessConfig, detail: RequestDetail): Re
       section(`*Your ${kindWord(detail).toLowerCase()} request ${detail.request.id}* (effective ${detail.request.effectiveDate})`),
       ...statusBlocks(config, detail),
       ...sectionsOfLines(lines, 40),
+      ...cancelButton(config, detail),
     ],
   };
 }
