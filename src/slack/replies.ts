@@ -1,5 +1,6 @@
 /** Words for people: refusals and usage. Domain results in, one readable sentence out. */
-import type { DecisionRefusal } from '../requests/model.js';
+import type { AccessConfig } from '../config.js';
+import { STATE_LABEL, subjectLabel, type DecisionRefusal, type Item } from '../requests/model.js';
 import { formatTime } from './blocks/common.js';
 
 export function refusalText(refusal: DecisionRefusal): string {
@@ -25,8 +26,24 @@ export const USAGE = [
   '• `/access onboard` / `/access offboard` — open it preselected',
   '• `/access status` — your open requests and where each item stands',
   '• `/access tasks` — the access tasks assigned to you',
+  '• `/access cancel <request id>` — cancel what has not been done yet (yours; IT admins: any)',
   '• `/access help` — this message',
 ].join('\n');
 
 /** A failure people can act on, never a stack trace. */
 export const SOMETHING_WENT_WRONG = 'Sorry, something went wrong on our side and nothing was changed. Please try again; if it keeps happening, tell IT.';
+
+const itemText = (config: AccessConfig, item: Item) =>
+  `${subjectLabel(item.subject)} · ${config.apps.find((app) => app.id === item.appId)?.name ?? item.appId}: ${STATE_LABEL[item.state]}${item.detail ? ` (${item.detail})` : ''}`;
+
+/** What a cancel stopped, and what it could not: done or underway work is listed, not undone. */
+export function cancelledText(config: AccessConfig, result: { cancelled: Item[]; kept: Item[]; detail: { request: { id: string } } }): string {
+  const n = result.cancelled.length;
+  const lines = [`Request ${result.detail.request.id} cancelled: ${n} item${n === 1 ? '' : 's'} will not be done. The approvers and assignees concerned have been told.`];
+  if (result.kept.length) {
+    lines.push('', 'Not undone by cancelling (already done, underway or ended):');
+    lines.push(...result.kept.slice(0, 30).map((item) => `• ${itemText(config, item)}`));
+    if (result.kept.length > 30) lines.push(`• …and ${result.kept.length - 30} more`);
+  }
+  return lines.join('\n');
+}

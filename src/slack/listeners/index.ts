@@ -4,6 +4,7 @@ import type { AppContext } from '../../context.js';
 import { ACTION } from '../blocks/request.js';
 import { DENY_MODAL, REQUEST_MODAL } from '../blocks/modals.js';
 import { approveButton, denyButton } from './actions/approval.js';
+import { cancelButton } from './actions/cancel.js';
 import { retryButton } from './actions/retry.js';
 import { accessCommand, type TasksText } from './commands/access.js';
 import { appHomeOpened } from './events/app-home-opened.js';
@@ -19,5 +20,6 @@ export function registerListeners(app: App, ctx: AppContext, tasksText: TasksTex
   app.action({ type: 'block_actions', action_id: startsWith(ACTION.approve) }, approveButton(ctx) as never);
   app.action({ type: 'block_actions', action_id: startsWith(ACTION.deny) }, denyButton(ctx) as never);
   app.action({ type: 'block_actions', action_id: startsWith(ACTION.retry) }, retryButton(ctx) as never);
+  app.action({ type: 'block_actions', action_id: startsWith(ACTION.cancel) }, cancelButton(ctx) as never);
   app.event('app_home_opened', appHomeOpened(ctx));
 }

@@ -1,12 +1,14 @@
-/** `/access [onboard|offboard|status|tasks|help]`. Acks first; the modal opens inside the trigger's 3 seconds. */
+/** `/access [onboard|offboard|status|tasks|cancel <id>|help]`. Acks first; the modal opens inside the trigger's 3 seconds. */
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { AppContext } from '../../../context.js';
 import { isOpenRequest } from '../../../requests/model.js';
 import { requestsOf } from '../../../requests/repository.js';
+import { cancelRequest } from '../../../requests/service.js';
+import { escapeMrkdwn } from '../../../util/mrkdwn.js';
 import { dateInZone } from '../../../util/time.js';
 import { requestModal } from '../../blocks/modals.js';
 import { requestOverviewText } from '../../blocks/request.js';
-import { SOMETHING_WENT_WRONG, USAGE } from '../../replies.js';
+import { SOMETHING_WENT_WRONG, USAGE, cancelledText } from '../../replies.js';
 
 export type TasksText = (ctx: AppContext, userId: string) => string;
 
@@ -26,6 +28,17 @@ export function accessCommand(ctx: AppContext, tasksText: TasksText) {
           ? `*Your open requests* (${open.length})\n\n${open.map((detail) => requestOverviewText(ctx.config, detail)).join('\n\n')}`
           : 'You have no open requests. Type `/access` to make one.';
         await ack({ response_type: 'ephemeral', text });
+        return;
+      }
+      if (word === 'cancel' || word.startsWith('cancel ')) {
+        const requestId = command.text.trim().split(/\s+/)[1]?.toUpperCase() ?? '';
+        if (!/^AR-[A-Z0-9]{1,20}$/.test(requestId)) {
+          const given = requestId ? `\`${escapeMrkdwn(requestId.slice(0, 40))}\` is not a request id. ` : 'Which request? ';
+          await ack({ response_type: 'ephemeral', text: `${given}Type \`/access cancel AR-…\` with the id from your request message or \`/access status\`.` });
+          return;
+        }
+        const result = cancelRequest(ctx, requestId, command.user_id);
+        await ack({ response_type: 'ephemeral', text: result.ok ? cancelledText(ctx.config, result) : result.message });
         return;
       }
       if (word === 'tasks') {
