@@ -50,7 +50,7 @@ describe('task message', () => {
   });
 
   test('the modals are valid Slack views carrying the task id in private_metadata', () => {
-    for (const view of [doneNoteModal(7, 't'), reassignModal(7, 't', 'U0IT1'), snoozeModal(7, 't', '2026-03-03', '09:00', 'UTC'), cantDoModal(7, 't')]) {
+    for (const view of [doneNoteModal(7, 't'), reassignModal(7, 't', 'U0IT1', [{ userId: 'U0IT2', name: 'Ivy Tech' }]), snoozeModal(7, 't', '2026-03-03', '09:00', 'UTC'), cantDoModal(7, 't')]) {
       assert.deepEqual(validateView(view, 'modal'), [], view.callback_id);
       assert.deepEqual(JSON.parse(view.private_metadata!), { taskId: 7 });
     }

@@ -12,7 +12,7 @@ import { getItem } from '../../src/requests/repository.js';
 import { onTaskButton, onTaskSubmission } from '../../src/slack/tasks/listeners.js';
 import { taskHomeBlocks, tasksCommandText } from '../../src/slack/tasks/home.js';
 import { validateView } from '../../src/sandboxes/slack/server.js';
-import { FakeClock, HOUR, IT, IT_CHANNEL, MONDAY_10_UTC, REQUESTER, STRANGER, startHarness, type Harness } from './harness.js';
+import { ADMIN, FakeClock, HOUR, IT, IT_CHANNEL, MONDAY_10_UTC, REQUESTER, STRANGER, startHarness, type Harness } from './harness.js';
 
 let harness: Harness | undefined;
 afterEach(async () => {
@@ -155,18 +155,18 @@ describe('reminders', () => {
     const { task, dm, itemId } = await h.approve();
     assert.equal(task.assignee, 'U0IT1');
     advance(h, clock, 30 * 60_000);
-    assert.ok(reassignTask(h.ctx, task.id, 'U0IT1', 'U0IT3').ok);
-    const newDm = await h.sandbox.waitFor(() => h.sandbox.messagesTo('U0IT3').find((m) => m.text.startsWith(`Task #${task.id}`)), { description: 'the new DM' });
+    assert.ok(reassignTask(h.ctx, task.id, 'U0IT1', ADMIN).ok);
+    const newDm = await h.sandbox.waitFor(() => h.sandbox.messagesTo(ADMIN).find((m) => m.text.startsWith(`Task #${task.id}`)), { description: 'the new DM' });
     assert.ok(buttonsOf(newDm).length > 0);
     await h.sandbox.waitFor(() => dm.text.startsWith('Reassigned') && buttonsOf(dm).length === 0, { description: 'the old DM handed over' });
-    assert.match(JSON.stringify(dm.blocks), /reassigned this task to <@U0IT3>/);
+    assert.match(JSON.stringify(dm.blocks), /reassigned this task to <@U0ADMIN>/);
     assert.equal(remindJob(h, task.id)!.run_at, clock.now() + HOUR, 'the reminder clock restarts for the new assignee');
     advance(h, clock, HOUR);
-    await h.sandbox.waitFor(() => h.reminders('U0IT3').length === 1, { description: 'a reminder to the new assignee' });
+    await h.sandbox.waitFor(() => h.reminders(ADMIN).length === 1, { description: 'a reminder to the new assignee' });
     assert.equal(h.reminders('U0IT1').length, 0);
-    assert.equal(getItem(h.db, itemId)!.detail, 'task assigned to <@U0IT3>');
+    assert.equal(getItem(h.db, itemId)!.detail, 'task assigned to <@U0ADMIN>');
     // The new assignee may act even though they are not listed for the app.
-    assert.ok(completeTask(h.ctx, task.id, 'U0IT3').ok);
+    assert.ok(completeTask(h.ctx, task.id, ADMIN).ok);
   });
 
   test('reminderHours keeps reminders in working hours (injected clock)', async () => {
@@ -222,7 +222,7 @@ describe('buttons', () => {
     for (const button of ['done', 'reassign', 'snooze', 'cant_do', 'done_note'] as const) {
       const outcome = onTaskButton(h.ctx, button, task.id, STRANGER);
       assert.ok('tell' in outcome, button);
-      assert.match(outcome.tell, /Only the assignee <@U0IT1> or another Axure RP assignee \(<@U0IT2>\) can act on task/);
+      assert.match(outcome.tell, /Only the assignee <@U0IT1>, another Axure RP assignee \(<@U0IT2>\) or an IT admin can act on task/);
     }
     const submitted = onTaskSubmission(h.ctx, 'task_cant_do', task.id, STRANGER, { reason: { reason: { value: 'nope' } } });
     assert.ok('errors' in submitted && /Only the assignee/.test(submitted.errors.reason!));
@@ -260,7 +260,7 @@ describe('buttons', () => {
       snooze_date: { snooze_date: { selected_date: '2026-03-01' } }, snooze_time: { snooze_time: { selected_time: '09:30' } },
     });
     assert.ok('errors' in past);
-    const same = onTaskSubmission(h.ctx, 'task_reassign', a.task.id, 'U0IT1', { assignee: { assignee: { selected_user: 'U0IT1' } } });
+    const same = onTaskSubmission(h.ctx, 'task_reassign', a.task.id, 'U0IT1', { assignee: { assignee: { selected_option: { value: 'U0IT1' } } } });
     assert.ok('errors' in same && /already has this task/.test(same.errors.assignee!));
     assert.deepEqual(onTaskSubmission(h.ctx, 'task_done_note', a.task.id, 'U0IT1', { note: { note: { value: 'created with SSO' } } }), { ok: true });
     assert.equal(getTask(h.db, a.task.id)!.note, 'created with SSO');

@@ -28,6 +28,8 @@ export const IT = ['U0IT1', 'U0IT2', 'U0IT3'] as const;
 export const OWNER = 'U0OWNER3';
 export const REQUESTER = 'U0REQ';
 export const STRANGER = 'U0STRANGER';
+/** The configured IT admin (`itAdmins`): takes tasks no assignee may take, may act on any task. */
+export const ADMIN = 'U0ADMIN';
 export const IT_CHANNEL = 'C0ITOPS';
 
 /** A clock tests move by hand; the runner and every timestamp read it. */
@@ -76,13 +78,13 @@ export async function startHarness(options: { clock?: Clock; app?: ManualAppOver
   const dir = mkdtempSync(join(tmpdir(), 'accessbot-manual-'));
   const db = openDatabase(join(dir, 'bot.db'));
   const sandbox = await startSlackSandbox({
-    users: [...IT, OWNER, REQUESTER, STRANGER].map((id) => ({ id, name: id.toLowerCase() })),
+    users: [...IT, OWNER, REQUESTER, STRANGER, ADMIN].map((id) => ({ id, name: id.toLowerCase() })),
   });
   const clock = options.clock ?? { now: () => Date.now() };
   const app = { id: 'axure', name: 'Axure RP', assignees: [...IT.slice(0, 2)], reminderEvery: '4h', escalateAfter: 3, ...options.app };
   const config = parseAccessConfig({
     itChannel: IT_CHANNEL,
-    itAdmins: ['U0ADMIN'],
+    itAdmins: [ADMIN],
     timezone: options.timezone ?? 'UTC',
     apps: [{ ...app, connector: 'manual', approvers: [OWNER] }],
   });

@@ -5,7 +5,7 @@
 import type { AppContext } from '../../context.js';
 import type { Connector } from '../types.js';
 import { registerTaskJobs } from './jobs.js';
-import { assignTask } from './service.js';
+import { assignTask, withdrawTask } from './service.js';
 
 export function createManualConnector(ctx: AppContext): Connector {
   return {
@@ -15,11 +15,12 @@ export function createManualConnector(ctx: AppContext): Connector {
     onboard: async (item) => assignTask(ctx, item),
     offboard: async (item) => assignTask(ctx, item),
     registerJobs: (runner) => registerTaskJobs(runner, ctx),
+    withdraw: (itemId, actor) => withdrawTask(ctx, itemId, actor),
   };
 }
 
 export { nextReminderTime, alignToHours, parseReminderHours, isWithinHours } from './schedule.js';
 export {
-  authorizeTaskAction, cantDoTask, completeTask, reassignTask, snoozeTask, pickAssignee, TASK_JOB, type TaskResult,
+  authorizeTaskAction, cantDoTask, completeTask, reassignCandidates, reassignTask, snoozeTask, pickAssignee, withdrawTask, TASK_JOB, type TaskResult,
 } from './service.js';
 export { defaultSteps, stepsFor } from './steps.js';

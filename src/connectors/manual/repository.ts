@@ -2,7 +2,8 @@
 import type { Db } from '../../db/connection.js';
 import type { FulfillmentItem } from '../types.js';
 
-export type TaskState = 'open' | 'done' | 'cant_do';
+/** `cancelled`: withdrawn because its request was cancelled before anyone did it. */
+export type TaskState = 'open' | 'done' | 'cant_do' | 'cancelled';
 
 export interface Task {
   id: number;
@@ -113,7 +114,7 @@ export function reopenTask(db: Db, id: number, item: FulfillmentItem, assignee: 
 }
 
 /** Compare-and-set close: false when someone else closed it first. */
-export function closeTask(db: Db, id: number, to: 'done' | 'cant_do', actor: string, note: string | null, now: number): boolean {
+export function closeTask(db: Db, id: number, to: 'done' | 'cant_do' | 'cancelled', actor: string, note: string | null, now: number): boolean {
   return (
     db
       .prepare("UPDATE tasks SET state = ?, closed_at = ?, closed_by = ?, note = ?, updated_at = ? WHERE id = ? AND state = 'open'")

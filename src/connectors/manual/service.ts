@@ -10,7 +10,8 @@ import { inTransaction, type Db } from '../../db/connection.js';
 import { PermanentError } from '../../jobs/errors.js';
 import { cancelJobs, enqueue } from '../../jobs/queue.js';
 import { subjectLabel } from '../../requests/model.js';
-import { refreshHomes } from '../../requests/service.js';
+import { getItem } from '../../requests/repository.js';
+import { refreshHomes, sendDm } from '../../requests/service.js';
 import { formatDuration } from '../../util/duration.js';
 import { formatInstant } from '../../util/time.js';
 import type { TaskCard } from '../../slack/tasks/blocks.js';
@@ -41,17 +42,39 @@ export function manualAppOf(config: AccessConfig, appId: string): ManualAppConfi
   return app?.connector === 'manual' ? app : undefined;
 }
 
-/** People who may act on a task: its assignee and every assignee of its app. */
-export function taskActors(config: AccessConfig, task: Task): string[] {
-  return [...new Set([task.assignee, ...(manualAppOf(config, task.appId)?.assignees ?? [])])];
+type TaskPeople = Pick<AppContext, 'config' | 'itAdmins'>;
+
+/** The person a task is about: never its assignee, never one who acts on it. */
+function subjectOf(task: Pick<Task, 'item'>): string | null {
+  return task.item.subject.slackId;
+}
+
+/**
+ * People who may act on a task: its assignee, every assignee of its app and the IT admins (the team behind
+ * them), except the person the task is about: nobody closes their own offboarding.
+ */
+export function taskActors(ctx: TaskPeople, task: Task): string[] {
+  const people = [task.assignee, ...(manualAppOf(ctx.config, task.appId)?.assignees ?? []), ...ctx.itAdmins.members()];
+  return [...new Set(people)].filter((person) => person !== subjectOf(task));
+}
+
+/** Whom Reassign offers, and the only people a submitted Reassign may name. */
+export function reassignCandidates(ctx: TaskPeople, task: Task): string[] {
+  return taskActors(ctx, task).filter((person) => person !== task.assignee);
 }
 
 /**
  * The fewest open tasks wins; ties go in turn, starting after whoever got the app's last task,
- * so equal workloads still rotate (the turn is stored, so a restart does not start over).
+ * so equal workloads still rotate (the turn is stored, so a restart does not start over). Nobody is given a
+ * task about themselves: without another assignee, an IT admin (`fallback`) who is not the subject takes it;
+ * undefined when there is nobody at all.
  */
-export function pickAssignee(db: Db, app: Pick<ManualAppConfig, 'id' | 'assignees'>): string {
-  const people = [...new Set(app.assignees)];
+export function pickAssignee(
+  db: Db, app: Pick<ManualAppConfig, 'id' | 'assignees'>, subject: string | null = null, fallback: readonly string[] = [],
+): string | undefined {
+  const assignees = [...new Set(app.assignees)].filter((person) => person !== subject);
+  const people = assignees.length ? assignees : [...new Set(fallback)].filter((person) => person !== subject);
+  if (people.length === 0) return undefined;
   const counts = openCounts(db, people);
   const fewest = Math.min(...people.map((person) => counts.get(person) ?? 0));
   const last = lastAssignee(db, app.id);
@@ -107,6 +130,11 @@ function renderTask(ctx: AppContext, taskId: number, now: number): void {
   enqueue(ctx.db, now, TASK_JOB.render, { taskId }, { key: `task-render:${taskId}`, mode: 'coalesce', queue: taskQueue(taskId) });
 }
 
+function isProtected(config: AccessConfig, email: string): boolean {
+  const wanted = email.trim().toLowerCase();
+  return config.protectedEmails.some((candidate) => candidate.trim().toLowerCase() === wanted);
+}
+
 /**
  * Creates the item's task, or returns the existing one: the fulfillment job may run twice after a crash.
  * A task closed with "Can't do" whose item was retried is reopened as a new assignment.
@@ -120,7 +148,17 @@ export function assignTask(ctx: AppContext, item: FulfillmentItem): Outcome {
     const existing = taskOfItem(ctx.db, item.itemId);
     if (existing?.state === 'open') return { state: 'in_progress', detail: `task assigned to <@${existing.assignee}>` };
     if (existing?.state === 'done') return { state: 'completed', detail: `done by <@${existing.closedBy}>` };
-    const assignee = pickAssignee(ctx.db, app);
+    // Cancelled between the job's start and here: no task for work nobody wants any more.
+    const current = getItem(ctx.db, item.itemId);
+    if (current && current.state !== 'in_progress') return { state: 'in_progress', detail: current.detail ?? current.state };
+    // Checked here, just before the task exists, whatever intake let through: a protected account is never changed.
+    if (isProtected(ctx.config, item.subject.email)) {
+      throw new PermanentError(`${item.subject.email} is a protected account (protectedEmails): accessbot never creates a task to change it; nothing was changed`, 'protected');
+    }
+    const assignee = pickAssignee(ctx.db, app, item.subject.slackId, ctx.itAdmins.members());
+    if (!assignee) {
+      throw new PermanentError(`nobody may take this task: every ${app.name} assignee and IT admin is the person it is about`, 'no_assignee');
+    }
     let taskId: number;
     if (existing) {
       reopenTask(ctx.db, existing.id, item, assignee, now);
@@ -135,7 +173,7 @@ export function assignTask(ctx: AppContext, item: FulfillmentItem): Outcome {
       actor: 'accessbot', action: existing ? 'task.reopened' : 'task.created', requestId: item.requestId, itemId: item.itemId, appId: item.appId,
       toState: 'open', detail: { taskId, assignee, kind: item.kind },
     });
-    refreshHomes(ctx, taskActors(ctx.config, getTask(ctx.db, taskId)!));
+    refreshHomes(ctx, taskActors(ctx, getTask(ctx.db, taskId)!));
     return { state: 'in_progress', detail: `task assigned to <@${assignee}>` };
   });
   ctx.wake();
@@ -147,21 +185,24 @@ export type TaskResult = { ok: true; task: Task } | TaskRefusal;
 
 function closedText(task: Task, tz: string): string {
   const when = task.closedAt !== null ? ` on ${formatInstant(task.closedAt, tz)}` : '';
-  return task.state === 'done'
-    ? `Nothing to do: task #${task.id} was already marked done by <@${task.closedBy}>${when}.`
-    : `Nothing to do: task #${task.id} was already closed as "can't do" by <@${task.closedBy}>${when}.`;
+  if (task.state === 'done') return `Nothing to do: task #${task.id} was already marked done by <@${task.closedBy}>${when}.`;
+  if (task.state === 'cancelled') return `Nothing to do: task #${task.id} was withdrawn${when}: <@${task.closedBy}> cancelled its request.`;
+  return `Nothing to do: task #${task.id} was already closed as "can't do" by <@${task.closedBy}>${when}.`;
 }
 
 /** Whether this person may act on the task now; the refusal says why in words for them. */
-export function authorizeTaskAction(ctx: Pick<AppContext, 'db' | 'config'>, taskId: number, actor: string): TaskResult {
+export function authorizeTaskAction(ctx: Pick<AppContext, 'db' | 'config' | 'itAdmins'>, taskId: number, actor: string): TaskResult {
   const task = getTask(ctx.db, taskId);
   if (!task) return { ok: false, reason: 'not_found', message: `Task #${taskId} no longer exists.` };
-  const actors = taskActors(ctx.config, task);
-  if (!actors.includes(actor)) {
-    const appName = manualAppOf(ctx.config, task.appId)?.name ?? task.appId;
+  if (actor === subjectOf(task)) {
+    return { ok: false, reason: 'not_allowed', message: `Task #${task.id} is about your own access, so you can't act on it. Another assignee or an IT admin will. Nothing was changed.` };
+  }
+  if (!taskActors(ctx, task).includes(actor)) {
+    const app = manualAppOf(ctx.config, task.appId);
+    const others = (app?.assignees ?? []).filter((a) => a !== task.assignee && a !== subjectOf(task));
     return {
       ok: false, reason: 'not_allowed',
-      message: `Only the assignee <@${task.assignee}> or another ${appName} assignee (${actors.filter((a) => a !== task.assignee).map((a) => `<@${a}>`).join(', ') || 'none'}) can act on task #${task.id}. Nothing was changed.`,
+      message: `Only the assignee <@${task.assignee}>, another ${app?.name ?? task.appId} assignee (${others.map((a) => `<@${a}>`).join(', ') || 'none'}) or an IT admin can act on task #${task.id}. Nothing was changed.`,
     };
   }
   if (task.state !== 'open') return { ok: false, reason: 'closed', message: closedText(task, ctx.config.timezone) };
@@ -203,7 +244,7 @@ function closeAndReport(
   });
   reportItem();
   renderTask(ctx, task.id, now);
-  refreshHomes(ctx, taskActors(ctx.config, task));
+  refreshHomes(ctx, taskActors(ctx, task));
   return undefined;
 }
 
@@ -228,6 +269,10 @@ export function reassignTask(ctx: AppContext, taskId: number, actor: string, to:
   return act(ctx, taskId, actor, (task, now) => {
     if (to === task.assignee) return { ok: false, reason: 'invalid', message: `<@${to}> already has this task.` };
     const app = manualAppOf(ctx.config, task.appId);
+    // The modal offers only these people; a submission naming anyone else was not made by that modal.
+    if (!reassignCandidates(ctx, task).includes(to)) {
+      return { ok: false, reason: 'invalid', message: `That person can't take this task: only ${app?.name ?? task.appId} assignees and IT admins (never the person it is about) can. Nothing was changed.` };
+    }
     if (!reassignTaskRow(ctx.db, task.id, task.assignee, to, now)) return { ok: false, reason: 'closed', message: `Task #${task.id} changed meanwhile; please try again.` };
     if (task.messageChannel && task.messageTs) {
       const old = { channel: task.messageChannel, ts: task.messageTs, to, by: actor, at: now };
@@ -239,7 +284,7 @@ export function reassignTask(ctx: AppContext, taskId: number, actor: string, to:
       actor, action: 'task.reassigned', requestId: task.requestId, itemId: task.itemId, appId: task.appId, detail: { taskId: task.id, from: task.assignee, to },
     });
     ctx.progress.update(task.itemId, `task assigned to <@${to}>`, actor);
-    refreshHomes(ctx, [...taskActors(ctx.config, task), to]);
+    refreshHomes(ctx, [...taskActors(ctx, task), to]);
     return undefined;
   });
 }
@@ -257,7 +302,29 @@ export function snoozeTask(ctx: AppContext, taskId: number, actor: string, until
       detail: { taskId: task.id, until: new Date(until).toISOString() },
     });
     renderTask(ctx, task.id, at);
-    refreshHomes(ctx, taskActors(ctx.config, task));
+    refreshHomes(ctx, taskActors(ctx, task));
     return undefined;
   });
+}
+
+/**
+ * Its request was cancelled: an open task is closed as withdrawn (reminders stop, the DM loses its buttons)
+ * and its assignee is told. Runs inside the cancel's transaction; false when the task was already done or
+ * closed, so the item keeps what that did. No task yet is fine: `assignTask` will find the item cancelled.
+ */
+export function withdrawTask(ctx: AppContext, itemId: number, actor: string): boolean {
+  const task = taskOfItem(ctx.db, itemId);
+  if (!task || task.state === 'cancelled') return true;
+  if (task.state !== 'open') return false;
+  const now = ctx.clock.now();
+  if (!closeTask(ctx.db, task.id, 'cancelled', actor, null, now)) return false;
+  cancelJobs(ctx.db, now, remindKey(task.id));
+  writeAudit(ctx.db, now, {
+    actor, action: 'task.cancelled', requestId: task.requestId, itemId: task.itemId, appId: task.appId, fromState: 'open', toState: 'cancelled',
+    detail: { taskId: task.id, assignee: task.assignee },
+  });
+  renderTask(ctx, task.id, now);
+  sendDm(ctx, task.assignee, `Task #${task.id} (${taskTitleText(ctx.config, task)}) is withdrawn: <@${actor}> cancelled request ${task.requestId}. Nothing more to do.`);
+  refreshHomes(ctx, taskActors(ctx, task));
+  return true;
 }

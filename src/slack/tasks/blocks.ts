@@ -20,7 +20,7 @@ export interface TaskCard {
   justification: string;
   steps: string[];
   assignee: string;
-  state: 'open' | 'done' | 'cant_do';
+  state: 'open' | 'done' | 'cant_do' | 'cancelled';
   /** Pre-formatted in the company's timezone. */
   createdAtText: string;
   ageText: string;
@@ -110,6 +110,7 @@ function stepsText(steps: readonly string[]): string {
 function statusText(card: TaskCard): string {
   if (card.state === 'done') return `:white_check_mark: Done by <@${card.closedBy}> on ${card.closedAtText}${card.note ? `: “${card.note}”` : ''}`;
   if (card.state === 'cant_do') return `:x: <@${card.closedBy}> could not do it (${card.closedAtText}): “${card.note ?? ''}”. The requester has been told.`;
+  if (card.state === 'cancelled') return `:no_entry_sign: Withdrawn on ${card.closedAtText}: <@${card.closedBy}> cancelled the request. Nothing to do.`;
   const snooze = card.snoozedUntilText ? `  ·  :zzz: snoozed until ${card.snoozedUntilText}` : '';
   return `Assigned to <@${card.assignee}> on ${card.createdAtText}${snooze}`;
 }
@@ -124,7 +125,7 @@ export function taskMessage(card: TaskCard): { text: string; blocks: KnownBlock[
     { type: 'context', block_id: 'task_status', elements: [{ type: 'mrkdwn', text: clip(statusText(card)) }] },
   ];
   if (card.state === 'open') blocks.push(taskButtons(card.taskId));
-  const prefix = card.state === 'done' ? 'Done: ' : card.state === 'cant_do' ? "Couldn't be done: " : '';
+  const prefix = { open: '', done: 'Done: ', cant_do: "Couldn't be done: ", cancelled: 'Withdrawn: ' }[card.state];
   return { text: `${prefix}${title}`, blocks };
 }
 
@@ -153,7 +154,7 @@ export interface EscalationCard {
   assignee: string;
   ageText: string;
   reminders: number;
-  state: 'open' | 'done' | 'cant_do';
+  state: 'open' | 'done' | 'cant_do' | 'cancelled';
   closedBy?: string;
   link?: string;
 }
@@ -165,6 +166,7 @@ export function escalationMessage(card: EscalationCard): { text: string; blocks:
   let text: string;
   if (card.state === 'done') text = `:white_check_mark: Resolved: ${linked} was done by <@${card.closedBy}> after ${card.ageText}.`;
   else if (card.state === 'cant_do') text = `:x: Closed: <@${card.closedBy}> could not do ${linked} (after ${card.ageText}).`;
+  else if (card.state === 'cancelled') text = `:no_entry_sign: Withdrawn: ${linked} is no longer needed; <@${card.closedBy}> cancelled its request.`;
   else text = `:rotating_light: Overdue: ${linked} has been open for ${card.ageText}, assigned to <@${card.assignee}>, with ${card.reminders} reminder${card.reminders === 1 ? '' : 's'} and no progress.`;
   return { text, blocks: [section(text, 'task_escalation')] };
 }
@@ -191,12 +193,23 @@ export function doneNoteModal(taskId: number, title: string): ModalView {
   ]);
 }
 
-export function reassignModal(taskId: number, title: string, currentAssignee: string): ModalView {
+/** A person Reassign may hand the task to, with the name Slack shows for them (plain text, so no mention). */
+export interface ReassignChoice {
+  userId: string;
+  name: string;
+}
+
+/** Only the people allowed to take the task are offered (the app's assignees and IT admins, never its subject). */
+export function reassignModal(taskId: number, title: string, currentAssignee: string, choices: readonly ReassignChoice[]): ModalView {
   return modal(TASK_VIEW.reassign, taskId, 'Reassign task', 'Reassign', [
     section(`*Task #${taskId}:* ${title}\nNow assigned to <@${currentAssignee}>.`),
     {
       type: 'input', block_id: TASK_INPUT.assignee, label: { type: 'plain_text', text: 'Give it to' },
-      element: { type: 'users_select', action_id: TASK_INPUT.assignee, placeholder: { type: 'plain_text', text: 'Pick a person' } },
+      element: {
+        type: 'static_select', action_id: TASK_INPUT.assignee, placeholder: { type: 'plain_text', text: 'Pick a person' },
+        // Slack allows 100 options and 75 characters per label.
+        options: choices.slice(0, 100).map((choice) => ({ text: { type: 'plain_text', text: choice.name.slice(0, 75) }, value: choice.userId })),
+      },
     },
   ]);
 }

@@ -7,12 +7,13 @@
 import type {
   AllMiddlewareArgs, App, BlockAction, ButtonAction, OverflowAction, SlackActionMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction,
 } from '@slack/bolt';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { ModalView } from '@slack/types';
 import type { AppContext } from '../../context.js';
 import { getTask } from '../../connectors/manual/repository.js';
 import { localInstant, parseReminderHours } from '../../connectors/manual/schedule.js';
 import {
-  authorizeTaskAction, cantDoTask, completeTask, manualAppOf, reassignTask, snoozeTask, taskTitleText, type TaskResult,
+  authorizeTaskAction, cantDoTask, completeTask, manualAppOf, reassignCandidates, reassignTask, snoozeTask, taskTitleText, type TaskResult,
 } from '../../connectors/manual/service.js';
 import { dateInZone } from '../../util/time.js';
 import { TASK_ACTION, TASK_INPUT, TASK_VIEW, cantDoModal, doneNoteModal, reassignModal, snoozeModal } from './blocks.js';
@@ -35,7 +36,31 @@ function snoozeDefaults(ctx: AppContext, appId: string): { date: string; time: s
   return { date, time: `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}` };
 }
 
-export function onTaskButton(ctx: AppContext, button: TaskButton, taskId: number | undefined, userId: string): ButtonOutcome {
+/** Display names for the Reassign list; a look-up that fails or is slow leaves the id (the modal must open within Slack's 3 s). */
+const NAME_TTL_MS = 3_600_000;
+const knownNames = new Map<string, { name: string; at: number }>();
+
+async function displayNames(ctx: AppContext, userIds: readonly string[]): Promise<Map<string, string>> {
+  const now = Date.now();
+  const names = new Map<string, string>();
+  await Promise.all(userIds.map(async (userId) => {
+    const known = knownNames.get(userId);
+    if (known && now - known.at < NAME_TTL_MS) return void names.set(userId, known.name);
+    try {
+      const info = await Promise.race([ctx.slack.users.info({ user: userId }), delay(1000, undefined, { ref: false })]);
+      const name = info?.user?.profile?.real_name || info?.user?.real_name || info?.user?.name;
+      if (name) {
+        knownNames.set(userId, { name, at: now });
+        names.set(userId, name);
+      }
+    } catch (error) {
+      ctx.log.warn('no display name for a reassign choice; showing the id', { userId, error });
+    }
+  }));
+  return names;
+}
+
+export function onTaskButton(ctx: AppContext, button: TaskButton, taskId: number | undefined, userId: string, names: ReadonlyMap<string, string> = new Map()): ButtonOutcome {
   if (taskId === undefined) return { tell: 'This button is not attached to a task any more. Nothing was changed.' };
   if (button === 'done') {
     const result = completeTask(ctx, taskId, userId);
@@ -47,8 +72,11 @@ export function onTaskButton(ctx: AppContext, button: TaskButton, taskId: number
   switch (button) {
     case 'done_note':
       return { open: doneNoteModal(taskId, title) };
-    case 'reassign':
-      return { open: reassignModal(taskId, title, check.task.assignee) };
+    case 'reassign': {
+      const candidates = reassignCandidates(ctx, check.task);
+      if (candidates.length === 0) return { tell: `Nobody else may take task #${taskId}: it has no other assignee or IT admin who is not the person it is about. Nothing was changed.` };
+      return { open: reassignModal(taskId, title, check.task.assignee, candidates.map((id) => ({ userId: id, name: names.get(id) ?? id }))) };
+    }
     case 'snooze': {
       const initial = snoozeDefaults(ctx, check.task.appId);
       return { open: snoozeModal(taskId, title, initial.date, initial.time, ctx.config.timezone) };
@@ -59,7 +87,9 @@ export function onTaskButton(ctx: AppContext, button: TaskButton, taskId: number
 }
 
 /** The parts of `view.state.values` the task modals use. */
-export type SubmittedValues = Record<string, Record<string, { value?: string | null; selected_user?: string | null; selected_date?: string | null; selected_time?: string | null }>>;
+export type SubmittedValues = Record<string, Record<string, {
+  value?: string | null; selected_user?: string | null; selected_option?: { value?: string } | null; selected_date?: string | null; selected_time?: string | null;
+}>>;
 
 export type SubmissionOutcome = { ok: true } | { errors: Record<string, string> };
 
@@ -81,7 +111,7 @@ export function onTaskSubmission(ctx: AppContext, callbackId: string, taskId: nu
       result = completeTask(ctx, taskId, userId, read(TASK_INPUT.note)?.value ?? undefined);
       break;
     case TASK_VIEW.reassign: {
-      const to = read(TASK_INPUT.assignee)?.selected_user;
+      const to = read(TASK_INPUT.assignee)?.selected_option?.value;
       if (!to) return { errors: { [block]: 'Pick a person.' } };
       result = reassignTask(ctx, taskId, userId, to);
       break;
@@ -125,7 +155,13 @@ function buttonListener(ctx: AppContext, button: TaskButton) {
     const action = args.action as ButtonAction | OverflowAction;
     const value = action.type === 'overflow' ? action.selected_option.value : action.value;
     try {
-      const outcome = onTaskButton(ctx, button, parseTaskId(value), args.body.user.id);
+      const taskId = parseTaskId(value);
+      let names: Map<string, string> | undefined;
+      if (button === 'reassign' && taskId !== undefined) {
+        const check = authorizeTaskAction(ctx, taskId, args.body.user.id);
+        if (check.ok) names = await displayNames(ctx, reassignCandidates(ctx, check.task));
+      }
+      const outcome = onTaskButton(ctx, button, taskId, args.body.user.id, names);
       if ('open' in outcome) await args.client.views.open({ trigger_id: args.body.trigger_id, view: outcome.open });
       else if ('tell' in outcome) await tellClicker(args, outcome.tell);
     } catch (error) {
