@@ -19,7 +19,7 @@ import { JobRunner } from '../../src/jobs/runner.js';
 import { registerFulfillment } from '../../src/requests/fulfillment.js';
 import { createItAdmins } from '../../src/requests/it-admins.js';
 import { createItemProgress, decide, submitRequest } from '../../src/requests/service.js';
-import type { RequestKind } from '../../src/requests/model.js';
+import type { RequestKind, Subject } from '../../src/requests/model.js';
 import { startSlackSandbox, type SandboxMessage, type SlackSandbox } from '../../src/sandboxes/slack/server.js';
 import { silentLogger } from '../../src/util/log.js';
 import { dateInZone, type Clock } from '../../src/util/time.js';
@@ -65,6 +65,8 @@ export interface Harness {
   restart(): Promise<void>;
   /** Submits and approves a request for one new person; resolves with the item's task once its DM is posted. */
   approve(kind?: RequestKind, person?: number, appId?: string): Promise<{ requestId: string; itemId: number; task: Task; dm: SandboxMessage }>;
+  /** Submits and approves a request about this subject; resolves at once (the task, if any, comes later). */
+  approveFor(subject: Subject, kind?: RequestKind, appId?: string): { requestId: string; itemId: number };
   /** Lets due jobs run: a few polls, then until nothing is running. Only for asserting that nothing more happens. */
   settle(): Promise<void>;
   reminders(userId: string): SandboxMessage[];
@@ -74,7 +76,9 @@ export interface Harness {
 const POLL_MS = 15;
 let people = 0;
 
-export async function startHarness(options: { clock?: Clock; app?: ManualAppOverrides; timezone?: string } = {}): Promise<Harness> {
+export async function startHarness(
+  options: { clock?: Clock; app?: ManualAppOverrides; otherApps?: ManualAppOverrides[]; timezone?: string; protectedEmails?: string[] } = {},
+): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'accessbot-manual-'));
   const db = openDatabase(join(dir, 'bot.db'));
   const sandbox = await startSlackSandbox({
@@ -86,7 +90,8 @@ export async function startHarness(options: { clock?: Clock; app?: ManualAppOver
     itChannel: IT_CHANNEL,
     itAdmins: [ADMIN],
     timezone: options.timezone ?? 'UTC',
-    apps: [{ ...app, connector: 'manual', approvers: [OWNER] }],
+    protectedEmails: options.protectedEmails ?? [],
+    apps: [app, ...(options.otherApps ?? [])].map((each) => ({ reminderEvery: '4h', ...each, connector: 'manual', approvers: [OWNER] })),
   });
   const connectors = new Map<string, Connector>();
   let runner: JobRunner;
@@ -97,7 +102,7 @@ export async function startHarness(options: { clock?: Clock; app?: ManualAppOver
   } as Omit<AppContext, 'runner' | 'progress'> as AppContext;
   ctx.progress = createItemProgress(ctx);
   const connector = createManualConnector(ctx);
-  connectors.set(app.id, connector);
+  for (const each of config.apps) connectors.set(each.id, connector);
 
   const makeRunner = () => {
     const next = new JobRunner(db, clock, silentLogger, { pollMs: POLL_MS, retryBaseMs: 50, retryMaxMs: 200, stopGraceMs: 2000 });
@@ -124,16 +129,19 @@ export async function startHarness(options: { clock?: Clock; app?: ManualAppOver
       await runner.stop();
       makeRunner();
     },
-    async approve(kind = 'onboard', person = ++people, appId = app.id) {
-      const slackId = `U0NEW${person}`;
-      sandbox.addUser({ id: slackId, name: `new${person}`, email: `new${person}@example.com` });
+    approveFor(subject, kind = 'onboard', appId = app.id) {
       const { requestId } = submitRequest(ctx, {
         kind, requesterId: REQUESTER, appIds: [appId], effectiveDate: dateInZone(clock.now(), config.timezone), justification: 'needs it for the project',
-        subjects: [{ slackId, email: `new${person}@example.com`, firstName: 'Pat', lastName: `Person${person}` }], options: {},
+        subjects: [subject], options: {},
       });
       const decision = decide(ctx, requestId, OWNER, 'approve');
       if (!decision.ok) throw new Error(`approval refused: ${decision.reason}`);
-      const itemId = decision.detail.items[0]!.id;
+      return { requestId, itemId: decision.detail.items[0]!.id };
+    },
+    async approve(kind = 'onboard', person = ++people, appId = app.id) {
+      const slackId = `U0NEW${person}`;
+      sandbox.addUser({ id: slackId, name: `new${person}`, email: `new${person}@example.com` });
+      const { requestId, itemId } = harness.approveFor({ slackId, email: `new${person}@example.com`, firstName: 'Pat', lastName: `Person${person}` }, kind, appId);
       const dm = await sandbox.waitForMessage((m) => m.text.startsWith('Task #') && m.text.includes(`<@${slackId}>`), { description: `the task DM for ${slackId}` });
       // The job stores the message's ts right after Slack answers.
       await runner.idle();
