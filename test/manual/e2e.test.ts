@@ -46,3 +46,29 @@ test('an approved Axure item becomes a task: strangers are refused, Reassign and
   assert.deepEqual(itemStates(h, id), ['completed']);
   assert.equal(h.query("SELECT COUNT(*) AS n FROM audit WHERE action = 'task.done'")[0]!.n, 1);
 });
+
+test('Reassign through Slack offers only the app\'s assignees and IT admins; a tampered submission naming someone else is refused on the field', async () => {
+  const id = await requestAccess(h, PEOPLE.requester, { kind: 'onboard', subjects: [PEOPLE.dave], apps: ['axure'] });
+  await h.driver.clickButton(PEOPLE.axureOwner, await cardFor(h, PEOPLE.axureOwner, id), 'Approve');
+  const dm = await h.slack.waitFor(() => [PEOPLE.it1, PEOPLE.it2].flatMap((it) => h.slack.messagesTo(it)).find((m) => m.text.startsWith('Task #') && m.text.includes(`<@${PEOPLE.dave}>`)), {
+    description: 'the task DM',
+  });
+  const assignee = h.slack.dmUserOf(dm.channel)!;
+  const other = assignee === PEOPLE.it1 ? PEOPLE.it2 : PEOPLE.it1;
+  await h.driver.clickButton(assignee, dm, 'Reassign');
+  const modal = await h.slack.waitFor(() => h.slack.openViewOf(assignee, 'task_reassign'), { description: 'the reassign modal' });
+  const select = (modal.view.blocks as any[]).find((block) => block.block_id === 'assignee').element;
+  assert.deepEqual(select.options.map((option: any) => option.value), [other, PEOPLE.admin]);
+  assert.equal(select.options[1].text.text, 'Adam Admin', 'people are shown by name');
+
+  // A client that adds an option of its own: the bot checks the person, not the form.
+  select.options.push({ text: { type: 'plain_text', text: 'Sam' }, value: PEOPLE.stranger });
+  const forged = await h.driver.submitView(assignee, modal, { assignee: PEOPLE.stranger });
+  assert.equal(forged.outcome, 'errors');
+  assert.match(JSON.stringify(forged.json), /can't take this task/);
+  assert.equal(h.query<{ assignee: string }>('SELECT assignee FROM tasks WHERE request_id = ?', id)[0]!.assignee, assignee);
+
+  const submitted = await h.driver.submitView(assignee, modal, { assignee: PEOPLE.admin });
+  assert.equal(submitted.outcome, 'closed');
+  await h.slack.waitFor(() => h.slack.messagesTo(PEOPLE.admin).find((m) => m.text.startsWith('Task #') && m.text.includes(`<@${PEOPLE.dave}>`)), { description: 'the task DM to the IT admin' });
+});
