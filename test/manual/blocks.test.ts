@@ -91,3 +91,16 @@ describe('steps', () => {
     assert.match(stepsFor(app, 'onboard', values).join('\n'), /Add members/);
   });
 });
+
+describe('text people typed', () => {
+  test('a justification, a note, an e-mail and a new hire\'s name cannot ping, mention or disguise a link in the task DM', () => {
+    const evil = '<!channel> <@U0CEO> <https://evil.example|looks-safe> & co';
+    const steps = stepsFor({ id: 'axure', name: 'Axure RP' }, 'onboard', { app: 'Axure RP', email: 'x<!here>@example.com', name: evil, role: 'Member' });
+    for (const state of ['open', 'done', 'cant_do'] as const) {
+      const { blocks } = taskMessage(card({ state, justification: evil, note: evil, email: 'x<!here>@example.com', steps, closedBy: 'U0IT2', closedAtText: 'now' }));
+      const body = JSON.stringify(blocks);
+      for (const live of ['<!channel>', '<@U0CEO>', '<https://evil', '<!here>']) assert.ok(!body.includes(live), `${state}: ${live} is live`);
+      assert.ok(body.includes('&lt;!channel&gt;') && body.includes('&amp; co'), 'shown as the text it was');
+    }
+  });
+});

@@ -4,6 +4,7 @@
  */
 import type { ManualAppConfig } from '../../config.js';
 import type { RequestKind } from '../../requests/model.js';
+import { escapeMrkdwn } from '../../util/mrkdwn.js';
 
 export interface StepValues {
   app: string;
@@ -52,10 +53,10 @@ export function defaultSteps(app: Pick<ManualAppConfig, 'id' | 'name'>, kind: Re
   return kind === 'onboard' ? GENERIC_ONBOARD : GENERIC_OFFBOARD;
 }
 
-/** Config steps may use {app}, {email}, {name} and {role} too. */
+/** Config steps may use {app}, {email}, {name} and {role} too. The steps are mrkdwn; the values are typed by people, so escaped. */
 export function stepsFor(app: Pick<ManualAppConfig, 'id' | 'name' | 'steps'>, kind: RequestKind, values: StepValues): string[] {
   const template = app.steps?.[kind] ?? defaultSteps(app, kind);
-  return template.map((step) => step.replace(/\{(app|email|name|role)\}/g, (_, key: keyof StepValues) => values[key]));
+  return template.map((step) => step.replace(/\{(app|email|name|role)\}/g, (_, key: keyof StepValues) => escapeMrkdwn(values[key])));
 }
 
 /**

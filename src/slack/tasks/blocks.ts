@@ -4,6 +4,7 @@
  * Home tab lists many tasks and Slack rejects a view with duplicate action_ids.
  */
 import type { ActionsBlock, Button, KnownBlock, ModalView, SectionBlock } from '@slack/types';
+import { escapeMrkdwn } from '../../util/mrkdwn.js';
 
 export interface TaskCard {
   taskId: number;
@@ -12,6 +13,7 @@ export interface TaskCard {
   kind: 'onboard' | 'offboard';
   /** mrkdwn: a mention or "Name (email)". */
   subject: string;
+  /** Plain text, as the person typed it (escaped here, like `justification` and `note`). */
   email: string;
   role?: string;
   requesterId: string;
@@ -94,12 +96,12 @@ export function taskButtons(taskId: number, blockId = `task_actions:${taskId}`):
 function detailsText(card: TaskCard): string {
   const approvers = card.approvedBy.length ? card.approvedBy.map((id) => `<@${id}>`).join(', ') : 'nobody recorded';
   return [
-    `*Who:* ${card.subject} (${card.email})`,
+    `*Who:* ${card.subject} (${escapeMrkdwn(card.email)})`,
     `*What:* ${card.kind === 'onboard' ? 'give access to' : 'remove access from'} *${card.appName}*`,
     `*Role:* ${card.role ?? 'not specified'}`,
     `*Asked by:* <@${card.requesterId}>  ·  *Approved by:* ${approvers}`,
     `*Due:* ${card.dueDate}  ·  *Request:* ${card.requestId}`,
-    card.justification ? `*Why:* ${card.justification}` : '',
+    card.justification ? `*Why:* ${escapeMrkdwn(card.justification)}` : '',
   ].filter(Boolean).join('\n');
 }
 
@@ -108,8 +110,8 @@ function stepsText(steps: readonly string[]): string {
 }
 
 function statusText(card: TaskCard): string {
-  if (card.state === 'done') return `:white_check_mark: Done by <@${card.closedBy}> on ${card.closedAtText}${card.note ? `: “${card.note}”` : ''}`;
-  if (card.state === 'cant_do') return `:x: <@${card.closedBy}> could not do it (${card.closedAtText}): “${card.note ?? ''}”. The requester has been told.`;
+  if (card.state === 'done') return `:white_check_mark: Done by <@${card.closedBy}> on ${card.closedAtText}${card.note ? `: “${escapeMrkdwn(card.note)}”` : ''}`;
+  if (card.state === 'cant_do') return `:x: <@${card.closedBy}> could not do it (${card.closedAtText}): “${escapeMrkdwn(card.note ?? '')}”. The requester has been told.`;
   if (card.state === 'cancelled') return `:no_entry_sign: Withdrawn on ${card.closedAtText}: <@${card.closedBy}> cancelled the request. Nothing to do.`;
   const snooze = card.snoozedUntilText ? `  ·  :zzz: snoozed until ${card.snoozedUntilText}` : '';
   return `Assigned to <@${card.assignee}> on ${card.createdAtText}${snooze}`;
