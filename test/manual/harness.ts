@@ -82,7 +82,7 @@ export async function startHarness(
   const dir = mkdtempSync(join(tmpdir(), 'accessbot-manual-'));
   const db = openDatabase(join(dir, 'bot.db'));
   const sandbox = await startSlackSandbox({
-    users: [...IT, OWNER, REQUESTER, STRANGER, ADMIN].map((id) => ({ id, name: id.toLowerCase() })),
+    users: [...IT, OWNER, REQUESTER, STRANGER, ADMIN].map((id) => ({ id, name: id.toLowerCase(), email: `${id.toLowerCase()}@example.com` })),
   });
   const clock = options.clock ?? { now: () => Date.now() };
   const app = { id: 'axure', name: 'Axure RP', assignees: [...IT.slice(0, 2)], reminderEvery: '4h', escalateAfter: 3, ...options.app };

@@ -99,6 +99,16 @@ describe('who may act on a task', () => {
     assert.equal(getItem(h.db, itemId)!.state, 'completed');
   });
 
+  test("a new hire typed in by an e-mail that is an assignee's: matched in Slack, so the task goes to someone else and they cannot act on it", async () => {
+    harness = await startHarness({ app: { assignees: [IT[0], IT[1]] } });
+    const h = harness;
+    const { itemId } = h.approveFor({ slackId: null, email: 'U0IT1@Example.COM', firstName: 'Ian', lastName: 'Again' }, 'onboard');
+    await h.sandbox.waitFor(() => h.sandbox.messagesTo(IT[1]).find((m) => m.text.startsWith('Task #')), { description: 'the task DM to the other assignee' });
+    const task = taskOfItem(h.db, itemId)!;
+    assert.equal(task.assignee, IT[1]);
+    assertRefused(h, task.id, IT[0], /is about your own access/);
+  });
+
   test('when the only assignee is the subject, an IT admin gets the task', async () => {
     harness = await startHarness({ app: { assignees: [IT[0]] } });
     const h = harness;
