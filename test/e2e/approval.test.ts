@@ -86,7 +86,7 @@ describe('deciding', () => {
     assert.equal(jobs, 1, 'one fulfillment job');
   });
 
-  test('when every approver of a step is the requester or a subject, the step goes to the IT channel', async () => {
+  test('when every approver of a step is the requester or a subject, the step goes to the IT channel, where only an IT admin decides', async () => {
     const id = await requestAccess(h, PEOPLE.axureOwner, { kind: 'onboard', subjects: [PEOPLE.dave], apps: ['axure'] });
     const itCard = await h.slack.waitFor(() => h.slack.messagesTo('C0ITOPS').find((m) => m.text.includes(id)), { description: 'card in IT channel' });
     assert.ok(hasButtons(itCard));
@@ -94,6 +94,9 @@ describe('deciding', () => {
     await h.driver.clickButton(PEOPLE.axureOwner, itCard, 'Approve');
     await h.slack.waitFor(() => h.slack.ephemerals.some((e) => e.user === PEOPLE.axureOwner && /own request/.test(e.text)));
     await h.driver.clickButton(PEOPLE.it1, itCard, 'Approve');
+    await h.slack.waitFor(() => h.slack.ephemerals.some((e) => e.user === PEOPLE.it1 && /only the IT admins \(<@U0ADMIN>\)/.test(e.text)), { description: 'a channel member who is no IT admin is refused' });
+    assert.deepEqual(itemStates(h, id), ['awaiting_approval']);
+    await h.driver.clickButton(PEOPLE.admin, itCard, 'Approve');
     await h.slack.waitFor(() => !hasButtons(itCard), { description: 'IT card settled' });
     assert.notDeepEqual(itemStates(h, id), ['awaiting_approval']);
   });
