@@ -102,6 +102,13 @@ function openStep(deps: RequestDeps, detail: Pick<RequestDetail, 'request' | 'it
   insertApproval(deps.db, { requestId: detail.request.id, appId: app.id, stepIndex, approvers: step.approvers, fallbackToIt }, now);
   if (fallbackToIt) {
     writeAudit(deps.db, now, { actor: 'accessbot', action: 'approval.routed_to_it', requestId: detail.request.id, appId: app.id, detail: { stepIndex } });
+    if (eligibleApprovers({ ...detail, approvals }, app.id, stepIndex, deps.itAdmins.members(), peopleFacts(deps)).length === 0) {
+      // Every IT admin is barred too (they asked, it is their access, or they decided step 1): say so rather than let it wait unseen.
+      sendDm(
+        deps, deps.config.itChannel,
+        `:warning: Nobody may decide step ${stepIndex + 1} of ${app.name} for request ${detail.request.id}: every IT admin is its requester, one of the people concerned, or decided an earlier step. Add someone to \`itAdmins\`, or the requester can cancel it.`,
+      );
+    }
     sendDm(
       deps, detail.request.requesterId,
       `Nobody listed for step ${stepIndex + 1} of ${app.name} may approve request ${detail.request.id} (you cannot approve your own request, people cannot approve their own access, and one person decides one step). It has been sent to the IT channel <#${deps.config.itChannel}> for an IT admin to decide.`,

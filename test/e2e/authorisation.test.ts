@@ -201,6 +201,16 @@ describe('attacks on who decides', () => {
     await h.slack.waitFor(() => approvalOf(id, 'notion', 1)!.state === 'approved', { description: 'the IT admin decided step 2' });
   });
 
+  test('a step that falls back to IT when every IT admin is barred too is called out in the IT channel, not left waiting unseen', async () => {
+    // An IT admin asks for the other IT admin (a member of the IT group): neither may decide the IT step.
+    const id = await requestAccess(h, PEOPLE.admin, { kind: 'onboard', subjects: [PEOPLE.it2], apps: ['notion'] });
+    await h.driver.clickButton(PEOPLE.manager, await cardFor(h, PEOPLE.manager, id), 'Approve');
+    const warning = await h.slack.waitFor(() => h.slack.messagesTo(IT_CHANNEL).find((m) => m.text.includes(id) && m.text.includes('Nobody may decide step 2 of Notion')), { description: 'IT told' });
+    assert.match(warning.text, /Add someone to `itAdmins`/);
+    await clickRefused(PEOPLE.it2, await itCardOf(id), 'Approve', /your own access/);
+    assert.equal(approvalOf(id, 'notion', 1)!.state, 'pending');
+  });
+
   test("a new hire whose e-mail is an approver's: that approver gets no buttons and is refused, and the IT admins decide", async () => {
     const id = await requestAccess(h, PEOPLE.requester, { kind: 'onboard', apps: ['axure'], new_hire_email: 'ADA@example.com', new_hire_first_name: 'Ada', new_hire_last_name: 'Again' });
     const itCard = await itCardOf(id);
