@@ -103,7 +103,7 @@ export type HomeTasks = (ctx: AppContext, userId: string) => KnownBlock[];
 export function publishHome(ctx: AppContext, userId: string, tasks: HomeTasks): Promise<unknown> {
   const mine = requestsOf(ctx.db, userId).filter(isOpenRequest);
   const facts = peopleFacts(ctx);
-  const awaiting = requestsAwaiting(ctx.db, userId)
+  const awaiting = requestsAwaiting(ctx.db, userId, ctx.itAdmins.has(userId))
     .map((detail: RequestDetail) => ({ detail, decides: pendingDecidableBy(detail, userId, facts) }))
     .filter(({ decides }) => decides.length > 0);
   return slackCall(ctx, () => ctx.slack.views.publish({ user_id: userId, view: homeView(ctx.config, mine, awaiting, tasks(ctx, userId)) }));

@@ -171,6 +171,18 @@ describe('attacks on who decides', () => {
     assert.equal(approvalOf(id, 'autodesk', 0)!.decided_by, PEOPLE.it2);
   });
 
+  test("an IT admin's Home shows a step that fell back to IT, with buttons that decide it", async () => {
+    const id = await requestAccess(h, PEOPLE.manager, { kind: 'onboard', subjects: [PEOPLE.carol], apps: ['autodesk'] });
+    const home = await h.slack.waitFor(() => {
+      const view = h.slack.homeViews.get(PEOPLE.admin);
+      return view && JSON.stringify(view.view.blocks).includes(`decide:${id}`) && view;
+    }, { description: "the request on the IT admin's Home" });
+    const buttons = home.view.blocks.filter((block: { block_id?: string }) => block.block_id === `decide:${id}`);
+    await h.driver.clickButton(PEOPLE.admin, { view: { ...home, view: { ...home.view, blocks: buttons } } }, 'Approve');
+    await h.slack.waitFor(() => approvalOf(id, 'autodesk', 0)!.state === 'approved', { description: 'decided from the Home tab' });
+    assert.equal(approvalOf(id, 'autodesk', 0)!.decided_by, PEOPLE.admin);
+  });
+
   test('one person listed in two steps decides one: a double click leaves step 2 to the other approver, and the step-1 card decides nothing after', async () => {
     const id = await requestAccess(h, PEOPLE.requester, { kind: 'onboard', subjects: [PEOPLE.carol], apps: ['miro'] });
     const card = await cardFor(h, PEOPLE.manager, id);
