@@ -187,7 +187,9 @@ describe('attacks on who decides', () => {
     const id = await requestAccess(h, PEOPLE.requester, { kind: 'onboard', subjects: [PEOPLE.carol], apps: ['miro'] });
     const card = await cardFor(h, PEOPLE.manager, id);
     const step1Version = { ...card, blocks: structuredClone(card.blocks) };
+    const since = h.slack.ephemerals.length;
     await Promise.all([h.driver.clickButton(PEOPLE.manager, card, 'Approve'), h.driver.clickButton(PEOPLE.manager, card, 'Approve')]);
+    await h.slack.waitFor(() => h.slack.ephemerals.slice(since).find((e) => e.user === PEOPLE.manager && /already approved by <@U0MANAGER>/.test(e.text)), { description: 'the second click of the double click told it decided nothing' });
     const ownerCard = await h.slack.waitFor(() => h.slack.messagesTo(PEOPLE.owner1).find((m) => m.text.includes(id) && hasButtons(m)), { description: "owner1's card for step 2" });
     assert.ok(ownerCard);
     assert.deepEqual(approvals(id).map((a) => [a.step_index, a.state, a.decided_by]), [[0, 'approved', PEOPLE.manager], [1, 'pending', null]]);
