@@ -14,8 +14,10 @@ import { openDatabase, type Db } from './db/connection.js';
 import { queueHealth } from './jobs/queue.js';
 import { JobRunner } from './jobs/runner.js';
 import { createItAdmins } from './requests/it-admins.js';
+import { createKnownEmails } from './requests/people.js';
 import { registerFulfillment } from './requests/fulfillment.js';
 import { createItemProgress } from './requests/service.js';
+import { DIRECTORY_REFRESH_MS, refreshDirectory } from './slack/directory.js';
 import { registerSlackJobs } from './slack/jobs.js';
 import { registerListeners } from './slack/listeners/index.js';
 import { registerTaskListeners, taskHomeBlocks, tasksCommandText } from './slack/tasks/listeners.js';
@@ -132,7 +134,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
   });
 
   const ctx: AppContext = {
-    db, config: settings.access, settings, clock, log, connectors, runner, slack: bolt.client, itAdmins: createItAdmins(settings.access.itAdmins),
+    db, config: settings.access, settings, clock, log, connectors, runner, slack: bolt.client, itAdmins: createItAdmins(settings.access.itAdmins), knownEmails: createKnownEmails(),
     wake: () => runner.wake(),
     progress: undefined as never,
   };
@@ -150,9 +152,15 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
   registerTaskListeners(bolt, ctx);
   for (const connector of new Set(connectors.values())) connector.registerJobs?.(runner);
 
+  let directoryTimer: NodeJS.Timeout | undefined;
   return {
     ctx, db, bolt,
     async start() {
+      // Who the IT admins are and the deciders' e-mails are known before the first click is judged; an
+      // unreachable Slack delays start-up a little, never blocks it (clicks then read the clicker themselves).
+      await Promise.race([refreshDirectory(ctx), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+      directoryTimer = setInterval(() => void refreshDirectory(ctx), DIRECTORY_REFRESH_MS);
+      directoryTimer.unref();
       await bolt.start(settings.env.PORT);
       runner.start();
       // Bad credentials should show at start-up, not at the first approved request; never blocks start-up.
@@ -164,6 +172,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
       }
     },
     async stop() {
+      clearInterval(directoryTimer);
       await bolt.stop().catch((error: Error) => log.warn('slack receiver did not stop cleanly', { error: error.message }));
       await runner.stop();
       await autodesk?.close();

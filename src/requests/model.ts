@@ -91,7 +91,10 @@ export interface Approval {
   appId: string;
   stepIndex: number;
   approvers: string[];
-  /** Nobody listed may decide (all are requester or subjects): anyone in the IT channel but them decides. */
+  /**
+   * Nobody listed may decide (each is the requester, a subject, or decided an earlier step): the IT admins
+   * (config `itAdmins`) decide it, on the card in the IT channel, and none of them who is barred personally.
+   */
   fallbackToIt: boolean;
   state: ApprovalState;
   decidedBy: string | null;
@@ -111,16 +114,15 @@ export function subjectLabel(subject: Subject): string {
   return name ? `${name} (${subject.email})` : subject.email;
 }
 
-/** People who may not decide an approval: the requester, and the subjects whose access it grants. */
-export function excludedDeciders(request: AccessRequest, items: Item[], appId: string): Set<string> {
-  const excluded = new Set([request.requesterId]);
-  for (const item of items) if (item.appId === appId && item.subject.slackId) excluded.add(item.subject.slackId);
-  return excluded;
-}
-
-/** The approvers of a step who may decide it; empty means the step falls back to the IT channel. */
-export function eligibleApprovers(approvers: readonly string[], excluded: ReadonlySet<string>): string[] {
-  return approvers.filter((approver) => !excluded.has(approver));
+/**
+ * What the model needs to know about people to judge a click, without waiting on Slack: who is on the IT team,
+ * and the Slack e-mail of a user when it has been read (a new hire known only by e-mail may be an approver).
+ */
+export interface PeopleFacts {
+  isItAdmin(userId: string): boolean;
+  /** The IT admins who are people, to name them in a refusal. */
+  itAdminIds(): string[];
+  emailOf(userId: string): string | undefined;
 }
 
 export type DecisionRefusal =
@@ -128,26 +130,93 @@ export type DecisionRefusal =
   | { reason: 'already_decided'; decidedBy: string | null; state: ApprovalState; decidedAt: number | null }
   | { reason: 'own_request' }
   | { reason: 'own_access' }
-  | { reason: 'not_an_approver'; approvers: string[] };
+  /** One person decides at most one step of an app's chain. */
+  | { reason: 'decided_earlier_step'; stepIndex: number }
+  /** A step nobody listed may decide is the IT team's. */
+  | { reason: 'it_admins_only'; admins: string[] }
+  | { reason: 'not_an_approver'; approvers: string[] }
+  /** A card rendered before buttons named their steps: it is re-rendered, and the click decides nothing. */
+  | { reason: 'outdated_card' };
 
-/** The pending approvals this person may decide, or why they may decide none. */
-export function decidableBy(detail: RequestDetail, actor: string): { approvals: Approval[] } | DecisionRefusal {
-  const pending = detail.approvals.filter((approval) => approval.state === 'pending');
-  const allowed = pending.filter((approval) => {
-    const excluded = excludedDeciders(detail.request, detail.items, approval.appId);
-    if (excluded.has(actor)) return false;
-    return approval.fallbackToIt || approval.approvers.includes(actor);
-  });
-  if (allowed.length > 0) return { approvals: allowed };
+type Refusal = Exclude<DecisionRefusal, { reason: 'not_found' | 'already_decided' | 'outdated_card' }>;
+
+function subjectsOf(items: readonly Item[], appId: string): Subject[] {
+  return items.filter((item) => item.appId === appId).map((item) => item.subject);
+}
+
+/** Whether this person is one whose access the approval is about: by Slack id, or by their Slack e-mail. */
+export function isSubjectOf(items: readonly Item[], appId: string, userId: string, facts: Pick<PeopleFacts, 'emailOf'>): boolean {
+  const email = facts.emailOf(userId)?.toLowerCase();
+  return subjectsOf(items, appId).some((subject) => subject.slackId === userId || (email !== undefined && subject.email.toLowerCase() === email));
+}
+
+/** Who decided the earlier steps of this app's chain in this request. */
+function earlierDeciders(approvals: readonly Approval[], appId: string, stepIndex: number): Map<string, number> {
+  const deciders = new Map<string, number>();
+  for (const approval of approvals) {
+    if (approval.appId === appId && approval.stepIndex < stepIndex && approval.decidedBy) deciders.set(approval.decidedBy, approval.stepIndex);
+  }
+  return deciders;
+}
+
+/** Why this person may not decide this approval, whoever is listed; null when nothing personal stands in the way. */
+function personalBar(detail: RequestDetail, approval: Approval, actor: string, facts: PeopleFacts): Refusal | null {
+  if (actor === detail.request.requesterId) return { reason: 'own_request' };
+  if (isSubjectOf(detail.items, approval.appId, actor, facts)) return { reason: 'own_access' };
+  const earlier = earlierDeciders(detail.approvals, approval.appId, approval.stepIndex).get(actor);
+  if (earlier !== undefined) return { reason: 'decided_earlier_step', stepIndex: earlier };
+  return null;
+}
+
+/**
+ * The approvers of a step who may decide it when it opens: not the requester, not a subject (by id or e-mail),
+ * not someone who decided an earlier step of the same chain. Empty means the step goes to the IT admins.
+ */
+export function eligibleApprovers(detail: Pick<RequestDetail, 'request' | 'items' | 'approvals'>, appId: string, stepIndex: number, approvers: readonly string[], facts: PeopleFacts): string[] {
+  const probe: Approval = { id: 0, requestId: detail.request.id, appId, stepIndex, approvers: [...approvers], fallbackToIt: false, state: 'pending', decidedBy: null, decidedAt: null, reason: null };
+  return approvers.filter((approver) => personalBar(detail, probe, approver, facts) === null);
+}
+
+/** Why this person may not decide this pending approval, or null when they may. */
+export function refusalFor(detail: RequestDetail, approval: Approval, actor: string, facts: PeopleFacts): Refusal | null {
+  const bar = personalBar(detail, approval, actor, facts);
+  if (bar) return bar;
+  if (approval.fallbackToIt) return facts.isItAdmin(actor) ? null : { reason: 'it_admins_only', admins: facts.itAdminIds() };
+  return approval.approvers.includes(actor) ? null : { reason: 'not_an_approver', approvers: approval.approvers };
+}
+
+/** The pending approvals this person may decide now (what their own card's buttons decide). */
+export function pendingDecidableBy(detail: RequestDetail, actor: string, facts: PeopleFacts): Approval[] {
+  return detail.approvals.filter((approval) => approval.state === 'pending' && refusalFor(detail, approval, actor, facts) === null);
+}
+
+/** The refusal that explains most to the clicker when several steps refuse them: who they are before what is listed. */
+const REFUSAL_ORDER: Refusal['reason'][] = ['own_request', 'own_access', 'decided_earlier_step', 'it_admins_only', 'not_an_approver'];
+
+/**
+ * What a click decides: of the approvals the button was rendered for (`approvalIds`; every pending one when
+ * absent, for callers that are not a card), those still pending that this person may decide; or why none.
+ */
+export function decidableBy(detail: RequestDetail, actor: string, facts: PeopleFacts, approvalIds?: readonly number[]): { approvals: Approval[] } | DecisionRefusal {
+  const shownFor = approvalIds ? detail.approvals.filter((approval) => approvalIds.includes(approval.id)) : detail.approvals;
+  const pending = shownFor.filter((approval) => approval.state === 'pending');
   if (pending.length === 0) {
-    const last = [...detail.approvals].filter((a) => a.decidedAt !== null).sort((a, b) => (b.decidedAt ?? 0) - (a.decidedAt ?? 0))[0];
+    const last = [...shownFor].filter((a) => a.decidedAt !== null).sort((a, b) => (b.decidedAt ?? 0) - (a.decidedAt ?? 0))[0];
     return { reason: 'already_decided', decidedBy: last?.decidedBy ?? null, state: last?.state ?? 'approved', decidedAt: last?.decidedAt ?? null };
   }
-  if (actor === detail.request.requesterId) return { reason: 'own_request' };
-  const isSubject = detail.items.some((item) => item.subject.slackId === actor);
-  const listed = pending.some((approval) => approval.approvers.includes(actor));
-  if (isSubject && listed) return { reason: 'own_access' };
-  return { reason: 'not_an_approver', approvers: [...new Set(pending.flatMap((approval) => approval.approvers))] };
+  const refusals: Refusal[] = [];
+  const allowed: Approval[] = [];
+  for (const approval of pending) {
+    const refusal = refusalFor(detail, approval, actor, facts);
+    if (refusal) refusals.push(refusal);
+    else allowed.push(approval);
+  }
+  if (allowed.length > 0) return { approvals: allowed };
+  const first = [...refusals].sort((a, b) => REFUSAL_ORDER.indexOf(a.reason) - REFUSAL_ORDER.indexOf(b.reason))[0]!;
+  if (first.reason === 'not_an_approver') {
+    return { reason: 'not_an_approver', approvers: [...new Set(refusals.flatMap((refusal) => (refusal.reason === 'not_an_approver' ? refusal.approvers : [])))] };
+  }
+  return first;
 }
 
 /** One line a person reads to know where a request stands, e.g. "2 completed, 1 awaiting approval". */

@@ -119,12 +119,12 @@ export function requestsOf(db: Db, requesterId: string, limit = 20): RequestDeta
   return ids.map(({ id }) => getRequestDetail(db, id)!);
 }
 
-/** Requests with an approval this person could be asked to decide (listed approver, or IT fallback). */
-export function requestsAwaiting(db: Db, userId: string): RequestDetail[] {
+/** Requests with an approval this person could be asked to decide (listed approver, or IT fallback for an IT admin). */
+export function requestsAwaiting(db: Db, userId: string, isItAdmin = true): RequestDetail[] {
   const ids = db.prepare(
-    `SELECT DISTINCT request_id AS id FROM approvals WHERE state = 'pending' AND (fallback_to_it = 1 OR EXISTS (SELECT 1 FROM json_each(approvers) WHERE value = ?))
+    `SELECT DISTINCT request_id AS id FROM approvals WHERE state = 'pending' AND ((? AND fallback_to_it = 1) OR EXISTS (SELECT 1 FROM json_each(approvers) WHERE value = ?))
      ORDER BY created_at`,
-  ).all(userId) as { id: string }[];
+  ).all(isItAdmin ? 1 : 0, userId) as { id: string }[];
   return ids.map(({ id }) => getRequestDetail(db, id)!);
 }
 

@@ -12,9 +12,10 @@ import { JOB } from '../jobs/kinds.js';
 import { cancelJobs, enqueue } from '../jobs/queue.js';
 import type { Logger } from '../util/log.js';
 import type { ItAdmins } from './it-admins.js';
+import { peopleFacts, type KnownEmails } from './people.js';
 import { startOfDateInZone, type Clock } from '../util/time.js';
 import {
-  canTransition, decidableBy, eligibleApprovers, excludedDeciders, isCancellable, isOpenRequest, subjectLabel, summarizeStates,
+  canTransition, decidableBy, eligibleApprovers, isCancellable, isOpenRequest, subjectLabel, summarizeStates,
   type Approval, type DecisionRefusal, type Item, type ItemState, type RequestDetail, type RequestKind, type RequestOptions, type Subject,
 } from './model.js';
 import {
@@ -30,6 +31,8 @@ export interface RequestDeps {
   connectors: ConnectorRegistry;
   /** The IT team (config `itAdmins`): decides steps nobody listed may decide, retries, cancels. */
   itAdmins: ItAdmins;
+  /** Slack e-mails of approvers and clickers, when read: a subject known only by e-mail is matched with them. */
+  knownEmails?: KnownEmails;
   /** Tells the job runner that work was enqueued. */
   wake(): void;
 }
@@ -63,6 +66,13 @@ export function syncMessages(deps: RequestDeps, requestId: string, delayMs = 0):
   enqueue(deps.db, deps.clock.now(), JOB.syncRequestMessages, { requestId }, { key: `sync:${requestId}`, mode: 'coalesce', runAt: deps.clock.now() + delayMs, queue: `sync:${requestId}` });
 }
 
+/** Re-renders every message about a request (a click on a card that no longer matches it). */
+export function rerenderRequest(deps: RequestDeps, requestId: string): void {
+  if (!getRequest(deps.db, requestId)) return;
+  syncMessages(deps, requestId);
+  deps.wake();
+}
+
 export function refreshHomes(deps: RequestDeps, userIds: Iterable<string>): void {
   for (const userId of new Set(userIds)) {
     enqueue(deps.db, deps.clock.now(), JOB.refreshHome, { userId }, { key: `home:${userId}`, mode: 'coalesce', runAt: deps.clock.now() + 500 });
@@ -73,22 +83,35 @@ export function sendDm(deps: RequestDeps, channel: string, text: string, key?: s
   enqueue(deps.db, deps.clock.now(), JOB.sendMessage, { channel, text }, key ? { key } : {});
 }
 
-/** Everyone whose Home tab shows this request. */
-function peopleOf(detail: Pick<RequestDetail, 'request' | 'approvals'>): string[] {
-  return [detail.request.requesterId, ...detail.approvals.flatMap((approval) => approval.approvers)];
+/** Everyone whose Home tab shows this request: the IT admins too while a step is theirs to decide. */
+function peopleOf(deps: RequestDeps, detail: Pick<RequestDetail, 'request' | 'approvals'>): string[] {
+  const it = detail.approvals.some((approval) => approval.fallbackToIt) ? deps.itAdmins.members() : [];
+  return [detail.request.requesterId, ...detail.approvals.flatMap((approval) => approval.approvers), ...it];
 }
 
-/** Opens the next approval step of an app: the listed approvers, or the IT channel when none may decide. */
+/**
+ * Opens the next approval step of an app: the listed approvers who may decide it, or the IT admins when none
+ * may (each is the requester, a subject, or decided an earlier step of this chain).
+ */
 function openStep(deps: RequestDeps, detail: Pick<RequestDetail, 'request' | 'items'>, app: AppConfig, stepIndex: number, now: number): void {
   const step = approvalStepsOf(app)[stepIndex]!;
-  const eligible = eligibleApprovers(step.approvers, excludedDeciders(detail.request, detail.items, app.id));
+  // Read afresh: the step just decided is not in the caller's snapshot.
+  const approvals = approvalsOf(deps.db, detail.request.id, app.id);
+  const eligible = eligibleApprovers({ ...detail, approvals }, app.id, stepIndex, step.approvers, peopleFacts(deps));
   const fallbackToIt = eligible.length === 0;
   insertApproval(deps.db, { requestId: detail.request.id, appId: app.id, stepIndex, approvers: step.approvers, fallbackToIt }, now);
   if (fallbackToIt) {
     writeAudit(deps.db, now, { actor: 'accessbot', action: 'approval.routed_to_it', requestId: detail.request.id, appId: app.id, detail: { stepIndex } });
+    if (eligibleApprovers({ ...detail, approvals }, app.id, stepIndex, deps.itAdmins.members(), peopleFacts(deps)).length === 0) {
+      // Every IT admin is barred too (they asked, it is their access, or they decided step 1): say so rather than let it wait unseen.
+      sendDm(
+        deps, deps.config.itChannel,
+        `:warning: Nobody may decide step ${stepIndex + 1} of ${app.name} for request ${detail.request.id}: every IT admin is its requester, one of the people concerned, or decided an earlier step. Add someone to \`itAdmins\`, or the requester can cancel it.`,
+      );
+    }
     sendDm(
       deps, detail.request.requesterId,
-      `Nobody listed for step ${stepIndex + 1} of ${app.name} may approve request ${detail.request.id} (you cannot approve your own request, and people cannot approve their own access). It has been sent to the IT channel <#${deps.config.itChannel}> to decide.`,
+      `Nobody listed for step ${stepIndex + 1} of ${app.name} may approve request ${detail.request.id} (you cannot approve your own request, people cannot approve their own access, and one person decides one step). It has been sent to the IT channel <#${deps.config.itChannel}> for an IT admin to decide.`,
     );
   }
 }
@@ -120,7 +143,7 @@ export function submitRequest(deps: RequestDeps, input: NewRequest): { requestId
     });
     for (const appId of input.appIds) openStep(deps, { request, items }, appById(deps.config, appId)!, 0, now);
     syncMessages(deps, request.id);
-    refreshHomes(deps, peopleOf(getRequestDetail(deps.db, request.id)!));
+    refreshHomes(deps, peopleOf(deps, getRequestDetail(deps.db, request.id)!));
     return { requestId: request.id, duplicate: false };
   });
   deps.wake();
@@ -129,22 +152,29 @@ export function submitRequest(deps: RequestDeps, input: NewRequest): { requestId
 
 export type DecisionResult = { ok: true; decided: Approval[]; detail: RequestDetail } | ({ ok: false } & DecisionRefusal);
 
-/** Whether this person may decide anything on the request now (before opening the deny-reason modal). */
-export function checkDecision(deps: RequestDeps, requestId: string, actor: string): DecisionResult {
+export interface DecisionOptions {
+  /** The approvals the clicked button was rendered for; it decides none other. Absent: all this person may decide. */
+  approvalIds?: readonly number[];
+  reason?: string;
+}
+
+/** What this person's click would decide now (before opening the deny-reason modal). */
+export function checkDecision(deps: RequestDeps, requestId: string, actor: string, approvalIds?: readonly number[]): DecisionResult {
   const detail = getRequestDetail(deps.db, requestId);
   if (!detail) return { ok: false, reason: 'not_found' };
-  const verdict = decidableBy(detail, actor);
+  const verdict = decidableBy(detail, actor, peopleFacts(deps), approvalIds);
   return 'approvals' in verdict ? { ok: true, decided: verdict.approvals, detail } : { ok: false, ...verdict };
 }
 
 /**
- * Approve or deny every pending step this person may decide on the request. Compare-and-set per approval:
- * of two racing clicks exactly one wins; the other is told who decided.
+ * Approve or deny the pending steps the clicked button was rendered for, of those this person may decide.
+ * Compare-and-set per approval: of two racing clicks exactly one wins; the other is told who decided.
  */
-export function decide(deps: RequestDeps, requestId: string, actor: string, decision: 'approve' | 'deny', reason?: string): DecisionResult {
+export function decide(deps: RequestDeps, requestId: string, actor: string, decision: 'approve' | 'deny', options: DecisionOptions = {}): DecisionResult {
+  const { approvalIds, reason } = options;
   const now = deps.clock.now();
   const result = inTransaction(deps.db, (): DecisionResult => {
-    const check = checkDecision(deps, requestId, actor);
+    const check = checkDecision(deps, requestId, actor, approvalIds);
     if (!check.ok) return check;
     const { detail } = check;
     const decided: Approval[] = [];
@@ -174,7 +204,7 @@ export function decide(deps: RequestDeps, requestId: string, actor: string, deci
       }
     }
     if (decided.length === 0) {
-      const refreshed = checkDecision(deps, requestId, actor);
+      const refreshed = checkDecision(deps, requestId, actor, approvalIds);
       return refreshed.ok ? { ok: false, reason: 'already_decided', decidedBy: null, state: 'approved', decidedAt: null } : refreshed;
     }
     touchRequest(deps.db, requestId, now);
@@ -234,7 +264,7 @@ function transition(deps: RequestDeps, item: Item, to: ItemState, now: number, a
 function afterChange(deps: RequestDeps, requestId: string, delayMs: number, wasFinished?: boolean): void {
   const request = getRequest(deps.db, requestId)!;
   syncMessages(deps, requestId, delayMs);
-  refreshHomes(deps, peopleOf({ request, approvals: approvalsOf(deps.db, requestId) }));
+  refreshHomes(deps, peopleOf(deps, { request, approvals: approvalsOf(deps.db, requestId) }));
   if (wasFinished === false && openItemCount(deps.db, requestId) === 0) {
     const detail = getRequestDetail(deps.db, requestId)!;
     const failed = detail.items.filter((item) => item.state === 'failed');
@@ -307,12 +337,15 @@ export function beginFulfillment(deps: RequestDeps, itemId: number): boolean {
 
 export type RetryResult = { ok: true; retried: number } | { ok: false; message: string };
 
-/** Puts a request's failed items of one app back in the queue; only that app's approvers may. */
+/** Puts a request's failed items of one app back in the queue; only the IT admins and that app's approvers may. */
 export function retryFailed(deps: RequestDeps, requestId: string, appId: string, actor: string): RetryResult {
   const app = appById(deps.config, appId);
   if (!app) return { ok: false, message: `The app "${appId}" is no longer configured.` };
   const approvers = new Set(approvalStepsOf(app).flatMap((step) => step.approvers));
-  if (!approvers.has(actor)) return { ok: false, message: `Only ${app.name} approvers can retry it (${[...approvers].map((a) => `<@${a}>`).join(', ')}).` };
+  if (!approvers.has(actor) && !deps.itAdmins.has(actor)) {
+    const who = [...new Set([...deps.itAdmins.members(), ...approvers])].map((a) => `<@${a}>`).join(', ');
+    return { ok: false, message: `Only the IT admins and ${app.name} approvers can retry it (${who}). Nothing was changed.` };
+  }
   const now = deps.clock.now();
   const result = inTransaction(deps.db, (): RetryResult => {
     const ids = failedItemIds(deps.db, requestId, appId);
@@ -384,7 +417,7 @@ export function cancelRequest(deps: RequestDeps, requestId: string, actor: strin
       if (stillWaiting || !cancelApproval(deps.db, approval.id, actor, now)) continue;
       writeAudit(deps.db, now, { actor, action: 'approval.cancelled', requestId, appId: approval.appId, fromState: 'pending', toState: 'cancelled', detail: { stepIndex: approval.stepIndex } });
       if (approval.fallbackToIt) tellIt = true;
-      else for (const approver of eligibleApprovers(approval.approvers, excludedDeciders(request, detail.items, approval.appId))) approversToTell.add(approver);
+      else for (const approver of eligibleApprovers(detail, approval.appId, approval.stepIndex, approval.approvers, peopleFacts(deps))) approversToTell.add(approver);
     }
     const kept = detail.items.filter((item) => !cancelledIds.has(item.id));
     writeAudit(deps.db, now, {

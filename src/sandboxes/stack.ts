@@ -102,6 +102,8 @@ export interface HarnessOptions {
   echo?: boolean;
   /** Run the bot in Socket Mode (SLACK_APP_TOKEN, no signing secret); the driver then talks over the socket. */
   socketMode?: boolean;
+  /** Slack user groups (S…) and their members, for itAdmins or approvers given as groups. */
+  userGroups?: Record<string, string[]>;
 }
 
 export class Harness {
@@ -115,7 +117,7 @@ export class Harness {
   static async start(options: HarnessOptions = {}): Promise<Harness> {
     const dir = mkdtempSync(join(tmpdir(), 'accessbot-e2e-'));
     const port = await freePort();
-    const slack = await startSlackSandbox({ users: USERS, botToken: BOT_TOKEN, appToken: APP_TOKEN });
+    const slack = await startSlackSandbox({ users: USERS, botToken: BOT_TOKEN, appToken: APP_TOKEN, userGroups: options.userGroups });
     const autodesk = await startAutodeskSandbox({ webhookUrl: `http://127.0.0.1:${port}/webhooks/autodesk`, ...options.autodesk });
     const configPath = join(dir, 'access.config.json');
     writeFileSync(configPath, JSON.stringify(options.config ?? baseConfig(), null, 2));

@@ -10,7 +10,8 @@ import type { AppContext } from '../context.js';
 import { RetryAt } from '../jobs/errors.js';
 import { JOB } from '../jobs/kinds.js';
 import { enqueue } from '../jobs/queue.js';
-import { excludedDeciders, isOpenRequest } from '../requests/model.js';
+import { isOpenRequest, pendingDecidableBy, refusalFor, type Approval, type RequestDetail } from '../requests/model.js';
+import { peopleFacts } from '../requests/people.js';
 import { getRequestDetail, requestsAwaiting, requestsOf } from '../requests/repository.js';
 import { homeView } from './blocks/home.js';
 import { approvalCard, failureAlert, requesterStatus, type Rendered } from './blocks/request.js';
@@ -65,21 +66,26 @@ async function syncRequestMessages(ctx: AppContext, requestId: string): Promise<
     }
   };
   const { config } = ctx;
-  const pendingFor = (userId: string) =>
-    detail.approvals.some((approval) => approval.state === 'pending' && !approval.fallbackToIt && approval.approvers.includes(userId) && !excludedDeciders(detail.request, detail.items, approval.appId).has(userId));
+  const facts = peopleFacts(ctx);
+  // Every approver of a listed step gets a card (it keeps them informed), with buttons for what they may decide now.
   const approvers = new Set<string>();
   for (const approval of detail.approvals) {
     if (approval.fallbackToIt) continue;
-    const excluded = excludedDeciders(detail.request, detail.items, approval.appId);
-    for (const approver of approval.approvers) if (!excluded.has(approver)) approvers.add(approver);
+    for (const approver of approval.approvers) {
+      const bar = refusalFor(detail, approval, approver, facts)?.reason;
+      if (bar !== 'own_request' && bar !== 'own_access') approvers.add(approver);
+    }
   }
-  for (const approver of approvers) await upsert('approval_card', approver, approvalCard(config, detail, pendingFor(approver)));
-  const anyPending = detail.approvals.some((approval) => approval.state === 'pending');
-  if (config.approvalsChannel) await upsert('approval_mirror', config.approvalsChannel, approvalCard(config, detail, anyPending));
+  const listedPending = (userId: string) => pendingDecidableBy(detail, userId, facts).filter((approval) => !approval.fallbackToIt);
+  for (const approver of approvers) await upsert('approval_card', approver, approvalCard(config, detail, { personal: listedPending(approver) }));
+  const pending = detail.approvals.filter((approval) => approval.state === 'pending');
+  const who = (approval: Approval) => (approval.fallbackToIt ? 'an IT admin' : approval.approvers.map((a) => `<@${a}>`).join(' or '));
+  if (config.approvalsChannel) await upsert('approval_mirror', config.approvalsChannel, approvalCard(config, detail, { shared: pending, who }));
   if (detail.approvals.some((approval) => approval.fallbackToIt)) {
-    const itPending = detail.approvals.some((approval) => approval.fallbackToIt && approval.state === 'pending');
-    const note = 'Nobody listed may decide this step (the requester and the people concerned cannot approve themselves), so IT decides.';
-    await upsert('it_approval_card', config.itChannel, approvalCard(config, detail, itPending, note));
+    const itPending = pending.filter((approval) => approval.fallbackToIt);
+    const admins = ctx.itAdmins.members().map((id) => `<@${id}>`).join(', ');
+    const note = `Nobody listed may decide this step (the requester and the people concerned cannot approve themselves, and one person decides one step), so the IT admins decide: ${admins}.`;
+    await upsert('it_approval_card', config.itChannel, approvalCard(config, detail, { shared: itPending, who }, note));
   }
   await upsert('requester_status', detail.request.requesterId, requesterStatus(config, detail));
   const appsWithAlerts = new Set(
@@ -96,8 +102,10 @@ export type HomeTasks = (ctx: AppContext, userId: string) => KnownBlock[];
 
 export function publishHome(ctx: AppContext, userId: string, tasks: HomeTasks): Promise<unknown> {
   const mine = requestsOf(ctx.db, userId).filter(isOpenRequest);
-  const awaiting = requestsAwaiting(ctx.db, userId).filter((detail) =>
-    detail.approvals.some((approval) => approval.state === 'pending' && !excludedDeciders(detail.request, detail.items, approval.appId).has(userId) && (approval.approvers.includes(userId))));
+  const facts = peopleFacts(ctx);
+  const awaiting = requestsAwaiting(ctx.db, userId, ctx.itAdmins.has(userId))
+    .map((detail: RequestDetail) => ({ detail, decides: pendingDecidableBy(detail, userId, facts) }))
+    .filter(({ decides }) => decides.length > 0);
   return slackCall(ctx, () => ctx.slack.views.publish({ user_id: userId, view: homeView(ctx.config, mine, awaiting, tasks(ctx, userId)) }));
 }
 

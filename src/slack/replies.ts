@@ -17,8 +17,17 @@ export function refusalText(refusal: DecisionRefusal): string {
       return "You can't decide on your own access. Another approver (or IT) has to.";
     case 'not_an_approver':
       return `Only ${refusal.approvers.map((a) => `<@${a}>`).join(' or ')} can decide the current step of this request. Nothing was changed.`;
+    case 'decided_earlier_step':
+      return `You decided step ${refusal.stepIndex + 1} of this approval chain; one person decides at most one step, so another approver (or IT) decides this one. Nothing was changed.`;
+    case 'it_admins_only':
+      return `Nobody listed may decide this step, so only the IT admins (${refusal.admins.map((a) => `<@${a}>`).join(', ')}) can. Nothing was changed.`;
+    case 'outdated_card':
+      return 'This card is out of date and has been refreshed: look at it again and click there if it is still yours to decide. Nothing was changed.';
   }
 }
+
+/** A click that cannot be judged because Slack did not say who the clicker is (their e-mail). */
+export const CLICKER_UNKNOWN = 'Slack did not tell accessbot who you are just now (it checks nobody decides their own access), so nothing was changed. Please try again in a minute.';
 
 export const USAGE = [
   '*Usage of `/access`*',

@@ -65,7 +65,7 @@ describe('Autodesk failures', () => {
     assert.equal(h.autodesk.userByEmail('dave@example.com')!.status, 'active');
     h.autodesk.injectFailures(0);
     await h.driver.clickButton(PEOPLE.stranger, alert, 'Retry');
-    await h.slack.waitFor(() => h.slack.ephemerals.some((e) => e.user === PEOPLE.stranger && /Only Autodesk approvers can retry/.test(e.text)));
+    await h.slack.waitFor(() => h.slack.ephemerals.some((e) => e.user === PEOPLE.stranger && /Only the IT admins and Autodesk approvers can retry/.test(e.text)));
     assert.deepEqual(itemStates(h, id), ['failed']);
     await h.driver.clickButton(PEOPLE.owner2, alert, 'Retry');
     await h.autodesk.waitFor(() => h.autodesk.userByEmail('dave@example.com')!.status === 'inactive', { timeoutMs: 10_000 });

@@ -227,6 +227,26 @@ export class SlackDriver {
     return { ...response, outcome, problems, payload };
   }
 
+  /**
+   * A submission Slack itself would never send: `userId` submits a modal that another user has open (a replayed
+   * or forged payload). The bot's answer is returned as is and not applied to the view, which stays its owner's.
+   */
+  async forgeViewSubmission(userId: string, view: SandboxView, values: Record<string, FieldValue> = {}): Promise<DriverResponse> {
+    const payload: SlackObject = {
+      type: 'view_submission',
+      team: { id: this.teamId, domain: this.sandbox.teamDomain },
+      user: this.userPayload(userId),
+      api_app_id: this.apiAppId,
+      token: VERIFICATION_TOKEN,
+      trigger_id: this.sandbox.issueTriggerId(userId),
+      view: { ...view.view, state: this.viewState(view.view, values, { forSubmission: true }) },
+      response_urls: [],
+      is_enterprise_install: false,
+      enterprise: null,
+    };
+    return this.sendInteraction(payload);
+  }
+
   /** The user dismisses a modal; Slack tells the bot only when the view asked for notify_on_close. */
   async closeView(userId: string, view: SandboxView | string): Promise<DriverResponse | undefined> {
     const target = this.openViewFor(userId, view);

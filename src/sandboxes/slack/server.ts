@@ -46,6 +46,8 @@ export interface SlackSandboxOptions {
   now?: () => number;
   /** Slack's trigger_id lifetime: 3000 ms. */
   triggerTtlMs?: number;
+  /** User groups (S…) and their members, for usergroups.users.list. */
+  userGroups?: Record<string, string[]>;
 }
 
 export interface RecordedCall {
@@ -169,6 +171,8 @@ export class SlackSandbox {
   readonly views: SandboxView[] = [];
   readonly homeViews = new Map<string, SandboxView>();
   readonly users = new Map<string, SandboxUser>();
+  /** User group id → member ids; change it to model someone joining or leaving a group. */
+  readonly userGroups = new Map<string, string[]>();
 
   readonly botToken: string;
   readonly appToken: string;
@@ -209,6 +213,7 @@ export class SlackSandbox {
     this.socketMode = new SocketModeLink({ appId: this.appId, now: this.now, onChange: () => this.changed(), pingIntervalMs: opts.socketPingIntervalMs });
     this.addUser({ id: this.botUserId, name: 'accessbot', realName: 'AccessBot', isBot: true });
     for (const user of opts.users ?? []) this.addUser(user);
+    for (const [group, members] of Object.entries(opts.userGroups ?? {})) this.userGroups.set(group, [...members]);
     this.handlers = {
       'api.test': (args) => ({ args }),
       'auth.test': () => this.authTest(),
@@ -221,6 +226,11 @@ export class SlackSandbox {
       'conversations.open': (args) => this.openConversation(args),
       'users.info': (args) => this.userInfo(args),
       'users.lookupByEmail': (args) => this.lookupByEmail(args),
+      'usergroups.users.list': (args) => {
+        const members = this.userGroups.get(String(args.usergroup ?? ''));
+        if (!members) throw new SlackApiError('no_such_subteam');
+        return { users: [...members] };
+      },
       'users.list': () => ({ members: [...this.users.values()].map((u) => this.toSlackUser(u)), response_metadata: { next_cursor: '' } }),
       'views.open': (args) => this.openView(args),
       'views.push': (args) => this.pushView(args),

@@ -1,17 +1,17 @@
 /** The App Home tab: my requests, approvals waiting for me (with working buttons), my tasks. */
 import type { KnownBlock, View } from '@slack/types';
 import type { AccessConfig } from '../../config.js';
-import type { RequestDetail } from '../../requests/model.js';
+import type { Approval, RequestDetail } from '../../requests/model.js';
 import { context, header, section } from './common.js';
 import { approvalCard, requestOverview } from './request.js';
 
-export function homeView(config: AccessConfig, mine: RequestDetail[], awaitingMe: RequestDetail[], taskBlocks: KnownBlock[]): View {
+export function homeView(config: AccessConfig, mine: RequestDetail[], awaitingMe: { detail: RequestDetail; decides: Approval[] }[], taskBlocks: KnownBlock[]): View {
   const blocks: KnownBlock[] = [header('Access requests'), context('Type `/access` anywhere to ask for access, `/access help` for more.')];
   blocks.push(section(`*Waiting for your approval* (${awaitingMe.length})`));
   if (awaitingMe.length === 0) blocks.push(context('Nothing waiting for you.'));
-  for (const detail of awaitingMe.slice(0, 5)) {
+  for (const { detail, decides } of awaitingMe.slice(0, 5)) {
     // Home buttons need ids unique across the whole view: the card's block id carries the request id.
-    blocks.push(...approvalCard(config, detail, true).blocks.filter((block) => block.type !== 'header'), { type: 'divider' });
+    blocks.push(...approvalCard(config, detail, { personal: decides }).blocks.filter((block) => block.type !== 'header'), { type: 'divider' });
   }
   if (awaitingMe.length > 5) blocks.push(context(`…and ${awaitingMe.length - 5} more in your DMs.`));
   blocks.push(section(`*Your open requests* (${mine.length})`));

@@ -65,17 +65,29 @@ export function requestModal(config: AccessConfig, today: string, kind?: Request
   };
 }
 
-export function denyReasonModal(requestId: string): View {
+/** The deny-reason modal denies exactly the steps the Deny button was shown for (`steps` names them). */
+export function denyReasonModal(requestId: string, approvalIds: readonly number[], steps: readonly string[]): View {
   return {
     type: 'modal',
     callback_id: DENY_MODAL,
-    private_metadata: JSON.stringify({ requestId }),
+    private_metadata: JSON.stringify({ requestId, approvalIds }),
     title: { type: 'plain_text', text: 'Deny request' },
     submit: { type: 'plain_text', text: 'Deny' },
     close: { type: 'plain_text', text: 'Cancel' },
     blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: `Denying *${requestId}*. The requester will see your reason.` } },
+      { type: 'section', text: { type: 'mrkdwn', text: `Denying *${requestId}*: ${steps.join(', ')}. The requester will see your reason.` } },
       input('reason', 'Reason', { type: 'plain_text_input', multiline: true, max_length: 1000 }),
     ],
   };
+}
+
+/** What a deny-reason modal denies; undefined for metadata this bot did not write. */
+export function parseDenyMetadata(metadata: string): { requestId: string; approvalIds: number[] } | undefined {
+  try {
+    const parsed = JSON.parse(metadata) as { requestId?: unknown; approvalIds?: unknown };
+    if (typeof parsed.requestId !== 'string' || !Array.isArray(parsed.approvalIds) || !parsed.approvalIds.every((id) => Number.isInteger(id))) return undefined;
+    return { requestId: parsed.requestId, approvalIds: parsed.approvalIds as number[] };
+  } catch {
+    return undefined;
+  }
 }

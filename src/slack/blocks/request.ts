@@ -56,7 +56,7 @@ function approvalLine(config: AccessConfig, approval: Approval): string {
     return `⛔ ${label}: denied by <@${approval.decidedBy}> ${formatTime(approval.decidedAt!)}${approval.reason ? ` — "${approval.reason}"` : ''}`;
   }
   if (approval.state === 'cancelled') return `🚫 ${label}: request cancelled by <@${approval.decidedBy}> ${formatTime(approval.decidedAt!)}; no decision needed`;
-  const who = approval.fallbackToIt ? 'the IT channel (nobody listed may decide)' : approval.approvers.map((a) => `<@${a}>`).join(' or ');
+  const who = approval.fallbackToIt ? 'the IT admins (nobody listed may decide)' : approval.approvers.map((a) => `<@${a}>`).join(' or ');
   return `⏳ ${label}: waiting for ${who}`;
 }
 
@@ -104,25 +104,66 @@ function statusBlocks(config: AccessConfig, detail: RequestDetail): KnownBlock[]
   return blocks;
 }
 
-function decisionButtons(requestId: string): KnownBlock {
+/** "Autodesk step 2 (App owner)": one approval as the card names it. */
+export function stepLabel(config: AccessConfig, approval: Approval): string {
+  const app = appOf(config, approval.appId);
+  const stepName = app ? approvalStepsOf(app)[approval.stepIndex]?.name : undefined;
+  return `${appName(config, approval.appId)} step ${approval.stepIndex + 1}${stepName ? ` (${stepName})` : ''}`;
+}
+
+/**
+ * A decision button names the request and the approvals it was rendered for: "AR-7K3Q9X|12,13". A click
+ * decides those (of them, what the clicker may decide) and nothing else, so a card left over from step 1
+ * cannot decide step 2.
+ */
+export function decisionValue(requestId: string, approvals: readonly Approval[]): string {
+  return `${requestId}|${approvals.map((approval) => approval.id).join(',')}`;
+}
+
+/** The request and approval ids of a decision button; `approvalIds` is null for a card from before ids were carried. */
+export function parseDecisionValue(value: string | undefined): { requestId: string; approvalIds: number[] | null } {
+  const [requestId = '', ids] = (value ?? '').split('|');
+  if (ids === undefined) return { requestId, approvalIds: null };
+  return { requestId, approvalIds: ids.split(',').filter((id) => /^\d+$/.test(id)).map(Number) };
+}
+
+function decisionButtons(requestId: string, approvals: readonly Approval[]): KnownBlock {
+  const value = decisionValue(requestId, approvals);
   return {
     type: 'actions',
     block_id: `decide:${requestId}`,
     elements: [
-      { type: 'button', action_id: `${ACTION.approve}:${requestId}`, text: { type: 'plain_text', text: 'Approve' }, style: 'primary', value: requestId },
-      { type: 'button', action_id: `${ACTION.deny}:${requestId}`, text: { type: 'plain_text', text: 'Deny' }, style: 'danger', value: requestId },
+      { type: 'button', action_id: `${ACTION.approve}:${requestId}`, text: { type: 'plain_text', text: 'Approve' }, style: 'primary', value },
+      { type: 'button', action_id: `${ACTION.deny}:${requestId}`, text: { type: 'plain_text', text: 'Deny' }, style: 'danger', value },
     ],
   };
 }
 
 /**
- * The approval card. `canDecide` says whether this copy carries buttons: an approver's DM while they have a
- * pending step, the mirror and IT copies while anything is pending.
+ * Whose click decides what on this copy of the card. `personal`: the recipient's own copy (their DM or Home),
+ * whose buttons decide exactly `approvals`. `shared`: a channel copy, whose buttons decide, of `approvals`,
+ * only what each clicker may decide.
  */
-export function approvalCard(config: AccessConfig, detail: RequestDetail, canDecide: boolean, note?: string): Rendered {
+export type CardButtons = { personal: readonly Approval[] } | { shared: readonly Approval[]; who: (approval: Approval) => string };
+
+function decidesLine(config: AccessConfig, buttons: CardButtons): string {
+  if ('personal' in buttons) return `*Approve* or *Deny* decides: ${buttons.personal.map((approval) => stepLabel(config, approval)).join(', ')}.`;
+  const steps = buttons.shared.map((approval) => `${stepLabel(config, approval)}, by ${buttons.who(approval)}`);
+  return `A click here decides only the step the clicker may decide: ${steps.join('; ')}.`;
+}
+
+/**
+ * The approval card. `buttons` says what this copy's buttons decide; without it (or when it decides nothing)
+ * the card has no buttons and only shows the state.
+ */
+export function approvalCard(config: AccessConfig, detail: RequestDetail, buttons?: CardButtons, note?: string): Rendered {
   const blocks = [...requestSummary(config, detail), ...statusBlocks(config, detail)];
   if (note) blocks.push(context(note));
-  if (canDecide) blocks.push(decisionButtons(detail.request.id));
+  const approvals = buttons ? ('personal' in buttons ? buttons.personal : buttons.shared) : [];
+  if (buttons && approvals.length > 0) {
+    blocks.push(context(decidesLine(config, buttons)));
+    blocks.push(decisionButtons(detail.request.id, approvals));
+  }
   return { text: `${kindWord(detail)} request ${detail.request.id} from <@${detail.request.requesterId}> needs a decision`, blocks };
 }
 

@@ -1,17 +1,40 @@
 /** Approve and Deny buttons, wherever the card is (DM, mirror channel, IT channel, Home tab). */
 import type { AllMiddlewareArgs, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { AppContext } from '../../../context.js';
-import { checkDecision, decide } from '../../../requests/service.js';
+import { checkDecision, decide, rerenderRequest } from '../../../requests/service.js';
+import { parseDecisionValue, stepLabel } from '../../blocks/request.js';
 import { denyReasonModal } from '../../blocks/modals.js';
-import { refusalText } from '../../replies.js';
+import { learnClicker } from '../../directory.js';
+import { CLICKER_UNKNOWN, refusalText } from '../../replies.js';
 import { tellActor } from './tell-actor.js';
 
 type ButtonArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
 
+/**
+ * The steps the button was rendered for, once the clicker is known well enough to judge; undefined when the
+ * clicker has been told why nothing happens.
+ */
+async function clickedSteps(ctx: AppContext, args: ButtonArgs): Promise<{ requestId: string; approvalIds: number[] } | undefined> {
+  const { requestId, approvalIds } = parseDecisionValue(args.action.value);
+  if (approvalIds === null) {
+    // A card rendered before buttons named their steps: re-render it rather than guess what it was for.
+    rerenderRequest(ctx, requestId);
+    await tellActor(args, refusalText({ reason: 'outdated_card' }));
+    return undefined;
+  }
+  if (!(await learnClicker(ctx, args.body.user.id))) {
+    await tellActor(args, CLICKER_UNKNOWN);
+    return undefined;
+  }
+  return { requestId, approvalIds };
+}
+
 export function approveButton(ctx: AppContext) {
   return async (args: ButtonArgs) => {
     await args.ack();
-    const result = decide(ctx, args.action.value ?? '', args.body.user.id, 'approve');
+    const clicked = await clickedSteps(ctx, args);
+    if (!clicked) return;
+    const result = decide(ctx, clicked.requestId, args.body.user.id, 'approve', { approvalIds: clicked.approvalIds });
     if (!result.ok) await tellActor(args, refusalText(result));
   };
 }
@@ -19,12 +42,15 @@ export function approveButton(ctx: AppContext) {
 export function denyButton(ctx: AppContext) {
   return async (args: ButtonArgs) => {
     await args.ack();
-    const requestId = args.action.value ?? '';
-    const check = checkDecision(ctx, requestId, args.body.user.id);
+    const clicked = await clickedSteps(ctx, args);
+    if (!clicked) return;
+    const check = checkDecision(ctx, clicked.requestId, args.body.user.id, clicked.approvalIds);
     if (!check.ok) {
       await tellActor(args, refusalText(check));
       return;
     }
-    await args.client.views.open({ trigger_id: args.body.trigger_id, view: denyReasonModal(requestId) });
+    // The modal denies what this click may decide now, and is judged again when submitted.
+    const steps = check.decided.map((approval) => stepLabel(ctx.config, approval));
+    await args.client.views.open({ trigger_id: args.body.trigger_id, view: denyReasonModal(clicked.requestId, check.decided.map((approval) => approval.id), steps) });
   };
 }

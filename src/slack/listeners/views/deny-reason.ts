@@ -1,7 +1,13 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import type { AppContext } from '../../../context.js';
 import { decide } from '../../../requests/service.js';
-import { refusalText } from '../../replies.js';
+import { learnClicker } from '../../directory.js';
+import { parseDenyMetadata } from '../../blocks/modals.js';
+import { CLICKER_UNKNOWN, refusalText } from '../../replies.js';
+
+function notDenied(text: string) {
+  return { response_action: 'update' as const, view: { type: 'modal' as const, title: { type: 'plain_text' as const, text: 'Not denied' }, close: { type: 'plain_text' as const, text: 'Close' }, blocks: [{ type: 'section' as const, text: { type: 'mrkdwn' as const, text } }] } };
+}
 
 export function denyReasonSubmission(ctx: AppContext) {
   return async ({ ack, body, view }: SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs) => {
@@ -10,18 +16,22 @@ export function denyReasonSubmission(ctx: AppContext) {
       await ack({ response_action: 'errors', errors: { reason: 'Give a reason: the requester sees it.' } });
       return;
     }
-    let requestId = '';
-    try {
-      requestId = (JSON.parse(view.private_metadata) as { requestId: string }).requestId;
-    } catch {
-      // A modal we did not build: nothing to decide.
+    // The metadata names the steps the Deny button was shown for; whoever submits is judged again here.
+    const target = parseDenyMetadata(view.private_metadata);
+    if (!target) {
+      await ack(notDenied(refusalText({ reason: 'outdated_card' })));
+      return;
     }
-    const result = decide(ctx, requestId, body.user.id, 'deny', reason);
+    if (!(await learnClicker(ctx, body.user.id))) {
+      await ack(notDenied(CLICKER_UNKNOWN));
+      return;
+    }
+    const result = decide(ctx, target.requestId, body.user.id, 'deny', { approvalIds: target.approvalIds, reason });
     if (result.ok) {
       await ack();
       return;
     }
-    // Someone else decided while the modal was open: say so in the modal rather than dropping the reason silently.
-    await ack({ response_action: 'update', view: { type: 'modal', title: { type: 'plain_text', text: 'Not denied' }, close: { type: 'plain_text', text: 'Close' }, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: refusalText(result) } }] } });
+    // Someone else decided while the modal was open, or this person may not: say so in the modal rather than dropping the reason silently.
+    await ack(notDenied(refusalText(result)));
   };
 }
