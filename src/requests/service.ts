@@ -5,12 +5,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { approvalStepsOf, type AccessConfig, type AppConfig } from '../config.js';
-import type { ConnectorRegistry, FulfillmentItem, ItemProgress } from '../connectors/types.js';
+import type { ConnectorRegistry, FulfillmentItem, ItemDetail, ItemProgress } from '../connectors/types.js';
 import { inTransaction, type Db } from '../db/connection.js';
 import { writeAudit } from '../db/audit.js';
 import { JOB } from '../jobs/kinds.js';
 import { enqueue } from '../jobs/queue.js';
 import type { Logger } from '../util/log.js';
+import { channelMention, escapeMrkdwn, mention, mrkdwn, type Mrkdwn } from '../util/mrkdwn.js';
 import type { ItAdmins } from './it-admins.js';
 import { startOfDateInZone, type Clock } from '../util/time.js';
 import {
@@ -69,7 +70,8 @@ export function refreshHomes(deps: RequestDeps, userIds: Iterable<string>): void
   }
 }
 
-export function sendDm(deps: RequestDeps, channel: string, text: string, key?: string): void {
+/** `text` is mrkdwn: what people typed goes in escaped (see src/util/mrkdwn.ts). */
+export function sendDm(deps: RequestDeps, channel: string, text: Mrkdwn, key?: string): void {
   enqueue(deps.db, deps.clock.now(), JOB.sendMessage, { channel, text }, key ? { key } : {});
 }
 
@@ -88,7 +90,7 @@ function openStep(deps: RequestDeps, detail: Pick<RequestDetail, 'request' | 'it
     writeAudit(deps.db, now, { actor: 'accessbot', action: 'approval.routed_to_it', requestId: detail.request.id, appId: app.id, detail: { stepIndex } });
     sendDm(
       deps, detail.request.requesterId,
-      `Nobody listed for step ${stepIndex + 1} of ${app.name} may approve request ${detail.request.id} (you cannot approve your own request, and people cannot approve their own access). It has been sent to the IT channel <#${deps.config.itChannel}> to decide.`,
+      mrkdwn`Nobody listed for step ${stepIndex + 1} of ${escapeMrkdwn(app.name)} may approve request ${escapeMrkdwn(detail.request.id)} (you cannot approve your own request, and people cannot approve their own access). It has been sent to the IT channel ${channelMention(deps.config.itChannel)} to decide.`,
     );
   }
 }
@@ -157,20 +159,21 @@ export function decide(deps: RequestDeps, requestId: string, actor: string, deci
         actor, action: decision === 'approve' ? 'approval.approved' : 'approval.denied', requestId, appId: approval.appId,
         fromState: 'pending', toState: decision === 'approve' ? 'approved' : 'denied', detail: { stepIndex: approval.stepIndex, reason },
       });
-      const appName = app?.name ?? approval.appId;
+      const appName = escapeMrkdwn(app?.name ?? approval.appId);
+      const request = escapeMrkdwn(requestId);
       if (decision === 'deny') {
-        for (const item of items) transition(deps, item, 'denied', now, actor, { detail: reason ? `denied: ${reason}` : 'denied' });
-        sendDm(deps, detail.request.requesterId, `Request ${requestId}: <@${actor}> denied ${appName} access${reason ? `: "${reason}"` : ''}.`);
+        for (const item of items) transition(deps, item, 'denied', now, actor, { detail: escapeMrkdwn(reason ? `denied: ${reason}` : 'denied') });
+        sendDm(deps, detail.request.requesterId, mrkdwn`Request ${request}: ${mention(actor)} denied ${appName} access${reason ? mrkdwn`: "${escapeMrkdwn(reason)}"` : mrkdwn``}.`);
         continue;
       }
       const steps = app ? approvalStepsOf(app) : [];
       if (app && approval.stepIndex + 1 < steps.length) {
         for (const item of items) transition(deps, item, 'awaiting_approval', now, actor, { stepIndex: approval.stepIndex + 1 });
         openStep(deps, detail, app, approval.stepIndex + 1, now);
-        sendDm(deps, detail.request.requesterId, `Request ${requestId}: <@${actor}> approved step ${approval.stepIndex + 1} of ${steps.length} for ${appName}; waiting for the next approver.`);
+        sendDm(deps, detail.request.requesterId, mrkdwn`Request ${request}: ${mention(actor)} approved step ${approval.stepIndex + 1} of ${steps.length} for ${appName}; waiting for the next approver.`);
       } else {
         for (const item of items) handOff(deps, detail, item, now, actor);
-        sendDm(deps, detail.request.requesterId, `Request ${requestId}: <@${actor}> approved ${appName} access. ${handOffWhen(deps, detail, approval.appId)}`);
+        sendDm(deps, detail.request.requesterId, mrkdwn`Request ${request}: ${mention(actor)} approved ${appName} access. ${escapeMrkdwn(handOffWhen(deps, detail, approval.appId))}`);
       }
     }
     if (decided.length === 0) {
@@ -206,15 +209,16 @@ function handOff(deps: RequestDeps, detail: RequestDetail, item: Item, now: numb
   const connector = connectorOf(deps, item.appId);
   const startsAt = fulfillmentStartsAt(deps, detail, item.appId, now);
   const waiting = !connector ? 'approved, waiting for fulfillment' : startsAt > now ? `approved, scheduled for ${detail.request.effectiveDate}` : 'approved, starting';
-  transition(deps, item, 'approved', now, actor, { detail: waiting });
+  transition(deps, item, 'approved', now, actor, { detail: escapeMrkdwn(waiting) });
   if (connector) enqueue(deps.db, now, JOB.fulfillItem, { itemId: item.id }, { key: `fulfill:${item.id}`, runAt: startsAt });
 }
 
 /**
  * The one place an item changes state: the state machine's rule, compare-and-set, and its audit row. A late
- * report (a webhook about an item already completed, a click on a denied one) cannot move it back.
+ * report (a webhook about an item already completed, a click on a denied one) cannot move it back. The detail is
+ * stored as mrkdwn, so every card shows it as it is stored.
  */
-function transition(deps: RequestDeps, item: Item, to: ItemState, now: number, actor: string, changes: { detail?: string | null; stepIndex?: number; externalId?: string | null } = {}): boolean {
+function transition(deps: RequestDeps, item: Item, to: ItemState, now: number, actor: string, changes: { detail?: Mrkdwn | null; stepIndex?: number; externalId?: string | null } = {}): boolean {
   if (!canTransition(item.state, to)) {
     deps.log.warn('item change refused by the state machine', { itemId: item.id, requestId: item.requestId, from: item.state, to });
     return false;
@@ -238,16 +242,22 @@ function afterChange(deps: RequestDeps, requestId: string, delayMs: number, wasF
   if (wasFinished === false && openItemCount(deps.db, requestId) === 0) {
     const detail = getRequestDetail(deps.db, requestId)!;
     const failed = detail.items.filter((item) => item.state === 'failed');
-    const text = failed.length
+    const text = escapeMrkdwn(failed.length
       ? `Request ${requestId} finished with problems: ${summarizeStates(detail.items)}. IT has been alerted and can retry the failed items.`
-      : `Request ${requestId} is done: ${summarizeStates(detail.items)}.`;
+      : `Request ${requestId} is done: ${summarizeStates(detail.items)}.`);
     sendDm(deps, detail.request.requesterId, text);
   }
 }
 
+/** A connector's words about an item as mrkdwn: its plain text escaped, its own markup as built. */
+function detailMrkdwn(detail: ItemDetail): Mrkdwn {
+  return typeof detail === 'string' ? escapeMrkdwn(detail) : detail.mrkdwn;
+}
+
 /** Connector-facing progress reporting. */
 export function createItemProgress(deps: RequestDeps): ItemProgress {
-  const change = (itemId: number, to: ItemState, detail: string, actor: string, externalId?: string) => {
+  const change = (itemId: number, to: ItemState, said: ItemDetail, actor: string, externalId?: string) => {
+    const detail = detailMrkdwn(said);
     const now = deps.clock.now();
     inTransaction(deps.db, () => {
       const item = getItem(deps.db, itemId);
@@ -263,7 +273,7 @@ export function createItemProgress(deps: RequestDeps): ItemProgress {
       if (to === 'failed') {
         const app = appById(deps.config, item.appId);
         sendDm(deps, getRequest(deps.db, item.requestId)!.requesterId,
-          `Request ${item.requestId}: ${app?.name ?? item.appId} for ${subjectLabel(item.subject)} could not be done: ${detail}. IT has been alerted.`);
+          mrkdwn`Request ${escapeMrkdwn(item.requestId)}: ${escapeMrkdwn(app?.name ?? item.appId)} for ${subjectLabel(item.subject)} could not be done: ${detail}. IT has been alerted.`);
       }
       afterChange(deps, item.requestId, to === 'in_progress' ? PROGRESS_REFRESH_MS : 0, wasFinished);
     });
@@ -299,7 +309,7 @@ export function beginFulfillment(deps: RequestDeps, itemId: number): boolean {
     if (!item) return false;
     if (item.state === 'in_progress') return true;
     if (item.state !== 'approved') return false;
-    const moved = transition(deps, item, 'in_progress', now, 'accessbot', { detail: 'in progress' });
+    const moved = transition(deps, item, 'in_progress', now, 'accessbot', { detail: mrkdwn`in progress` });
     if (moved) afterChange(deps, item.requestId, PROGRESS_REFRESH_MS);
     return moved;
   });
@@ -319,7 +329,7 @@ export function retryFailed(deps: RequestDeps, requestId: string, appId: string,
     if (ids.length === 0) return { ok: false, message: 'Nothing to retry: no item of this request is failed any more.' };
     for (const id of ids) {
       const item = getItem(deps.db, id)!;
-      transition(deps, item, 'approved', now, actor, { detail: `retry requested by <@${actor}>` });
+      transition(deps, item, 'approved', now, actor, { detail: mrkdwn`retry requested by ${mention(actor)}` });
       enqueue(deps.db, now, JOB.fulfillItem, { itemId: id }, { key: `fulfill:${id}:retry:${now}` });
     }
     writeAudit(deps.db, now, { actor, action: 'request.retried', requestId, appId, detail: { items: ids } });

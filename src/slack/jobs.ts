@@ -11,6 +11,7 @@ import { RetryAt } from '../jobs/errors.js';
 import { JOB } from '../jobs/kinds.js';
 import { enqueue } from '../jobs/queue.js';
 import { excludedDeciders, isOpenRequest } from '../requests/model.js';
+import { escapeMrkdwn, mrkdwn } from '../util/mrkdwn.js';
 import { getRequestDetail, requestsAwaiting, requestsOf } from '../requests/repository.js';
 import { homeView } from './blocks/home.js';
 import { approvalCard, failureAlert, requesterStatus, type Rendered } from './blocks/request.js';
@@ -117,7 +118,7 @@ export function registerSlackJobs(ctx: AppContext, homeTasks: HomeTasks): void {
     onGiveUp({ requestId }, error) {
       enqueue(ctx.db, ctx.clock.now(), JOB.sendMessage, {
         channel: ctx.config.itChannel,
-        text: `:warning: accessbot could not post or update the Slack messages of request ${requestId}: ${error.message}. Check the approvers and channels in access.config.json and that the bot is invited to the channels.`,
+        text: mrkdwn`:warning: accessbot could not post or update the Slack messages of request ${escapeMrkdwn(requestId)}: ${escapeMrkdwn(error.message)}. Check the approvers and channels in access.config.json and that the bot is invited to the channels.`,
       });
       ctx.wake();
     },

@@ -1,21 +1,22 @@
 /** Words for people: refusals and usage. Domain results in, one readable sentence out. */
 import type { DecisionRefusal } from '../requests/model.js';
+import { escapeMrkdwn, joinMrkdwn, mention, mrkdwn, type Mrkdwn } from '../util/mrkdwn.js';
 import { formatTime } from './blocks/common.js';
 
-export function refusalText(refusal: DecisionRefusal): string {
+export function refusalText(refusal: DecisionRefusal): Mrkdwn {
   switch (refusal.reason) {
     case 'not_found':
-      return 'This request no longer exists.';
+      return mrkdwn`This request no longer exists.`;
     case 'already_decided':
       return refusal.decidedBy
-        ? `Nothing to do: this was already ${refusal.state} by <@${refusal.decidedBy}>${refusal.decidedAt ? ` ${formatTime(refusal.decidedAt)}` : ''}.`
-        : 'Nothing to do: this was already decided.';
+        ? mrkdwn`Nothing to do: this was already ${escapeMrkdwn(refusal.state)} by ${mention(refusal.decidedBy)}${refusal.decidedAt ? mrkdwn` ${formatTime(refusal.decidedAt)}` : mrkdwn``}.`
+        : mrkdwn`Nothing to do: this was already decided.`;
     case 'own_request':
-      return "You can't approve or deny your own request. It is waiting for its approvers.";
+      return mrkdwn`You can't approve or deny your own request. It is waiting for its approvers.`;
     case 'own_access':
-      return "You can't decide on your own access. Another approver (or IT) has to.";
+      return mrkdwn`You can't decide on your own access. Another approver (or IT) has to.`;
     case 'not_an_approver':
-      return `Only ${refusal.approvers.map((a) => `<@${a}>`).join(' or ')} can decide the current step of this request. Nothing was changed.`;
+      return mrkdwn`Only ${joinMrkdwn(refusal.approvers.map(mention), ' or ')} can decide the current step of this request. Nothing was changed.`;
   }
 }
 

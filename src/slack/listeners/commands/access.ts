@@ -3,6 +3,7 @@ import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt'
 import type { AppContext } from '../../../context.js';
 import { isOpenRequest } from '../../../requests/model.js';
 import { requestsOf } from '../../../requests/repository.js';
+import { escapeMrkdwn } from '../../../util/mrkdwn.js';
 import { dateInZone } from '../../../util/time.js';
 import { requestModal } from '../../blocks/modals.js';
 import { requestOverviewText } from '../../blocks/request.js';
@@ -32,7 +33,7 @@ export function accessCommand(ctx: AppContext, tasksText: TasksText) {
         await ack({ response_type: 'ephemeral', text: tasksText(ctx, command.user_id) });
         return;
       }
-      const prefix = word === 'help' ? '' : `I don't know \`/access ${command.text.trim().slice(0, 50)}\`.\n\n`;
+      const prefix = word === 'help' ? '' : `I don't know \`/access ${escapeMrkdwn(command.text.trim().slice(0, 50))}\`.\n\n`;
       await ack({ response_type: 'ephemeral', text: prefix + USAGE });
     } catch (error) {
       logger.error(`/access ${word} failed: ${(error as Error).message}`);
