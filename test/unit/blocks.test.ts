@@ -152,6 +152,13 @@ describe('task builders', () => {
     assert.ok(JSON.stringify(taskMessage(card({ state: 'done', closedBy: 'U0IT1', closedAtText: 'now', note: EVIL })).blocks).includes(`Done by <@U0IT1> on now: “${EVIL_SHOWN}”`));
   });
 
+  test('a long can\'t-do reason is shown whole on the closed task', () => {
+    const message = taskMessage(card({ state: 'cant_do', closedBy: 'U0IT1', closedAtText: 'now', note: '<'.repeat(1000) }));
+    assert.deepEqual(validateBlocks(message.blocks, 'message'), []);
+    const status = message.blocks.filter((block) => block.block_id?.startsWith('task_status')).map((block) => JSON.stringify(block)).join('');
+    assert.equal((status.match(/&lt;/g) ?? []).length, 1000);
+  });
+
   test('a long justification reaches the assignee whole, split over sections', () => {
     const justification = '<&>'.repeat(1000);
     const message = taskMessage(card({ justification }));

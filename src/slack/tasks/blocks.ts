@@ -135,7 +135,8 @@ export function taskMessage(card: TaskCard): { text: string; blocks: KnownBlock[
     section(detailsText(card), 'task_details'),
     ...whySections(card),
     section(stepsText(card.steps), 'task_steps'),
-    { type: 'context', block_id: 'task_status', elements: [{ type: 'mrkdwn', text: clip(statusText(card)) }] },
+    // A note may be long once escaped: it is split, never cut.
+    ...splitMrkdwn(statusText(card), SECTION_MAX).map((text, i): KnownBlock => ({ type: 'context', block_id: i === 0 ? 'task_status' : `task_status:${i}`, elements: [{ type: 'mrkdwn', text }] })),
   ];
   if (card.state === 'open') blocks.push(taskButtons(card.taskId));
   const prefix = card.state === 'done' ? mrkdwn`Done: ` : card.state === 'cant_do' ? mrkdwn`Couldn't be done: ` : mrkdwn``;
