@@ -104,5 +104,6 @@ function cutPoint(text: string, limit: number): number {
   if (amp !== -1 && amp > cut - 6 && /^&(amp|lt|gt);/.test(text.slice(amp)) && text.indexOf(';', amp) >= cut) cut = amp;
   const code = text.charCodeAt(cut - 1);
   if (code >= 0xd800 && code <= 0xdbff) cut -= 1;
-  return cut;
+  // Only a limit shorter than an entity could leave nothing to cut off; never loop on an empty piece.
+  return cut > 0 ? cut : limit;
 }
