@@ -8,6 +8,7 @@
  */
 import type { JobContext, JobRunner } from '../jobs/runner.js';
 import type { RequestKind, Subject } from '../requests/model.js';
+import type { Mrkdwn } from '../util/mrkdwn.js';
 
 export interface FulfillmentItem {
   itemId: number;
@@ -27,10 +28,17 @@ export interface FulfillmentItem {
   options: { role?: string; teams?: string[] };
 }
 
+/**
+ * Where an item stands, in words people read on cards. A string is text (an API's error message, an e-mail): it is
+ * shown escaped, never as markup. Markup of our own (a mention of the assignee) comes as `{ mrkdwn }`, built with
+ * the helpers of src/util/mrkdwn.ts, which escape what they are given.
+ */
+export type ItemDetail = string | { mrkdwn: Mrkdwn };
+
 export type Outcome =
-  | { state: 'completed'; detail: string; externalId?: string }
+  | { state: 'completed'; detail: ItemDetail; externalId?: string }
   /** Still going: the connector will call ItemProgress.complete/fail later. */
-  | { state: 'in_progress'; detail: string; externalId?: string };
+  | { state: 'in_progress'; detail: ItemDetail; externalId?: string };
 
 export interface Connector {
   readonly type: 'autodesk' | 'manual';
@@ -52,9 +60,9 @@ export interface Connector {
 /** How connectors report on items after the fulfillment job returned. All writes are transactional and audited. */
 export interface ItemProgress {
   /** A new progress line for an item still in progress ("invited, waiting for the user to accept"). */
-  update(itemId: number, detail: string, actor?: string, externalId?: string): void;
-  complete(itemId: number, detail: string, actor?: string, externalId?: string): void;
-  fail(itemId: number, reason: string, actor?: string): void;
+  update(itemId: number, detail: ItemDetail, actor?: string, externalId?: string): void;
+  complete(itemId: number, detail: ItemDetail, actor?: string, externalId?: string): void;
+  fail(itemId: number, reason: ItemDetail, actor?: string): void;
 }
 
 export type ConnectorRegistry = ReadonlyMap<string, Connector>;

@@ -52,7 +52,9 @@ export class Transcript {
   }
 
   private static plain(text: string): string {
-    return text.replace(/<@(\w+)>/g, '@$1').replace(/<!date\^\d+\^[^|]*\|([^>]*)>/g, '$1').replace(/[*_>]/g, '').replace(/\s+/g, ' ').trim();
+    // Markup first, then Slack's three escapes back to the characters a person sees.
+    return text.replace(/<@(\w+)>/g, '@$1').replace(/<!date\^\d+\^[^|]*\|([^>]*)>/g, '$1').replace(/[*_>]/g, '').replace(/\s+/g, ' ').trim()
+      .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
   }
 
   private withNames(text: string): string {

@@ -2,6 +2,8 @@
  * The request lifecycle as data and pure functions. A request has one item per (subject, app); each item walks
  * its app's approval steps, then is fulfilled by the app's connector.
  */
+import { escapeMrkdwn, isSlackId, mention, mrkdwn, type Mrkdwn } from '../util/mrkdwn.js';
+
 export type RequestKind = 'onboard' | 'offboard';
 
 export type ItemState =
@@ -108,10 +110,11 @@ export interface RequestDetail {
   approvals: Approval[];
 }
 
-export function subjectLabel(subject: Subject): string {
-  if (subject.slackId) return `<@${subject.slackId}>`;
+/** How a subject is shown in mrkdwn: a mention, or the name and e-mail someone typed for a new hire, escaped. */
+export function subjectLabel(subject: Subject): Mrkdwn {
+  if (subject.slackId && isSlackId(subject.slackId)) return mention(subject.slackId);
   const name = [subject.firstName, subject.lastName].filter(Boolean).join(' ');
-  return name ? `${name} (${subject.email})` : subject.email;
+  return name ? mrkdwn`${escapeMrkdwn(name)} (${escapeMrkdwn(subject.email)})` : escapeMrkdwn(subject.email);
 }
 
 /**

@@ -5,12 +5,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { approvalStepsOf, type AccessConfig, type AppConfig } from '../config.js';
-import type { ConnectorRegistry, FulfillmentItem, ItemProgress } from '../connectors/types.js';
+import type { ConnectorRegistry, FulfillmentItem, ItemDetail, ItemProgress } from '../connectors/types.js';
 import { inTransaction, type Db } from '../db/connection.js';
 import { writeAudit } from '../db/audit.js';
 import { JOB } from '../jobs/kinds.js';
 import { cancelJobs, enqueue } from '../jobs/queue.js';
 import type { Logger } from '../util/log.js';
+import { channelMention, escapeMrkdwn, mention, mrkdwn, type Mrkdwn } from '../util/mrkdwn.js';
 import type { ItAdmins } from './it-admins.js';
 import { peopleFacts, type KnownEmails } from './people.js';
 import { startOfDateInZone, type Clock } from '../util/time.js';
@@ -79,7 +80,8 @@ export function refreshHomes(deps: RequestDeps, userIds: Iterable<string>): void
   }
 }
 
-export function sendDm(deps: RequestDeps, channel: string, text: string, key?: string): void {
+/** `text` is mrkdwn: what people typed goes in escaped (see src/util/mrkdwn.ts). */
+export function sendDm(deps: RequestDeps, channel: string, text: Mrkdwn, key?: string): void {
   enqueue(deps.db, deps.clock.now(), JOB.sendMessage, { channel, text }, key ? { key } : {});
 }
 
@@ -106,12 +108,12 @@ function openStep(deps: RequestDeps, detail: Pick<RequestDetail, 'request' | 'it
       // Every IT admin is barred too (they asked, it is their access, or they decided step 1): say so rather than let it wait unseen.
       sendDm(
         deps, deps.config.itChannel,
-        `:warning: Nobody may decide step ${stepIndex + 1} of ${app.name} for request ${detail.request.id}: every IT admin is its requester, one of the people concerned, or decided an earlier step. Add someone to \`itAdmins\`, or the requester can cancel it.`,
+        mrkdwn`:warning: Nobody may decide step ${stepIndex + 1} of ${escapeMrkdwn(app.name)} for request ${escapeMrkdwn(detail.request.id)}: every IT admin is its requester, one of the people concerned, or decided an earlier step. Add someone to \`itAdmins\`, or the requester can cancel it.`,
       );
     }
     sendDm(
       deps, detail.request.requesterId,
-      `Nobody listed for step ${stepIndex + 1} of ${app.name} may approve request ${detail.request.id} (you cannot approve your own request, people cannot approve their own access, and one person decides one step). It has been sent to the IT channel <#${deps.config.itChannel}> for an IT admin to decide.`,
+      mrkdwn`Nobody listed for step ${stepIndex + 1} of ${escapeMrkdwn(app.name)} may approve request ${escapeMrkdwn(detail.request.id)} (you cannot approve your own request, people cannot approve their own access, and one person decides one step). It has been sent to the IT channel ${channelMention(deps.config.itChannel)} for an IT admin to decide.`,
     );
   }
 }
@@ -187,20 +189,21 @@ export function decide(deps: RequestDeps, requestId: string, actor: string, deci
         actor, action: decision === 'approve' ? 'approval.approved' : 'approval.denied', requestId, appId: approval.appId,
         fromState: 'pending', toState: decision === 'approve' ? 'approved' : 'denied', detail: { stepIndex: approval.stepIndex, reason },
       });
-      const appName = app?.name ?? approval.appId;
+      const appName = escapeMrkdwn(app?.name ?? approval.appId);
+      const request = escapeMrkdwn(requestId);
       if (decision === 'deny') {
-        for (const item of items) transition(deps, item, 'denied', now, actor, { detail: reason ? `denied: ${reason}` : 'denied' });
-        sendDm(deps, detail.request.requesterId, `Request ${requestId}: <@${actor}> denied ${appName} access${reason ? `: "${reason}"` : ''}.`);
+        for (const item of items) transition(deps, item, 'denied', now, actor, { detail: escapeMrkdwn(reason ? `denied: ${reason}` : 'denied') });
+        sendDm(deps, detail.request.requesterId, mrkdwn`Request ${request}: ${mention(actor)} denied ${appName} access${reason ? mrkdwn`: "${escapeMrkdwn(reason)}"` : mrkdwn``}.`);
         continue;
       }
       const steps = app ? approvalStepsOf(app) : [];
       if (app && approval.stepIndex + 1 < steps.length) {
         for (const item of items) transition(deps, item, 'awaiting_approval', now, actor, { stepIndex: approval.stepIndex + 1 });
         openStep(deps, detail, app, approval.stepIndex + 1, now);
-        sendDm(deps, detail.request.requesterId, `Request ${requestId}: <@${actor}> approved step ${approval.stepIndex + 1} of ${steps.length} for ${appName}; waiting for the next approver.`);
+        sendDm(deps, detail.request.requesterId, mrkdwn`Request ${request}: ${mention(actor)} approved step ${approval.stepIndex + 1} of ${steps.length} for ${appName}; waiting for the next approver.`);
       } else {
         for (const item of items) handOff(deps, detail, item, now, actor);
-        sendDm(deps, detail.request.requesterId, `Request ${requestId}: <@${actor}> approved ${appName} access. ${handOffWhen(deps, detail, approval.appId)}`);
+        sendDm(deps, detail.request.requesterId, mrkdwn`Request ${request}: ${mention(actor)} approved ${appName} access. ${escapeMrkdwn(handOffWhen(deps, detail, approval.appId))}`);
       }
     }
     if (decided.length === 0) {
@@ -236,15 +239,16 @@ function handOff(deps: RequestDeps, detail: RequestDetail, item: Item, now: numb
   const connector = connectorOf(deps, item.appId);
   const startsAt = fulfillmentStartsAt(deps, detail, item.appId, now);
   const waiting = !connector ? 'approved, waiting for fulfillment' : startsAt > now ? `approved, scheduled for ${detail.request.effectiveDate}` : 'approved, starting';
-  transition(deps, item, 'approved', now, actor, { detail: waiting });
+  transition(deps, item, 'approved', now, actor, { detail: escapeMrkdwn(waiting) });
   if (connector) enqueue(deps.db, now, JOB.fulfillItem, { itemId: item.id }, { key: `fulfill:${item.id}`, runAt: startsAt });
 }
 
 /**
  * The one place an item changes state: the state machine's rule, compare-and-set, and its audit row. A late
- * report (a webhook about an item already completed, a click on a denied one) cannot move it back.
+ * report (a webhook about an item already completed, a click on a denied one) cannot move it back. The detail is
+ * stored as mrkdwn, so every card shows it as it is stored.
  */
-function transition(deps: RequestDeps, item: Item, to: ItemState, now: number, actor: string, changes: { detail?: string | null; stepIndex?: number; externalId?: string | null } = {}): boolean {
+function transition(deps: RequestDeps, item: Item, to: ItemState, now: number, actor: string, changes: { detail?: Mrkdwn | null; stepIndex?: number; externalId?: string | null } = {}): boolean {
   if (!canTransition(item.state, to)) {
     deps.log.warn('item change refused by the state machine', { itemId: item.id, requestId: item.requestId, from: item.state, to });
     return false;
@@ -268,16 +272,22 @@ function afterChange(deps: RequestDeps, requestId: string, delayMs: number, wasF
   if (wasFinished === false && openItemCount(deps.db, requestId) === 0) {
     const detail = getRequestDetail(deps.db, requestId)!;
     const failed = detail.items.filter((item) => item.state === 'failed');
-    const text = failed.length
+    const text = escapeMrkdwn(failed.length
       ? `Request ${requestId} finished with problems: ${summarizeStates(detail.items)}. IT has been alerted and can retry the failed items.`
-      : `Request ${requestId} is done: ${summarizeStates(detail.items)}.`;
+      : `Request ${requestId} is done: ${summarizeStates(detail.items)}.`);
     sendDm(deps, detail.request.requesterId, text);
   }
 }
 
+/** A connector's words about an item as mrkdwn: its plain text escaped, its own markup as built. */
+function detailMrkdwn(detail: ItemDetail): Mrkdwn {
+  return typeof detail === 'string' ? escapeMrkdwn(detail) : detail.mrkdwn;
+}
+
 /** Connector-facing progress reporting. */
 export function createItemProgress(deps: RequestDeps): ItemProgress {
-  const change = (itemId: number, to: ItemState, detail: string, actor: string, externalId?: string) => {
+  const change = (itemId: number, to: ItemState, said: ItemDetail, actor: string, externalId?: string) => {
+    const detail = detailMrkdwn(said);
     const now = deps.clock.now();
     inTransaction(deps.db, () => {
       const item = getItem(deps.db, itemId);
@@ -293,7 +303,7 @@ export function createItemProgress(deps: RequestDeps): ItemProgress {
       if (to === 'failed') {
         const app = appById(deps.config, item.appId);
         sendDm(deps, getRequest(deps.db, item.requestId)!.requesterId,
-          `Request ${item.requestId}: ${app?.name ?? item.appId} for ${subjectLabel(item.subject)} could not be done: ${detail}. IT has been alerted.`);
+          mrkdwn`Request ${escapeMrkdwn(item.requestId)}: ${escapeMrkdwn(app?.name ?? item.appId)} for ${subjectLabel(item.subject)} could not be done: ${detail}. IT has been alerted.`);
       }
       afterChange(deps, item.requestId, to === 'in_progress' ? PROGRESS_REFRESH_MS : 0, wasFinished);
     });
@@ -329,7 +339,7 @@ export function beginFulfillment(deps: RequestDeps, itemId: number): boolean {
     if (!item) return false;
     if (item.state === 'in_progress') return true;
     if (item.state !== 'approved') return false;
-    const moved = transition(deps, item, 'in_progress', now, 'accessbot', { detail: 'in progress' });
+    const moved = transition(deps, item, 'in_progress', now, 'accessbot', { detail: mrkdwn`in progress` });
     if (moved) afterChange(deps, item.requestId, PROGRESS_REFRESH_MS);
     return moved;
   });
@@ -352,7 +362,7 @@ export function retryFailed(deps: RequestDeps, requestId: string, appId: string,
     if (ids.length === 0) return { ok: false, message: 'Nothing to retry: no item of this request is failed any more.' };
     for (const id of ids) {
       const item = getItem(deps.db, id)!;
-      transition(deps, item, 'approved', now, actor, { detail: `retry requested by <@${actor}>` });
+      transition(deps, item, 'approved', now, actor, { detail: mrkdwn`retry requested by ${mention(actor)}` });
       enqueue(deps.db, now, JOB.fulfillItem, { itemId: id }, { key: `fulfill:${id}:retry:${now}` });
     }
     writeAudit(deps.db, now, { actor, action: 'request.retried', requestId, appId, detail: { items: ids } });
@@ -403,7 +413,7 @@ export function cancelRequest(deps: RequestDeps, requestId: string, actor: strin
       if (!isCancellable(item, connector?.type)) continue;
       // A task is withdrawn first: one done meanwhile keeps its item, which completes as usual.
       if (item.state === 'in_progress' && !connector?.withdraw?.(item.id, actor)) continue;
-      if (!transition(deps, item, 'cancelled', now, actor, { detail: `cancelled by <@${actor}>` })) continue;
+      if (!transition(deps, item, 'cancelled', now, actor, { detail: mrkdwn`cancelled by ${mention(actor)}` })) continue;
       cancelJobs(deps.db, now, `fulfill:${item.id}`);
       cancelled.push(item);
     }
@@ -424,11 +434,12 @@ export function cancelRequest(deps: RequestDeps, requestId: string, actor: strin
       actor, action: 'request.cancelled', requestId,
       detail: { cancelled: cancelled.map((item) => item.id), kept: kept.map((item) => ({ id: item.id, state: item.state })) },
     });
-    const by = actor === request.requesterId ? `its requester <@${actor}>` : `<@${actor}>`;
-    for (const approver of approversToTell) sendDm(deps, approver, `Request ${requestId} was cancelled by ${by}: your decision is no longer needed.`);
-    if (tellIt) sendDm(deps, deps.config.itChannel, `Request ${requestId} was cancelled by ${by}: the IT channel's decision is no longer needed.`);
+    const by = actor === request.requesterId ? mrkdwn`its requester ${mention(actor)}` : mention(actor);
+    const id = escapeMrkdwn(requestId);
+    for (const approver of approversToTell) sendDm(deps, approver, mrkdwn`Request ${id} was cancelled by ${by}: your decision is no longer needed.`);
+    if (tellIt) sendDm(deps, deps.config.itChannel, mrkdwn`Request ${id} was cancelled by ${by}: the IT channel's decision is no longer needed.`);
     if (actor !== request.requesterId) {
-      sendDm(deps, request.requesterId, `<@${actor}> cancelled your request ${requestId}: ${cancelled.length} item${cancelled.length === 1 ? '' : 's'} will not be done.`);
+      sendDm(deps, request.requesterId, mrkdwn`${mention(actor)} cancelled your request ${id}: ${cancelled.length} item${cancelled.length === 1 ? mrkdwn`` : mrkdwn`s`} will not be done.`);
     }
     touchRequest(deps.db, requestId, now);
     afterChange(deps, requestId, 0);

@@ -12,6 +12,7 @@ import { JOB } from '../jobs/kinds.js';
 import { enqueue } from '../jobs/queue.js';
 import { isOpenRequest, pendingDecidableBy, refusalFor, type Approval, type RequestDetail } from '../requests/model.js';
 import { peopleFacts } from '../requests/people.js';
+import { escapeMrkdwn, joinMrkdwn, mention, mrkdwn } from '../util/mrkdwn.js';
 import { getRequestDetail, requestsAwaiting, requestsOf } from '../requests/repository.js';
 import { homeView } from './blocks/home.js';
 import { approvalCard, failureAlert, requesterStatus, type Rendered } from './blocks/request.js';
@@ -79,7 +80,7 @@ async function syncRequestMessages(ctx: AppContext, requestId: string): Promise<
   const listedPending = (userId: string) => pendingDecidableBy(detail, userId, facts).filter((approval) => !approval.fallbackToIt);
   for (const approver of approvers) await upsert('approval_card', approver, approvalCard(config, detail, { personal: listedPending(approver) }));
   const pending = detail.approvals.filter((approval) => approval.state === 'pending');
-  const who = (approval: Approval) => (approval.fallbackToIt ? 'an IT admin' : approval.approvers.map((a) => `<@${a}>`).join(' or '));
+  const who = (approval: Approval) => (approval.fallbackToIt ? mrkdwn`an IT admin` : joinMrkdwn(approval.approvers.map(mention), ' or '));
   if (config.approvalsChannel) await upsert('approval_mirror', config.approvalsChannel, approvalCard(config, detail, { shared: pending, who }));
   if (detail.approvals.some((approval) => approval.fallbackToIt)) {
     const itPending = pending.filter((approval) => approval.fallbackToIt);
@@ -125,7 +126,7 @@ export function registerSlackJobs(ctx: AppContext, homeTasks: HomeTasks): void {
     onGiveUp({ requestId }, error) {
       enqueue(ctx.db, ctx.clock.now(), JOB.sendMessage, {
         channel: ctx.config.itChannel,
-        text: `:warning: accessbot could not post or update the Slack messages of request ${requestId}: ${error.message}. Check the approvers and channels in access.config.json and that the bot is invited to the channels.`,
+        text: mrkdwn`:warning: accessbot could not post or update the Slack messages of request ${escapeMrkdwn(requestId)}: ${escapeMrkdwn(error.message)}. Check the approvers and channels in access.config.json and that the bot is invited to the channels.`,
       });
       ctx.wake();
     },

@@ -1,28 +1,29 @@
 /** Words for people: refusals and usage. Domain results in, one readable sentence out. */
 import type { AccessConfig } from '../config.js';
 import { STATE_LABEL, subjectLabel, type DecisionRefusal, type Item } from '../requests/model.js';
+import { escapeMrkdwn, joinMrkdwn, mention, mrkdwn, trustedMrkdwn, type Mrkdwn } from '../util/mrkdwn.js';
 import { formatTime } from './blocks/common.js';
 
-export function refusalText(refusal: DecisionRefusal): string {
+export function refusalText(refusal: DecisionRefusal): Mrkdwn {
   switch (refusal.reason) {
     case 'not_found':
-      return 'This request no longer exists.';
+      return mrkdwn`This request no longer exists.`;
     case 'already_decided':
       return refusal.decidedBy
-        ? `Nothing to do: this was already ${refusal.state} by <@${refusal.decidedBy}>${refusal.decidedAt ? ` ${formatTime(refusal.decidedAt)}` : ''}.`
-        : 'Nothing to do: this was already decided.';
+        ? mrkdwn`Nothing to do: this was already ${escapeMrkdwn(refusal.state)} by ${mention(refusal.decidedBy)}${refusal.decidedAt ? mrkdwn` ${formatTime(refusal.decidedAt)}` : mrkdwn``}.`
+        : mrkdwn`Nothing to do: this was already decided.`;
     case 'own_request':
-      return "You can't approve or deny your own request. It is waiting for its approvers.";
+      return mrkdwn`You can't approve or deny your own request. It is waiting for its approvers.`;
     case 'own_access':
-      return "You can't decide on your own access. Another approver (or IT) has to.";
+      return mrkdwn`You can't decide on your own access. Another approver (or IT) has to.`;
     case 'not_an_approver':
-      return `Only ${refusal.approvers.map((a) => `<@${a}>`).join(' or ')} can decide the current step of this request. Nothing was changed.`;
+      return mrkdwn`Only ${joinMrkdwn(refusal.approvers.map(mention), ' or ')} can decide the current step of this request. Nothing was changed.`;
     case 'decided_earlier_step':
-      return `You decided step ${refusal.stepIndex + 1} of this approval chain; one person decides at most one step, so another approver (or IT) decides this one. Nothing was changed.`;
+      return mrkdwn`You decided step ${refusal.stepIndex + 1} of this approval chain; one person decides at most one step, so another approver (or IT) decides this one. Nothing was changed.`;
     case 'it_admins_only':
-      return `Nobody listed may decide this step, so only the IT admins (${refusal.admins.map((a) => `<@${a}>`).join(', ')}) can. Nothing was changed.`;
+      return mrkdwn`Nobody listed may decide this step, so only the IT admins (${joinMrkdwn(refusal.admins.map(mention), ', ')}) can. Nothing was changed.`;
     case 'outdated_card':
-      return 'This card is out of date and has been refreshed: look at it again and click there if it is still yours to decide. Nothing was changed.';
+      return mrkdwn`This card is out of date and has been refreshed: look at it again and click there if it is still yours to decide. Nothing was changed.`;
   }
 }
 
@@ -42,17 +43,18 @@ export const USAGE = [
 /** A failure people can act on, never a stack trace. */
 export const SOMETHING_WENT_WRONG = 'Sorry, something went wrong on our side and nothing was changed. Please try again; if it keeps happening, tell IT.';
 
-const itemText = (config: AccessConfig, item: Item) =>
-  `${subjectLabel(item.subject)} · ${config.apps.find((app) => app.id === item.appId)?.name ?? item.appId}: ${STATE_LABEL[item.state]}${item.detail ? ` (${item.detail})` : ''}`;
+// An item's detail is stored as mrkdwn (escaped where it was written).
+const itemText = (config: AccessConfig, item: Item): Mrkdwn =>
+  mrkdwn`${subjectLabel(item.subject)} · ${escapeMrkdwn(config.apps.find((app) => app.id === item.appId)?.name ?? item.appId)}: ${escapeMrkdwn(STATE_LABEL[item.state])}${item.detail ? mrkdwn` (${trustedMrkdwn(item.detail)})` : mrkdwn``}`;
 
 /** What a cancel stopped, and what it could not: done or underway work is listed, not undone. */
-export function cancelledText(config: AccessConfig, result: { cancelled: Item[]; kept: Item[]; detail: { request: { id: string } } }): string {
+export function cancelledText(config: AccessConfig, result: { cancelled: Item[]; kept: Item[]; detail: { request: { id: string } } }): Mrkdwn {
   const n = result.cancelled.length;
-  const lines = [`Request ${result.detail.request.id} cancelled: ${n} item${n === 1 ? '' : 's'} will not be done. The approvers and assignees concerned have been told.`];
+  const lines = [mrkdwn`Request ${escapeMrkdwn(result.detail.request.id)} cancelled: ${n} item${escapeMrkdwn(n === 1 ? '' : 's')} will not be done. The approvers and assignees concerned have been told.`];
   if (result.kept.length) {
-    lines.push('', 'Not undone by cancelling (already done, underway or ended):');
-    lines.push(...result.kept.slice(0, 30).map((item) => `• ${itemText(config, item)}`));
-    if (result.kept.length > 30) lines.push(`• …and ${result.kept.length - 30} more`);
+    lines.push(mrkdwn``, mrkdwn`Not undone by cancelling (already done, underway or ended):`);
+    lines.push(...result.kept.slice(0, 30).map((item) => mrkdwn`• ${itemText(config, item)}`));
+    if (result.kept.length > 30) lines.push(mrkdwn`• …and ${result.kept.length - 30} more`);
   }
-  return lines.join('\n');
+  return joinMrkdwn(lines, '\n');
 }

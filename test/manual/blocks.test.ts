@@ -2,14 +2,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { defaultSteps, stepsFor } from '../../src/connectors/manual/steps.js';
+import { mention, mrkdwn } from '../../src/util/mrkdwn.js';
 import { validateBlocks, validateView } from '../../src/sandboxes/slack/server.js';
 import {
   cantDoModal, doneNoteModal, escalationMessage, reassignModal, snoozeModal, taskHomeSection, taskMessage, type TaskCard,
 } from '../../src/slack/tasks/blocks.js';
 
 const card = (over: Partial<TaskCard> = {}): TaskCard => ({
-  taskId: 7, requestId: 'AR-ABC234', appName: 'Axure RP', kind: 'onboard', subject: '<@U0NEW>', email: 'new@example.com', role: 'Member',
-  requesterId: 'U0REQ', approvedBy: ['U0OWNER3'], dueDate: '2026-03-02', justification: 'prototyping', steps: ['Do one thing.', 'Do another.'],
+  taskId: 7, requestId: 'AR-ABC234', appName: 'Axure RP', kind: 'onboard', subject: mention('U0NEW'), email: 'new@example.com', role: 'Member',
+  requesterId: 'U0REQ', approvedBy: ['U0OWNER3'], dueDate: '2026-03-02', justification: 'prototyping', steps: [mrkdwn`Do one thing.`, mrkdwn`Do another.`],
   assignee: 'U0IT1', state: 'open', createdAtText: '2 Mar 2026, 10:00 UTC', ageText: '3h', ...over,
 });
 
@@ -42,7 +43,7 @@ describe('task message', () => {
 
   test('the Home part lists many tasks with unique block and action ids', () => {
     const mine = [card({ taskId: 1 }), card({ taskId: 2 }), card({ taskId: 3, snoozedUntilText: '3 Mar 2026, 09:00 UTC' })];
-    const team = Array.from({ length: 40 }, (_, i) => ({ taskId: i + 1, title: `Onboard someone ${i}`, assignee: 'U0IT1', ageText: `${40 - i}h` }));
+    const team = Array.from({ length: 40 }, (_, i) => ({ taskId: i + 1, title: mrkdwn`Onboard someone ${i}`, assignee: 'U0IT1', ageText: `${40 - i}h` }));
     const blocks = taskHomeSection(mine, team);
     assert.deepEqual(validateView({ type: 'home', blocks }, 'home'), []);
     assert.ok(blocks.length < 60, `home part too big: ${blocks.length} blocks`);
@@ -50,14 +51,14 @@ describe('task message', () => {
   });
 
   test('the modals are valid Slack views carrying the task id in private_metadata', () => {
-    for (const view of [doneNoteModal(7, 't'), reassignModal(7, 't', 'U0IT1', [{ userId: 'U0IT2', name: 'Ivy Tech' }]), snoozeModal(7, 't', '2026-03-03', '09:00', 'UTC'), cantDoModal(7, 't')]) {
+    for (const view of [doneNoteModal(7, mrkdwn`t`), reassignModal(7, mrkdwn`t`, 'U0IT1', [{ userId: 'U0IT2', name: 'Ivy Tech' }]), snoozeModal(7, mrkdwn`t`, '2026-03-03', '09:00', 'UTC'), cantDoModal(7, mrkdwn`t`)]) {
       assert.deepEqual(validateView(view, 'modal'), [], view.callback_id);
       assert.deepEqual(JSON.parse(view.private_metadata!), { taskId: 7 });
     }
   });
 
   test('an escalation names the task, its age and the assignee', () => {
-    const { text, blocks } = escalationMessage({ taskId: 7, title: 'Onboard <@U0NEW> to Axure RP', assignee: 'U0IT1', ageText: '12h', reminders: 3, state: 'open' });
+    const { text, blocks } = escalationMessage({ taskId: 7, title: mrkdwn`Onboard ${mention('U0NEW')} to Axure RP`, assignee: 'U0IT1', ageText: '12h', reminders: 3, state: 'open' });
     assert.deepEqual(validateBlocks(blocks, 'message'), []);
     assert.match(text, /task #7: Onboard <@U0NEW> to Axure RP.*open for 12h.*<@U0IT1>.*3 reminders/);
   });

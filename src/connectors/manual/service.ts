@@ -13,6 +13,7 @@ import { subjectLabel } from '../../requests/model.js';
 import { getItem } from '../../requests/repository.js';
 import { refreshHomes, sendDm } from '../../requests/service.js';
 import { formatDuration } from '../../util/duration.js';
+import { escapeMrkdwn, mention, mrkdwn, trustedMrkdwn, type Mrkdwn } from '../../util/mrkdwn.js';
 import { formatInstant } from '../../util/time.js';
 import type { TaskCard } from '../../slack/tasks/blocks.js';
 import type { FulfillmentItem, Outcome } from '../types.js';
@@ -86,13 +87,14 @@ export function pickAssignee(
   return people[0]!;
 }
 
+/** The name as typed, or the e-mail: plain text, escaped where it is put into the steps. */
 function subjectName(item: FulfillmentItem): string {
-  return [item.subject.firstName, item.subject.lastName].filter(Boolean).join(' ') || subjectLabel(item.subject);
+  return [item.subject.firstName, item.subject.lastName].filter(Boolean).join(' ') || item.subject.email;
 }
 
-export function taskTitleText(config: AccessConfig, task: Task): string {
-  const appName = manualAppOf(config, task.appId)?.name ?? task.appId;
-  return `${task.kind === 'onboard' ? 'Onboard' : 'Offboard'} ${subjectLabel(task.item.subject)} ${task.kind === 'onboard' ? 'to' : 'from'} ${appName}`;
+export function taskTitleText(config: AccessConfig, task: Task): Mrkdwn {
+  const appName = escapeMrkdwn(manualAppOf(config, task.appId)?.name ?? task.appId);
+  return mrkdwn`${task.kind === 'onboard' ? mrkdwn`Onboard` : mrkdwn`Offboard`} ${subjectLabel(task.item.subject)} ${task.kind === 'onboard' ? mrkdwn`to` : mrkdwn`from`} ${appName}`;
 }
 
 /** Everything the task's messages show, worked out from the row and the config. */
@@ -146,11 +148,11 @@ export function assignTask(ctx: AppContext, item: FulfillmentItem): Outcome {
   const now = ctx.clock.now();
   const outcome = inTransaction(ctx.db, (): Outcome => {
     const existing = taskOfItem(ctx.db, item.itemId);
-    if (existing?.state === 'open') return { state: 'in_progress', detail: `task assigned to <@${existing.assignee}>` };
-    if (existing?.state === 'done') return { state: 'completed', detail: `done by <@${existing.closedBy}>` };
+    if (existing?.state === 'open') return { state: 'in_progress', detail: { mrkdwn: mrkdwn`task assigned to ${mention(existing.assignee)}` } };
+    if (existing?.state === 'done') return { state: 'completed', detail: { mrkdwn: mrkdwn`done by ${mention(existing.closedBy ?? '')}` } };
     // Cancelled between the job's start and here: no task for work nobody wants any more.
     const current = getItem(ctx.db, item.itemId);
-    if (current && current.state !== 'in_progress') return { state: 'in_progress', detail: current.detail ?? current.state };
+    if (current && current.state !== 'in_progress') return { state: 'in_progress', detail: { mrkdwn: trustedMrkdwn(current.detail ?? current.state) } };
     // Checked here, just before the task exists, whatever intake let through: a protected account is never changed.
     if (isProtected(ctx.config, item.subject.email)) {
       throw new PermanentError(`${item.subject.email} is a protected account (protectedEmails): accessbot never creates a task to change it; nothing was changed`, 'protected');
@@ -174,7 +176,7 @@ export function assignTask(ctx: AppContext, item: FulfillmentItem): Outcome {
       toState: 'open', detail: { taskId, assignee, kind: item.kind },
     });
     refreshHomes(ctx, taskActors(ctx, getTask(ctx.db, taskId)!));
-    return { state: 'in_progress', detail: `task assigned to <@${assignee}>` };
+    return { state: 'in_progress', detail: { mrkdwn: mrkdwn`task assigned to ${mention(assignee)}` } };
   });
   ctx.wake();
   return outcome;
@@ -253,7 +255,7 @@ export function completeTask(ctx: AppContext, taskId: number, actor: string, not
   const cleanNote = note?.trim() || null;
   return act(ctx, taskId, actor, (task, now) =>
     closeAndReport(ctx, task, now, actor, 'done', cleanNote, { note: cleanNote }, () =>
-      ctx.progress.complete(task.itemId, `done by <@${actor}>${cleanNote ? `: ${cleanNote}` : ''}`, actor)));
+      ctx.progress.complete(task.itemId, { mrkdwn: mrkdwn`done by ${mention(actor)}${cleanNote ? mrkdwn`: ${escapeMrkdwn(cleanNote)}` : mrkdwn``}` }, actor)));
 }
 
 /** Can't do: the item fails with the reason (the core tells the requester and alerts IT). */
@@ -261,7 +263,7 @@ export function cantDoTask(ctx: AppContext, taskId: number, actor: string, reaso
   const why = reason.trim();
   if (!why) return { ok: false, reason: 'invalid', message: 'Please give a reason.' };
   return act(ctx, taskId, actor, (task, now) =>
-    closeAndReport(ctx, task, now, actor, 'cant_do', why, { reason: why }, () => ctx.progress.fail(task.itemId, `<@${actor}> could not do it: ${why}`, actor)));
+    closeAndReport(ctx, task, now, actor, 'cant_do', why, { reason: why }, () => ctx.progress.fail(task.itemId, { mrkdwn: mrkdwn`${mention(actor)} could not do it: ${escapeMrkdwn(why)}` }, actor)));
 }
 
 /** Hands the task to someone else: the old DM is marked handed over, a new DM goes out, reminders follow. */
@@ -283,7 +285,7 @@ export function reassignTask(ctx: AppContext, taskId: number, actor: string, to:
     writeAudit(ctx.db, now, {
       actor, action: 'task.reassigned', requestId: task.requestId, itemId: task.itemId, appId: task.appId, detail: { taskId: task.id, from: task.assignee, to },
     });
-    ctx.progress.update(task.itemId, `task assigned to <@${to}>`, actor);
+    ctx.progress.update(task.itemId, { mrkdwn: mrkdwn`task assigned to ${mention(to)}` }, actor);
     refreshHomes(ctx, [...taskActors(ctx, task), to]);
     return undefined;
   });
@@ -324,7 +326,7 @@ export function withdrawTask(ctx: AppContext, itemId: number, actor: string): bo
     detail: { taskId: task.id, assignee: task.assignee },
   });
   renderTask(ctx, task.id, now);
-  sendDm(ctx, task.assignee, `Task #${task.id} (${taskTitleText(ctx.config, task)}) is withdrawn: <@${actor}> cancelled request ${task.requestId}. Nothing more to do.`);
+  sendDm(ctx, task.assignee, mrkdwn`Task #${task.id} (${taskTitleText(ctx.config, task)}) is withdrawn: ${mention(actor)} cancelled request ${escapeMrkdwn(task.requestId)}. Nothing more to do.`);
   refreshHomes(ctx, taskActors(ctx, task));
   return true;
 }

@@ -4,7 +4,7 @@
  */
 import type { ManualAppConfig } from '../../config.js';
 import type { RequestKind } from '../../requests/model.js';
-import { escapeMrkdwn } from '../../util/mrkdwn.js';
+import { escapeMrkdwn, trustedMrkdwn, type Mrkdwn } from '../../util/mrkdwn.js';
 
 export interface StepValues {
   app: string;
@@ -53,10 +53,13 @@ export function defaultSteps(app: Pick<ManualAppConfig, 'id' | 'name'>, kind: Re
   return kind === 'onboard' ? GENERIC_ONBOARD : GENERIC_OFFBOARD;
 }
 
-/** Config steps may use {app}, {email}, {name} and {role} too. The steps are mrkdwn; the values are typed by people, so escaped. */
-export function stepsFor(app: Pick<ManualAppConfig, 'id' | 'name' | 'steps'>, kind: RequestKind, values: StepValues): string[] {
+/**
+ * Config steps may use {app}, {email}, {name} and {role} too. A step is mrkdwn the operator wrote (bold, links);
+ * the values are what a requester typed (a new hire's name and e-mail), so they go in escaped.
+ */
+export function stepsFor(app: Pick<ManualAppConfig, 'id' | 'name' | 'steps'>, kind: RequestKind, values: StepValues): Mrkdwn[] {
   const template = app.steps?.[kind] ?? defaultSteps(app, kind);
-  return template.map((step) => step.replace(/\{(app|email|name|role)\}/g, (_, key: keyof StepValues) => escapeMrkdwn(values[key])));
+  return template.map((step) => trustedMrkdwn(step.replace(/\{(app|email|name|role)\}/g, (_, key: keyof StepValues) => escapeMrkdwn(values[key]))));
 }
 
 /**

@@ -171,7 +171,8 @@ export interface AutodeskSandbox {
   seedUsers(n: number, opts?: SeedUsersOptions): SandboxUserSnapshot[];
   accept(idOrEmail: string): SandboxUserSnapshot;
   countRequests(filter?: RequestFilter): number;
-  injectFailures(count: number, status?: number): void;
+  /** The next `count` API answers fail with `status`; `message` is the error text they carry (outside text the bot must not trust). */
+  injectFailures(count: number, status?: number, message?: string): void;
   setLatency(ms: number): void;
   setRateLimit(limit: { requestsPerWindow?: number; windowMs?: number }): void;
   setWebhookUrl(url: string | undefined): void;
@@ -318,6 +319,7 @@ class AutodeskSandboxImpl implements AutodeskSandbox {
   private windowUsed = 0;
   private failuresLeft = 0;
   private failureStatus = 503;
+  private failureMessage = 'Injected failure';
   private inFlight = 0;
   /** "METHOD /path" of the requests being handled now. */
   readonly inFlightPaths = new Set<string>();
@@ -479,7 +481,7 @@ class AutodeskSandboxImpl implements AutodeskSandbox {
       const status = this.failureStatus;
       const headers: Record<string, string> =
         status === 429 ? { 'Retry-After': this.formatRetryAfter(this.now() + 1000) } : {};
-      return reply(status, errorBody(status === 429 ? 'too_many_requests' : 'service_unavailable', 'Injected failure'), headers);
+      return reply(status, errorBody(status === 429 ? 'too_many_requests' : 'service_unavailable', this.failureMessage), headers);
     }
 
     const token = this.authenticate(req.headers.authorization);
@@ -966,9 +968,10 @@ class AutodeskSandboxImpl implements AutodeskSandbox {
     ).length;
   }
 
-  injectFailures(count: number, status = 503): void {
+  injectFailures(count: number, status = 503, message = 'Injected failure'): void {
     this.failuresLeft = count;
     this.failureStatus = status;
+    this.failureMessage = message;
   }
 
   setLatency(ms: number): void {

@@ -325,6 +325,34 @@ export class SlackDriver {
     return { ...response, payload };
   }
 
+  /** Picks an option of an overflow (⋯) menu in a message, as a person would. */
+  async chooseOverflow(userId: string, message: SandboxMessage, optionText: string | RegExp): Promise<ButtonClickResponse> {
+    const dmOwner = this.sandbox.dmUserOf(message.channel);
+    if (dmOwner && dmOwner !== userId) throw new Error(`Message ${message.ts} is in ${dmOwner}'s DM; ${userId} cannot see it.`);
+    const matches = (label: string) => (typeof optionText === 'string' ? label.startsWith(optionText) : optionText.test(label));
+    for (const block of message.blocks) {
+      for (const element of block.type === 'actions' && Array.isArray(block.elements) ? block.elements : []) {
+        const option = element?.type === 'overflow' ? (element.options as SlackObject[]).find((o) => matches(String(o.text?.text ?? ''))) : undefined;
+        if (!option) continue;
+        const payload: SlackObject = {
+          type: 'block_actions',
+          user: this.userPayload(userId),
+          api_app_id: this.apiAppId,
+          token: VERIFICATION_TOKEN,
+          container: { type: 'message', message_ts: message.ts, channel_id: message.channel, is_ephemeral: false },
+          trigger_id: this.sandbox.issueTriggerId(userId),
+          team: { id: this.teamId, domain: this.sandbox.teamDomain },
+          channel: { id: message.channel, name: dmOwner ? 'directmessage' : 'general' },
+          message: this.sandbox.toSlackMessage(message),
+          response_url: this.sandbox.newResponseUrl(userId, message.channel, { messageTs: message.ts }),
+          actions: [{ type: 'overflow', action_id: element.action_id, block_id: block.block_id, selected_option: option, action_ts: formatTs(this.now()) }],
+        };
+        return { ...(await this.sendInteraction(payload)), payload };
+      }
+    }
+    throw new Error(`No overflow option ${String(optionText)} in message ${message.ts} in ${message.channel}.`);
+  }
+
   /**
    * Slack's `state` for a view (or message blocks): every stateful element, keyed block_id → action_id, holding
    * the given value, else its initial value, else its empty value.

@@ -2,6 +2,7 @@
 import type { KnownBlock, View } from '@slack/types';
 import type { AccessConfig } from '../../config.js';
 import type { RequestKind } from '../../requests/model.js';
+import { escapeMrkdwn, mrkdwn } from '../../util/mrkdwn.js';
 
 export const REQUEST_MODAL = 'access_request';
 export const DENY_MODAL = 'deny_reason';
@@ -75,7 +76,7 @@ export function denyReasonModal(requestId: string, approvalIds: readonly number[
     submit: { type: 'plain_text', text: 'Deny' },
     close: { type: 'plain_text', text: 'Cancel' },
     blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: `Denying *${requestId}*: ${steps.join(', ')}. The requester will see your reason.` } },
+      { type: 'section', text: { type: 'mrkdwn', text: mrkdwn`Denying *${escapeMrkdwn(requestId)}*: ${escapeMrkdwn(steps.join(', '))}. The requester will see your reason.` } },
       input('reason', 'Reason', { type: 'plain_text_input', multiline: true, max_length: 1000 }),
     ],
   };

@@ -2,7 +2,8 @@
 import type { KnownBlock } from '@slack/types';
 import { approvalStepsOf, type AccessConfig, type AppConfig } from '../../config.js';
 import { STATE_LABEL, isCancellable, subjectLabel, type Approval, type Item, type RequestDetail } from '../../requests/model.js';
-import { context, formatTime, header, section, sectionsOfLines } from './common.js';
+import { escapeMrkdwn, joinMrkdwn, mention, mrkdwn, trustedMrkdwn, type Mrkdwn } from '../../util/mrkdwn.js';
+import { context, contexts, formatTime, header, quotedSections, section, sections, sectionsOfLines } from './common.js';
 
 /** Action id prefixes; the full id carries the request id so several cards can share a Home view. */
 export const ACTION = {
@@ -13,16 +14,17 @@ export const ACTION = {
 } as const;
 
 export interface Rendered {
-  text: string;
+  /** The notification and fallback text: mrkdwn too. */
+  text: Mrkdwn;
   blocks: KnownBlock[];
 }
 
 const appOf = (config: AccessConfig, appId: string): AppConfig | undefined => config.apps.find((app) => app.id === appId);
-const appName = (config: AccessConfig, appId: string) => appOf(config, appId)?.name ?? appId;
+const appName = (config: AccessConfig, appId: string) => escapeMrkdwn(appOf(config, appId)?.name ?? appId);
 const kindWord = (detail: RequestDetail) => (detail.request.kind === 'onboard' ? 'Onboarding' : 'Offboarding');
 
 /** "Autodesk: 120/300 deactivated, 2 failed" — the live progress of one app's items. */
-export function progressLine(config: AccessConfig, detail: RequestDetail, appId: string): string {
+export function progressLine(config: AccessConfig, detail: RequestDetail, appId: string): Mrkdwn {
   const items = detail.items.filter((item) => item.appId === appId);
   const app = appOf(config, appId);
   const done = items.filter((item) => item.state === 'completed').length;
@@ -37,27 +39,32 @@ export function progressLine(config: AccessConfig, detail: RequestDetail, appId:
   if (failed) parts.push(`${failed} failed`);
   if (denied) parts.push(`${denied} denied`);
   if (cancelled) parts.push(`${cancelled} cancelled`);
-  return `${app?.name ?? appId}: ${parts.join(', ')}`;
+  return escapeMrkdwn(`${app?.name ?? appId}: ${parts.join(', ')}`);
 }
 
-function itemLine(config: AccessConfig, item: Item): string {
+/** An item's detail is stored as mrkdwn: the one place that writes it escapes what came from outside. */
+const detailOf = (item: Item): Mrkdwn | undefined => (item.detail ? trustedMrkdwn(item.detail) : undefined);
+
+function itemLine(config: AccessConfig, item: Item): Mrkdwn {
   const icon = { awaiting_approval: '⏳', approved: '🟢', in_progress: '🔄', completed: '✅', failed: '❌', denied: '⛔', cancelled: '🚫' }[item.state];
-  const detail = item.detail && item.detail !== STATE_LABEL[item.state] ? ` — ${item.detail}` : '';
-  return `${icon} ${subjectLabel(item.subject)} · ${appName(config, item.appId)}: ${STATE_LABEL[item.state]}${detail}`;
+  const stored = detailOf(item);
+  const detail = stored && stored !== STATE_LABEL[item.state] ? mrkdwn` — ${stored}` : mrkdwn``;
+  return mrkdwn`${escapeMrkdwn(icon)} ${subjectLabel(item.subject)} · ${appName(config, item.appId)}: ${escapeMrkdwn(STATE_LABEL[item.state])}${detail}`;
 }
 
-function approvalLine(config: AccessConfig, approval: Approval): string {
+function approvalLine(config: AccessConfig, approval: Approval): Mrkdwn {
   const app = appOf(config, approval.appId);
   const steps = app ? approvalStepsOf(app) : [];
   const stepName = steps[approval.stepIndex]?.name;
-  const label = `${appName(config, approval.appId)}, step ${approval.stepIndex + 1}/${Math.max(steps.length, 1)}${stepName ? ` (${stepName})` : ''}`;
-  if (approval.state === 'approved') return `✅ ${label}: approved by <@${approval.decidedBy}> ${formatTime(approval.decidedAt!)}`;
+  const label = mrkdwn`${appName(config, approval.appId)}, step ${approval.stepIndex + 1}/${Math.max(steps.length, 1)}${stepName ? escapeMrkdwn(` (${stepName})`) : mrkdwn``}`;
+  const by = mention(approval.decidedBy ?? '');
+  if (approval.state === 'approved') return mrkdwn`✅ ${label}: approved by ${by} ${formatTime(approval.decidedAt!)}`;
   if (approval.state === 'denied') {
-    return `⛔ ${label}: denied by <@${approval.decidedBy}> ${formatTime(approval.decidedAt!)}${approval.reason ? ` — "${approval.reason}"` : ''}`;
+    return mrkdwn`⛔ ${label}: denied by ${by} ${formatTime(approval.decidedAt!)}${approval.reason ? mrkdwn` — "${escapeMrkdwn(approval.reason)}"` : mrkdwn``}`;
   }
-  if (approval.state === 'cancelled') return `🚫 ${label}: request cancelled by <@${approval.decidedBy}> ${formatTime(approval.decidedAt!)}; no decision needed`;
-  const who = approval.fallbackToIt ? 'the IT admins (nobody listed may decide)' : approval.approvers.map((a) => `<@${a}>`).join(' or ');
-  return `⏳ ${label}: waiting for ${who}`;
+  if (approval.state === 'cancelled') return mrkdwn`🚫 ${label}: request cancelled by ${mention(approval.decidedBy ?? '')} ${formatTime(approval.decidedAt!)}; no decision needed`;
+  const who = approval.fallbackToIt ? mrkdwn`the IT admins (nobody listed may decide)` : joinMrkdwn(approval.approvers.map(mention), ' or ');
+  return mrkdwn`⏳ ${label}: waiting for ${who}`;
 }
 
 /** What the approver must know before clicking: who, what, when, why, and what cannot be undone. */
@@ -66,10 +73,10 @@ function requestSummary(config: AccessConfig, detail: RequestDetail): KnownBlock
   const appIds = [...new Set(detail.items.map((item) => item.appId))];
   const subjects = [...new Map(detail.items.map((item) => [item.subject.email.toLowerCase(), item.subject])).values()];
   const fields = [
-    `*Requester*\n<@${request.requesterId}>`,
-    `*What*\n${kindWord(detail)}`,
-    `*Apps*\n${appIds.map((id) => appName(config, id)).join(', ')}`,
-    `*Effective date*\n${request.effectiveDate}`,
+    mrkdwn`*Requester*\n${mention(request.requesterId)}`,
+    mrkdwn`*What*\n${escapeMrkdwn(kindWord(detail))}`,
+    mrkdwn`*Apps*\n${joinMrkdwn(appIds.map((id) => appName(config, id)), ', ')}`,
+    mrkdwn`*Effective date*\n${escapeMrkdwn(request.effectiveDate)}`,
   ];
   const blocks: KnownBlock[] = [
     header(`${kindWord(detail)} request ${request.id}`),
@@ -79,36 +86,38 @@ function requestSummary(config: AccessConfig, detail: RequestDetail): KnownBlock
   if (autodesk?.connector === 'autodesk') {
     if (request.kind === 'onboard') {
       const teams = (request.options.autodeskTeams ?? []).map((id) => autodesk.teams.find((team) => team.id === id)?.name ?? id);
-      blocks.push(section(`*${autodesk.name} role:* ${request.options.autodeskRole ?? autodesk.defaultRole}   *Teams:* ${teams.length ? teams.join(', ') : 'none'}`));
+      blocks.push(section(mrkdwn`*${escapeMrkdwn(autodesk.name)} role:* ${escapeMrkdwn(request.options.autodeskRole ?? autodesk.defaultRole)}   *Teams:* ${escapeMrkdwn(teams.length ? teams.join(', ') : 'none')}`));
     } else {
       blocks.push(
         section(
           autodesk.offboardAction === 'delete'
-            ? `:warning: *${autodesk.name}: this is a hard, irreversible delete.* The account and its data are removed for good.`
-            : `:warning: *${autodesk.name} deactivation cannot be undone through the API* (reactivation needs an Autodesk support case).`,
+            ? mrkdwn`:warning: *${escapeMrkdwn(autodesk.name)}: this is a hard, irreversible delete.* The account and its data are removed for good.`
+            : mrkdwn`:warning: *${escapeMrkdwn(autodesk.name)} deactivation cannot be undone through the API* (reactivation needs an Autodesk support case).`,
         ),
       );
     }
   }
-  blocks.push(section(`*Who* (${subjects.length})\n${subjects.slice(0, 40).map(subjectLabel).join(', ')}${subjects.length > 40 ? `, …and ${subjects.length - 40} more` : ''}`));
-  blocks.push(section(`*Why*\n>${request.justification.replace(/\n/g, '\n>')}`));
+  const more = subjects.length > 40 ? mrkdwn`, …and ${subjects.length - 40} more` : mrkdwn``;
+  blocks.push(...sections(mrkdwn`*Who* (${subjects.length})\n${joinMrkdwn(subjects.slice(0, 40).map(subjectLabel), ', ')}${more}`));
+  blocks.push(...quotedSections(mrkdwn`Why`, escapeMrkdwn(request.justification)));
   return blocks;
 }
 
 function statusBlocks(config: AccessConfig, detail: RequestDetail): KnownBlock[] {
   const blocks: KnownBlock[] = [];
-  if (detail.approvals.length) blocks.push(context(detail.approvals.map((approval) => approvalLine(config, approval)).join('\n')));
+  if (detail.approvals.length) blocks.push(...contexts(joinMrkdwn(detail.approvals.map((approval) => approvalLine(config, approval)), '\n')));
   const appIds = [...new Set(detail.items.map((item) => item.appId))];
   const started = detail.items.some((item) => !['awaiting_approval', 'denied', 'cancelled'].includes(item.state));
-  if (started) blocks.push(section(`*Progress*\n${appIds.map((id) => progressLine(config, detail, id)).join('\n')}`));
+  if (started) blocks.push(...sections(mrkdwn`*Progress*\n${joinMrkdwn(appIds.map((id) => progressLine(config, detail, id)), '\n')}`));
   return blocks;
 }
 
 /** "Autodesk step 2 (App owner)": one approval as the card names it. */
+/** Plain text ("Autodesk step 2 (App owner)"): escape it where it goes into mrkdwn. */
 export function stepLabel(config: AccessConfig, approval: Approval): string {
   const app = appOf(config, approval.appId);
   const stepName = app ? approvalStepsOf(app)[approval.stepIndex]?.name : undefined;
-  return `${appName(config, approval.appId)} step ${approval.stepIndex + 1}${stepName ? ` (${stepName})` : ''}`;
+  return `${app?.name ?? approval.appId} step ${approval.stepIndex + 1}${stepName ? ` (${stepName})` : ''}`;
 }
 
 /**
@@ -144,12 +153,13 @@ function decisionButtons(requestId: string, approvals: readonly Approval[]): Kno
  * whose buttons decide exactly `approvals`. `shared`: a channel copy, whose buttons decide, of `approvals`,
  * only what each clicker may decide.
  */
-export type CardButtons = { personal: readonly Approval[] } | { shared: readonly Approval[]; who: (approval: Approval) => string };
+export type CardButtons = { personal: readonly Approval[] } | { shared: readonly Approval[]; who: (approval: Approval) => Mrkdwn };
 
-function decidesLine(config: AccessConfig, buttons: CardButtons): string {
-  if ('personal' in buttons) return `*Approve* or *Deny* decides: ${buttons.personal.map((approval) => stepLabel(config, approval)).join(', ')}.`;
-  const steps = buttons.shared.map((approval) => `${stepLabel(config, approval)}, by ${buttons.who(approval)}`);
-  return `A click here decides only the step the clicker may decide: ${steps.join('; ')}.`;
+function decidesLine(config: AccessConfig, buttons: CardButtons): Mrkdwn {
+  const label = (approval: Approval) => escapeMrkdwn(stepLabel(config, approval));
+  if ('personal' in buttons) return mrkdwn`*Approve* or *Deny* decides: ${joinMrkdwn(buttons.personal.map(label), ', ')}.`;
+  const steps = buttons.shared.map((approval) => mrkdwn`${label(approval)}, by ${buttons.who(approval)}`);
+  return mrkdwn`A click here decides only the step the clicker may decide: ${joinMrkdwn(steps, '; ')}.`;
 }
 
 /**
@@ -158,13 +168,13 @@ function decidesLine(config: AccessConfig, buttons: CardButtons): string {
  */
 export function approvalCard(config: AccessConfig, detail: RequestDetail, buttons?: CardButtons, note?: string): Rendered {
   const blocks = [...requestSummary(config, detail), ...statusBlocks(config, detail)];
-  if (note) blocks.push(context(note));
+  if (note) blocks.push(context(escapeMrkdwn(note)));
   const approvals = buttons ? ('personal' in buttons ? buttons.personal : buttons.shared) : [];
   if (buttons && approvals.length > 0) {
     blocks.push(context(decidesLine(config, buttons)));
     blocks.push(decisionButtons(detail.request.id, approvals));
   }
-  return { text: `${kindWord(detail)} request ${detail.request.id} from <@${detail.request.requesterId}> needs a decision`, blocks };
+  return { text: mrkdwn`${escapeMrkdwn(`${kindWord(detail)} request ${detail.request.id}`)} from ${mention(detail.request.requesterId)} needs a decision`, blocks };
 }
 
 /** Cancel stays on the requester's message while something in the request would still be stopped by it. */
@@ -190,9 +200,9 @@ function cancelButton(config: AccessConfig, detail: RequestDetail): KnownBlock[]
 export function requesterStatus(config: AccessConfig, detail: RequestDetail): Rendered {
   const lines = detail.items.map((item) => itemLine(config, item));
   return {
-    text: `Your ${kindWord(detail).toLowerCase()} request ${detail.request.id}`,
+    text: escapeMrkdwn(`Your ${kindWord(detail).toLowerCase()} request ${detail.request.id}`),
     blocks: [
-      section(`*Your ${kindWord(detail).toLowerCase()} request ${detail.request.id}* (effective ${detail.request.effectiveDate})`),
+      section(mrkdwn`*${escapeMrkdwn(`Your ${kindWord(detail).toLowerCase()} request ${detail.request.id}`)}* (effective ${escapeMrkdwn(detail.request.effectiveDate)})`),
       ...statusBlocks(config, detail),
       ...sectionsOfLines(lines, 40),
       ...cancelButton(config, detail),
@@ -203,9 +213,9 @@ export function requesterStatus(config: AccessConfig, detail: RequestDetail): Re
 /** Posted to the IT channel when an app's items of a request fail; Retry re-runs only the failed ones. */
 export function failureAlert(config: AccessConfig, detail: RequestDetail, appId: string): Rendered {
   const failed = detail.items.filter((item) => item.appId === appId && item.state === 'failed');
-  const lines = failed.map((item) => `❌ ${subjectLabel(item.subject)}: ${item.detail ?? 'failed'}`);
+  const lines = failed.map((item) => mrkdwn`❌ ${subjectLabel(item.subject)}: ${detailOf(item) ?? mrkdwn`failed`}`);
   const blocks: KnownBlock[] = [
-    section(`:rotating_light: *${appName(config, appId)} could not finish request ${detail.request.id}* (${kindWord(detail).toLowerCase()}, requested by <@${detail.request.requesterId}>)`),
+    section(mrkdwn`:rotating_light: *${appName(config, appId)} could not finish request ${escapeMrkdwn(detail.request.id)}* (${escapeMrkdwn(kindWord(detail).toLowerCase())}, requested by ${mention(detail.request.requesterId)})`),
     context(progressLine(config, detail, appId)),
   ];
   if (failed.length) {
@@ -216,19 +226,22 @@ export function failureAlert(config: AccessConfig, detail: RequestDetail, appId:
       elements: [{ type: 'button', action_id: `${ACTION.retry}:${detail.request.id}:${appId}`, text: { type: 'plain_text', text: `Retry ${failed.length} failed` }, value: `${detail.request.id}|${appId}` }],
     });
   } else {
-    blocks.push(section('No item is failed any more.'));
+    blocks.push(section(mrkdwn`No item is failed any more.`));
   }
-  return { text: `${appName(config, appId)} could not finish request ${detail.request.id}: ${failed.length} failed`, blocks };
+  return { text: mrkdwn`${appName(config, appId)} could not finish request ${escapeMrkdwn(detail.request.id)}: ${failed.length} failed`, blocks };
 }
 
 /** For `/access status` and the Home tab: one request in a few lines. */
 export function requestOverview(config: AccessConfig, detail: RequestDetail): KnownBlock[] {
   return [
-    section(`*${detail.request.id}* · ${kindWord(detail)} · effective ${detail.request.effectiveDate}`),
+    section(overviewTitle(detail)),
     ...sectionsOfLines(detail.items.map((item) => itemLine(config, item)), 15),
   ];
 }
 
-export function requestOverviewText(config: AccessConfig, detail: RequestDetail): string {
-  return [`*${detail.request.id}* · ${kindWord(detail)} · effective ${detail.request.effectiveDate}`, ...detail.items.slice(0, 15).map((item) => itemLine(config, item))].join('\n');
+const overviewTitle = (detail: RequestDetail) =>
+  mrkdwn`*${escapeMrkdwn(detail.request.id)}* · ${escapeMrkdwn(kindWord(detail))} · effective ${escapeMrkdwn(detail.request.effectiveDate)}`;
+
+export function requestOverviewText(config: AccessConfig, detail: RequestDetail): Mrkdwn {
+  return joinMrkdwn([overviewTitle(detail), ...detail.items.slice(0, 15).map((item) => itemLine(config, item))], '\n');
 }

@@ -45,7 +45,7 @@ export function accessCommand(ctx: AppContext, tasksText: TasksText) {
         await ack({ response_type: 'ephemeral', text: tasksText(ctx, command.user_id) });
         return;
       }
-      const prefix = word === 'help' ? '' : `I don't know \`/access ${command.text.trim().slice(0, 50)}\`.\n\n`;
+      const prefix = word === 'help' ? '' : `I don't know \`/access ${escapeMrkdwn(command.text.trim().slice(0, 50))}\`.\n\n`;
       await ack({ response_type: 'ephemeral', text: prefix + USAGE });
     } catch (error) {
       logger.error(`/access ${word} failed: ${(error as Error).message}`);
