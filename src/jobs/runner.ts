@@ -255,7 +255,7 @@ export class JobRunner {
     // setInterval keeps monotonic time: the heartbeat comes every third of a lease however the wall clock moves.
     const heartbeat = setInterval(() => {
       if (!this.extendLease(job.id, token, lease)) lost.abort(new Error('lease lost'));
-    }, Math.max(1000, lease / 3));
+    }, Math.max(100, lease / 3));
     let payload: unknown;
     try {
       payload = handler.schema.parse(JSON.parse(job.payload));
