@@ -80,7 +80,8 @@ export interface QueueHealth {
 }
 
 export function queueHealth(db: Db, now: number): QueueHealth {
-  const counts = db.prepare("SELECT state, COUNT(*) AS n FROM jobs WHERE state IN ('queued', 'running', 'failed') GROUP BY state").all() as {
+  // The hourly housekeeping job is always queued: it is not work waiting.
+  const counts = db.prepare("SELECT state, COUNT(*) AS n FROM jobs WHERE state IN ('queued', 'running', 'failed') AND pool <> 'housekeeping' GROUP BY state").all() as {
     state: string; n: number;
   }[];
   const count = (state: string) => counts.find((row) => row.state === state)?.n ?? 0;
