@@ -11,6 +11,7 @@ import { createAutodeskConnector, type AutodeskConnector } from './connectors/au
 import { createManualConnector } from './connectors/manual/index.js';
 import type { Connector } from './connectors/types.js';
 import { openDatabase, type Db } from './db/connection.js';
+import { acquireProcessLock } from './db/process-lock.js';
 import { queueHealth } from './jobs/queue.js';
 import { JobRunner } from './jobs/runner.js';
 import { createItAdmins } from './requests/it-admins.js';
@@ -70,8 +71,18 @@ export interface BuildOptions {
 export function buildBot(settings: Config, log: Logger, options: BuildOptions = {}): RunningBot {
   const clock = options.clock ?? systemClock;
   const db = openDatabase(settings.env.DATABASE_PATH);
+  let lock;
+  try {
+    lock = acquireProcessLock(db, settings.env.DATABASE_PATH);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  const processLock = lock;
   const jobs = settings.access.jobs;
-  const runner = new JobRunner(db, clock, log.child({ component: 'jobs' }), { concurrency: jobs.concurrency, retryBaseMs: jobs.retryBase, retryMaxMs: jobs.retryMax, maxAttempts: jobs.maxAttempts });
+  const runner = new JobRunner(db, clock, log.child({ component: 'jobs' }), {
+    concurrency: jobs.concurrency, retryBaseMs: jobs.retryBase, retryMaxMs: jobs.retryMax, maxAttempts: jobs.maxAttempts, housekeeping: { retentionMs: jobs.retention },
+  });
   const connectors = new Map<string, Connector>();
 
   const routes = [
@@ -176,6 +187,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
       await bolt.stop().catch((error: Error) => log.warn('slack receiver did not stop cleanly', { error: error.message }));
       await runner.stop();
       await autodesk?.close();
+      processLock.release();
       db.close();
     },
   };

@@ -80,8 +80,9 @@ export const accessConfigSchema = z
       .strictObject({
         retryBase: duration('2s').describe('First retry delay; doubles per attempt, with jitter'),
         retryMax: duration('10m').describe('Longest wait between retries'),
+        retention: duration('7d').describe('Finished jobs, seen deliveries and confirmed Autodesk intents are deleted after this; the audit is kept for ever'),
         maxAttempts: z.number().int().min(1).max(100).default(8).describe('Attempts before a job fails for good (the item fails and IT is alerted)'),
-        concurrency: z.number().int().min(1).max(64).default(10).describe('Jobs run at once (10 matches the Autodesk Standard plan\'s concurrency)'),
+        concurrency: z.number().int().min(1).max(64).default(10).describe('Connector jobs run at once (10 matches the Autodesk Standard plan\'s concurrency); Slack messages have their own 4 workers beside them'),
       })
       .prefault({})
       .describe('Tuning of the job runner that carries out connector work, Slack messages and reminders'),

@@ -3,6 +3,7 @@
  * that calls for it, and the change and its side effect can never be separated by a crash.
  */
 import type { Db } from '../db/connection.js';
+import { poolOf } from './kinds.js';
 
 export interface EnqueueOptions {
   /** Earliest start (epoch ms); default now. */
@@ -10,7 +11,8 @@ export interface EnqueueOptions {
   /**
    * With a key, how to treat a job with the same key:
    * - `once` (default): any job ever enqueued with the key makes this a no-op (Slack retries, double clicks);
-   * - `coalesce`: a queued job with the key absorbs this one (its run_at moves earlier if this one is sooner);
+   * - `coalesce`: a queued job with the key absorbs this one (its run_at moves earlier if this one is sooner,
+   *   unless that job already ran and is waiting out a backoff or a Retry-After: those it keeps);
    * - `replace`: a queued job with the key takes this payload and run_at (reminders being rescheduled).
    */
   key?: string;
@@ -25,6 +27,7 @@ export interface JobRow {
   id: number; kind: string; payload: string; key: string | null; queue: string | null; state: string;
   run_at: number; attempts: number; max_attempts: number | null; last_error: string | null;
   locked_by: string | null; lease_until: number | null; created_at: number; updated_at: number;
+  pool: string; lease_token: string | null; restarts: number;
 }
 
 /** Returns the id of the job that will do the work (new or existing), or undefined for a `once` no-op. */
@@ -38,13 +41,15 @@ export function enqueue(db: Db, now: number, kind: string, payload: unknown, opt
         const existing = db.prepare('SELECT id FROM jobs WHERE key = ? LIMIT 1').get(options.key) as { id: number } | undefined;
         if (existing) return undefined;
       } else {
-        const queued = db.prepare("SELECT id, run_at FROM jobs WHERE key = ? AND state = 'queued' LIMIT 1").get(options.key) as
-          | { id: number; run_at: number }
+        const queued = db.prepare("SELECT id, run_at, last_error FROM jobs WHERE key = ? AND state = 'queued' LIMIT 1").get(options.key) as
+          | { id: number; run_at: number; last_error: string | null }
           | undefined;
         if (queued) {
           if (mode === 'replace') {
             db.prepare('UPDATE jobs SET payload = ?, run_at = ?, updated_at = ? WHERE id = ?').run(json, runAt, now, queued.id);
-          } else if (runAt < queued.run_at) {
+          } else if (runAt < queued.run_at && queued.last_error === null) {
+            // A job with an error recorded has run and is backing off (or honouring Slack's Retry-After): pulling
+            // it earlier at every change of the request would defeat both.
             db.prepare('UPDATE jobs SET run_at = ?, updated_at = ? WHERE id = ?').run(runAt, now, queued.id);
           }
           return queued.id;
@@ -53,10 +58,10 @@ export function enqueue(db: Db, now: number, kind: string, payload: unknown, opt
     }
     const result = db
       .prepare(
-        `INSERT INTO jobs (kind, payload, key, queue, state, run_at, attempts, max_attempts, created_at, updated_at)
-         VALUES (?, ?, ?, ?, 'queued', ?, 0, ?, ?, ?)`,
+        `INSERT INTO jobs (kind, payload, key, queue, pool, state, run_at, attempts, max_attempts, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, 'queued', ?, 0, ?, ?, ?)`,
       )
-      .run(kind, json, options.key ?? null, options.queue ?? null, runAt, options.maxAttempts ?? null, now, now);
+      .run(kind, json, options.key ?? null, options.queue ?? null, poolOf(kind), runAt, options.maxAttempts ?? null, now, now);
     return Number(result.lastInsertRowid);
   };
   return db.inTransaction ? run() : db.transaction(run).immediate();
@@ -75,7 +80,8 @@ export interface QueueHealth {
 }
 
 export function queueHealth(db: Db, now: number): QueueHealth {
-  const counts = db.prepare("SELECT state, COUNT(*) AS n FROM jobs WHERE state IN ('queued', 'running', 'failed') GROUP BY state").all() as {
+  // The hourly housekeeping job is always queued: it is not work waiting.
+  const counts = db.prepare("SELECT state, COUNT(*) AS n FROM jobs WHERE state IN ('queued', 'running', 'failed') AND pool <> 'housekeeping' GROUP BY state").all() as {
     state: string; n: number;
   }[];
   const count = (state: string) => counts.find((row) => row.state === state)?.n ?? 0;

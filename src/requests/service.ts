@@ -17,10 +17,10 @@ import { peopleFacts, type KnownEmails } from './people.js';
 import { startOfDateInZone, type Clock } from '../util/time.js';
 import {
   canTransition, decidableBy, eligibleApprovers, isCancellable, isOpenRequest, subjectLabel, summarizeStates,
-  type Approval, type DecisionRefusal, type Item, type ItemState, type RequestDetail, type RequestKind, type RequestOptions, type Subject,
+  type AccessRequest, type Approval, type DecisionRefusal, type Item, type ItemState, type RequestDetail, type RequestKind, type RequestOptions, type Subject,
 } from './model.js';
 import {
-  approvalsOf, cancelApproval, decideApproval, failedItemIds, getItem, getRequest, getRequestDetail, insertApproval, insertItem, insertRequest, markSeen, openItemCount,
+  approvalsOf, cancelApproval, decideApproval, failedItemIds, getItem, getRequest, getRequestDetail, insertApproval, insertItem, insertRequest, openItemCount,
   touchRequest, updateItemState,
 } from './repository.js';
 
@@ -36,6 +36,8 @@ export interface RequestDeps {
   knownEmails?: KnownEmails;
   /** Tells the job runner that work was enqueued. */
   wake(): void;
+  /** Where new request ids come from (tests force a collision); default `newRequestId`. */
+  newRequestId?(): string;
 }
 
 export interface NewRequest {
@@ -50,10 +52,27 @@ export interface NewRequest {
   submissionId?: string;
 }
 
-/** A short id people can read aloud and search for: "AR-7K3Q9X". */
-function newRequestId(): string {
+/**
+ * An id people can read aloud and search for: "AR-7K3Q9XW2MB". Ten characters of 32 (50 bits): a collision is
+ * unlikely before tens of millions of requests, and `submitRequest` draws again when one happens anyway.
+ */
+export function newRequestId(): string {
   const alphabet = '23456789ABCDEFGHJKLMNPQRSTUVWXYZ';
-  return `AR-${[...randomBytes(6)].map((byte) => alphabet[byte % alphabet.length]).join('')}`;
+  return `AR-${[...randomBytes(10)].map((byte) => alphabet[byte % alphabet.length]).join('')}`;
+}
+
+/** Inserts the request under a fresh id, drawing again on the (rare) id already taken. */
+function insertRequestWithFreshId(deps: RequestDeps, request: Omit<AccessRequest, 'id'>): AccessRequest {
+  for (let attempt = 1; ; attempt++) {
+    const withId = { ...request, id: (deps.newRequestId ?? newRequestId)() };
+    try {
+      insertRequest(deps.db, withId);
+      return withId;
+    } catch (error) {
+      // A failed statement rolls back only itself in SQLite: the transaction goes on with the next id.
+      if ((error as { code?: string }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY' || attempt >= 5) throw error;
+    }
+  }
 }
 
 export function appById(config: AccessConfig, appId: string): AppConfig | undefined {
@@ -121,17 +140,15 @@ function openStep(deps: RequestDeps, detail: Pick<RequestDetail, 'request' | 'it
 export function submitRequest(deps: RequestDeps, input: NewRequest): { requestId: string; duplicate: boolean } {
   const now = deps.clock.now();
   const result = inTransaction(deps.db, () => {
-    if (input.submissionId && !markSeen(deps.db, `submission:${input.submissionId}`, now)) {
-      const existing = deps.db.prepare("SELECT request_id FROM audit WHERE action = 'request.submitted' AND json_extract(detail, '$.submissionId') = ?").get(input.submissionId) as
-        | { request_id: string }
-        | undefined;
-      return { requestId: existing?.request_id ?? '', duplicate: true };
+    if (input.submissionId) {
+      const existing = deps.db.prepare('SELECT request_id FROM submissions WHERE submission_id = ?').get(input.submissionId) as { request_id: string } | undefined;
+      if (existing) return { requestId: existing.request_id, duplicate: true };
     }
-    const request = {
-      id: newRequestId(), kind: input.kind, requesterId: input.requesterId, justification: input.justification,
+    const request = insertRequestWithFreshId(deps, {
+      kind: input.kind, requesterId: input.requesterId, justification: input.justification,
       effectiveDate: input.effectiveDate, options: input.options, createdAt: now, updatedAt: now,
-    };
-    insertRequest(deps.db, request);
+    });
+    if (input.submissionId) deps.db.prepare('INSERT INTO submissions (submission_id, request_id, at) VALUES (?, ?, ?)').run(input.submissionId, request.id, now);
     const items: Item[] = [];
     for (const appId of input.appIds) {
       for (const subject of input.subjects) {

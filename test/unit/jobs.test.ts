@@ -1,4 +1,4 @@
-/** The durable job runner on a real SQLite file: due times, retries with backoff, leases, dedupe, shutdown. */
+/** The durable job runner on a real SQLite file: due times, retries with backoff, leases, dedupe, pools, fencing, shutdown. */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,9 +7,11 @@ import { test } from 'node:test';
 import { z } from 'zod';
 import { openDatabase, type Db } from '../../src/db/connection.js';
 import { PermanentError, RetryAt } from '../../src/jobs/errors.js';
+import { JOB } from '../../src/jobs/kinds.js';
 import { cancelJobs, enqueue, type JobRow } from '../../src/jobs/queue.js';
 import { JobRunner } from '../../src/jobs/runner.js';
 import { silentLogger } from '../../src/util/log.js';
+import type { Clock } from '../../src/util/time.js';
 
 function freshDb(): Db {
   return openDatabase(join(mkdtempSync(join(tmpdir(), 'accessbot-jobs-')), 'jobs.db'));
@@ -165,4 +167,190 @@ test('stop() lets a running job finish, takes no new work, and releases what out
   assert.equal(job(db, id).locked_by, null);
   release();
   assert.equal((db.prepare("SELECT COUNT(*) AS n FROM jobs WHERE state = 'running'").get() as { n: number }).n, 0);
+});
+
+/** A clock tests move by hand (a wall clock that jumps). */
+class FakeClock implements Clock {
+  constructor(public t: number) {}
+  now(): number {
+    return this.t;
+  }
+}
+
+/** A promise with its resolve, for jobs a test holds mid-flight. */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { open, opened };
+}
+
+/** Resolves once `check` is true, looking every few ms; fails with `what` after the timeout. */
+async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+test('a backlog of connector jobs filling every connector worker does not delay a Slack message', async () => {
+  const db = freshDb();
+  const runner = new JobRunner(db, clock, silentLogger, { pollMs: 10, concurrency: 2 });
+  const held = gate();
+  const connectorStarted = counter(2);
+  runner.register('item.fulfill', { schema: payload, run: async () => { connectorStarted.hit(); await held.opened; } });
+  const sent = counter(1);
+  runner.register(JOB.sendMessage, { schema: z.object({ channel: z.string(), text: z.string() }), run: async () => sent.hit() });
+  const now = Date.now();
+  for (let n = 0; n < 20; n++) enqueue(db, now, 'item.fulfill', { n });
+  runner.start();
+  await connectorStarted.done;
+  // Due after the whole backlog, as a card posted mid-way through a bulk run is.
+  enqueue(db, Date.now() + 1, JOB.sendMessage, { channel: 'U1', text: 'your request was approved' });
+  runner.wake();
+  const outcome = await Promise.race([sent.done.then(() => 'sent'), new Promise((resolve) => setTimeout(resolve, 3000, 'stuck behind the backlog'))]);
+  held.open();
+  await runner.stop();
+  assert.equal(outcome, 'sent');
+  assert.equal(connectorStarted.seen, 2, 'the connector workers were all taken the whole time');
+  assert.equal((db.prepare("SELECT pool FROM jobs WHERE kind = ?").get(JOB.sendMessage) as { pool: string }).pool, 'slack');
+});
+
+test("a coalesced job waiting out Slack's Retry-After is not pulled earlier by the next change", async () => {
+  const db = freshDb();
+  const wall = new FakeClock(Date.parse('2026-03-02T10:00:00Z'));
+  const runner = new JobRunner(db, wall, silentLogger, { pollMs: 10 });
+  const retryAfter = wall.now() + 30_000;
+  const ran = counter(1);
+  runner.register(JOB.refreshHome, {
+    schema: z.object({ userId: z.string() }),
+    run: async () => { ran.hit(); throw new RetryAt(retryAfter, 'Slack rate limit: retry after 30s'); },
+  });
+  const id = enqueue(db, wall.now(), JOB.refreshHome, { userId: 'U1' }, { key: 'home:U1', mode: 'coalesce' })!;
+  runner.start();
+  await ran.done;
+  await until(() => job(db, id).state === 'queued', 'the job to be rescheduled');
+  await runner.stop();
+  assert.equal(job(db, id).run_at, retryAfter);
+  // Every change of the request asks for a refresh at once; the one queued absorbs it and keeps Slack's time.
+  assert.equal(enqueue(db, wall.now(), JOB.refreshHome, { userId: 'U1' }, { key: 'home:U1', mode: 'coalesce' }), id);
+  assert.equal(job(db, id).run_at, retryAfter, "Slack's Retry-After is kept");
+  // A fresh coalesced job (never run) still moves earlier, as before.
+  const fresh = enqueue(db, wall.now(), JOB.refreshHome, { userId: 'U2' }, { key: 'home:U2', mode: 'coalesce', runAt: wall.now() + 5000 })!;
+  enqueue(db, wall.now(), JOB.refreshHome, { userId: 'U2' }, { key: 'home:U2', mode: 'coalesce', runAt: wall.now() });
+  assert.equal(job(db, fresh).run_at, wall.now());
+});
+
+test('a wall-clock jump during a running job neither starts a second copy in this process nor lets the old claim finish over a newer one', async () => {
+  const db = freshDb();
+  const wall = new FakeClock(Date.parse('2026-03-02T10:00:00Z'));
+  const runner = new JobRunner(db, wall, silentLogger, { pollMs: 10, leaseMs: 60_000 });
+  let runs = 0;
+  const firstHeld = gate();
+  const started = counter(1);
+  const marker = counter(1);
+  runner.register('long', { schema: payload, run: async () => { runs++; started.hit(); await firstHeld.opened; } });
+  runner.register('marker', { schema: payload, run: async () => marker.hit() });
+  const id = enqueue(db, wall.now(), 'long', { n: 1 })!;
+  runner.start();
+  try {
+    await started.done;
+    wall.t += 2 * 3_600_000;
+    // Expired leases are claimed before due jobs: once this later job has run, the runner has looked at the long one.
+    enqueue(db, wall.now(), 'marker', { n: 2 });
+    runner.wake();
+    await marker.done;
+    assert.equal(runs, 1, 'the running job was not started again by its own process');
+    assert.ok(job(db, id).lease_until! > wall.now(), 'its lease was renewed past the jump');
+  } finally {
+    // Another claim takes the job over (the lease really ran out, e.g. the process stalled): the old claim's
+    // finish must not record a result over the newer claim's.
+    db.prepare("UPDATE jobs SET lease_token = 'newer-claim', locked_by = 'another-worker' WHERE id = ?").run(id);
+    firstHeld.open();
+    await runner.idle();
+    await runner.stop();
+  }
+  const row = job(db, id);
+  assert.equal(row.state, 'running', 'still the newer claim\'s to finish');
+  assert.equal(row.lease_token, 'newer-claim');
+});
+
+test('a job that keeps killing the process is failed after three restarts, and its give-up runs in the same transaction', async () => {
+  const db = freshDb();
+  let runs = 0;
+  const held = gate();
+  const lives: JobRunner[] = [];
+  const register = (runner: JobRunner, started: () => void) =>
+    runner.register('poison', {
+      schema: payload,
+      run: async () => { runs++; started(); await held.opened; },
+      onGiveUp: ({ n }, error) => {
+        enqueue(db, Date.now(), JOB.sendMessage, { channel: 'C0ITOPS', text: `item ${n} failed: ${error.message}` });
+      },
+    });
+  const id = enqueue(db, Date.now(), 'poison', { n: 7 })!;
+  const endLives = async () => {
+    held.open();
+    await Promise.all(lives.map((runner) => runner.stop()));
+  };
+  try {
+    for (let life = 1; life <= 5; life++) {
+      const runner = new JobRunner(db, clock, silentLogger, { pollMs: 10 });
+      const started = counter(1);
+      register(runner, started.hit);
+      lives.push(runner);
+      runner.start();
+      if (life <= 4) {
+        await started.done;
+        // The process dies mid-job: the row stays running, nothing is released.
+        void runner.stop();
+      }
+    }
+  } finally {
+    await endLives();
+  }
+  assert.equal(runs, 4, 'run once and restarted three times, then no more');
+  const row = job(db, id);
+  assert.equal(row.state, 'failed');
+  assert.match(row.last_error ?? '', /stopped while running this job 4 times/);
+  const told = db.prepare("SELECT payload FROM jobs WHERE kind = ?").all(JOB.sendMessage) as { payload: string }[];
+  assert.equal(told.length, 1, 'IT is told once');
+  assert.match(JSON.parse(told[0]!.payload).text, /item 7 failed: the bot stopped/);
+});
+
+test('a job that finished an attempt starts its restart count again', async () => {
+  const db = freshDb();
+  const id = enqueue(db, Date.now(), 't', { n: 1 })!;
+  db.prepare("UPDATE jobs SET state = 'running', restarts = 2, lease_token = 'dead', locked_by = 'dead-worker', lease_until = ? WHERE id = ?").run(Date.now() + 60_000, id);
+  const runner = new JobRunner(db, clock, silentLogger, { pollMs: 10, retryBaseMs: 1, retryMaxMs: 1 });
+  let runs = 0;
+  const done = counter(2);
+  runner.register('t', { schema: payload, run: async () => { runs++; done.hit(); if (runs === 1) throw new Error('503'); } });
+  runner.start();
+  await done.done;
+  await runner.idle();
+  await runner.stop();
+  assert.equal(job(db, id).state, 'done');
+  assert.equal(job(db, id).restarts, 0);
+});
+
+test('a give-up whose consequence cannot be stored still fails the job, and stores no half of it', async () => {
+  const db = freshDb();
+  const runner = new JobRunner(db, clock, silentLogger, { pollMs: 10 });
+  const gaveUp = counter(1);
+  runner.register('t', {
+    schema: payload,
+    run: async () => { throw new PermanentError('account is protected'); },
+    onGiveUp: () => {
+      enqueue(db, Date.now(), JOB.sendMessage, { channel: 'C0ITOPS', text: 'half of it' });
+      gaveUp.hit();
+      throw new Error('bug in the give-up handler');
+    },
+  });
+  const id = enqueue(db, Date.now(), 't', { n: 1 })!;
+  runner.start();
+  await gaveUp.done;
+  await until(() => job(db, id).state === 'failed', 'the job to fail');
+  await runner.stop();
+  assert.equal((db.prepare('SELECT COUNT(*) AS n FROM jobs WHERE kind = ?').get(JOB.sendMessage) as { n: number }).n, 0);
 });

@@ -7,6 +7,7 @@ import { sql as autodesk } from './002_autodesk.js';
 import { sql as manual } from './003_manual.js';
 import { sql as autodeskCalls } from './004_autodesk_calls.js';
 import { sql as cancel } from './005_cancel.js';
+import { sql as runner } from './006_runner.js';
 
 export const migrations: { version: number; name: string; sql: string }[] = [
   { version: 1, name: 'core', sql: core },
@@ -14,4 +15,5 @@ export const migrations: { version: number; name: string; sql: string }[] = [
   { version: 3, name: 'manual', sql: manual },
   { version: 4, name: 'autodesk_calls', sql: autodeskCalls },
   { version: 5, name: 'cancel', sql: cancel },
+  { version: 6, name: 'runner', sql: runner },
 ];
