@@ -105,6 +105,8 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
   let autodesk: AutodeskConnector | undefined;
 
   const logger = boltLogger(log);
+  // Without a timeout a hung Slack call would hold its job, and the serial queue behind it, for ever.
+  const slackTimeout = { timeout: settings.env.SLACK_TIMEOUT_MS };
   const receiver: Receiver =
     settings.mode === 'socket'
       ? new SocketModeReceiver({
@@ -112,7 +114,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
           customRoutes: routes,
           // Bolt serves custom routes on installerOptions.port in Socket Mode (not on app.start's port), and
           // passes installerOptions.clientOptions to the socket client: the sandboxes need both.
-          installerOptions: { port: settings.env.PORT, clientOptions: settings.env.SLACK_API_URL ? { slackApiUrl: settings.env.SLACK_API_URL } : {} },
+          installerOptions: { port: settings.env.PORT, clientOptions: { ...slackTimeout, ...(settings.env.SLACK_API_URL ? { slackApiUrl: settings.env.SLACK_API_URL } : {}) } },
           logger,
         })
       : new HTTPReceiver({ signingSecret: settings.env.SLACK_SIGNING_SECRET!, endpoints: '/slack/events', customRoutes: routes, port: settings.env.PORT, logger });
@@ -125,6 +127,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
       // The job runner owns retries and backoff; a rate limit surfaces as an error carrying retryAfter.
       retryConfig: { retries: 1, factor: 1, minTimeout: 200, maxTimeout: 500 },
       rejectRateLimitedCalls: true,
+      ...slackTimeout,
     },
   });
   bolt.error(async (error) => {
