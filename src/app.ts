@@ -11,9 +11,10 @@ import { createAutodeskConnector, type AutodeskConnector } from './connectors/au
 import { createManualConnector } from './connectors/manual/index.js';
 import type { Connector } from './connectors/types.js';
 import { openDatabase, type Db } from './db/connection.js';
-import { queueHealth } from './jobs/queue.js';
+import { checkHealth } from './health.js';
 import { JobRunner } from './jobs/runner.js';
 import { createItAdmins } from './requests/it-admins.js';
+import { createMetrics } from './metrics.js';
 import { registerFulfillment } from './requests/fulfillment.js';
 import { createItemProgress } from './requests/service.js';
 import { registerSlackJobs } from './slack/jobs.js';
@@ -71,18 +72,29 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
   const jobs = settings.access.jobs;
   const runner = new JobRunner(db, clock, log.child({ component: 'jobs' }), { concurrency: jobs.concurrency, retryBaseMs: jobs.retryBase, retryMaxMs: jobs.retryMax, maxAttempts: jobs.maxAttempts });
   const connectors = new Map<string, Connector>();
+  const metrics = createMetrics({ db, clock, settings });
 
   const routes = [
     {
       path: '/healthz',
       method: ['GET'],
       handler: (_req: IncomingMessage, res: ServerResponse) => {
+        const report = checkHealth(db, clock.now());
+        if (report.body.status === 'down') log.error('health check failed: the database does not answer');
+        sendJson(res, report.httpStatus, report.body);
+      },
+    },
+    {
+      path: '/metrics',
+      method: ['GET'],
+      handler: async (_req: IncomingMessage, res: ServerResponse) => {
         try {
-          db.prepare('SELECT 1').get();
-          sendJson(res, 200, { ok: true, jobs: queueHealth(db, clock.now()) });
+          const { contentType, text } = await metrics.scrape();
+          res.writeHead(200, { 'content-type': contentType });
+          res.end(text);
         } catch (error) {
-          sendJson(res, 503, { ok: false, error: 'database unavailable' });
-          log.error('health check failed', { error });
+          log.error('metrics scrape failed', { error: (error as Error).message });
+          sendJson(res, 503, { error: 'metrics unavailable' });
         }
       },
     },
@@ -128,6 +140,8 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
       retryConfig: { retries: 1, factor: 1, minTimeout: 200, maxTimeout: 500 },
       rejectRateLimitedCalls: true,
       ...slackTimeout,
+      // Bolt hands these options to every client it makes (listeners get their own), so all Slack calls are counted.
+      ...metrics.slackClientOptions,
     },
   });
   bolt.error(async (error) => {
@@ -170,6 +184,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
       await bolt.stop().catch((error: Error) => log.warn('slack receiver did not stop cleanly', { error: error.message }));
       await runner.stop();
       await autodesk?.close();
+      metrics.close();
       db.close();
     },
   };
