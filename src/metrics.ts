@@ -24,7 +24,6 @@ import type { Clock } from './util/time.js';
 const HOUR_MS = 3_600_000;
 /** Listed even at zero, so a dashboard's series exist before the first item reaches them. */
 const ITEM_STATES = ['awaiting_approval', 'approved', 'in_progress', ...TERMINAL_STATES];
-const JOB_STATES = ['queued', 'running', 'done', 'failed', 'cancelled'];
 
 type RequestInterceptor = NonNullable<WebClientOptions['requestInterceptor']>;
 type RequestConfig = Parameters<RequestInterceptor>[0];
@@ -78,12 +77,22 @@ export function createMetrics({ db, clock, settings }: MetricsOptions): Metrics 
   };
 
   // ---------------------------------------------------------------- from the database, at scrape time
+  // Each reading is taken once per scrape (scrape() clears them) and shared by the gauges that need it. A scrape
+  // runs on the event loop, so every query is an index search except the items count (one pass over an index).
+  let itemsThisScrape: Map<string, number> | undefined;
+  const itemsByState = () =>
+    (itemsThisScrape ??= new Map((db.prepare('SELECT state, COUNT(*) AS n FROM items GROUP BY state').all() as { state: string; n: number }[]).map((row) => [row.state, row.n])));
+  let jobsThisScrape: JobHealth | undefined;
+  const jobs = () => (jobsThisScrape ??= jobHealth(db, clock.now()));
+
   new Gauge({
     name: 'accessbot_requests', help: 'Requests by state: open while any item is not completed, failed or denied', labelNames: ['state'], registers: [registry],
     collect() {
       const total = (db.prepare('SELECT COUNT(*) AS n FROM requests').get() as { n: number }).n;
-      const marks = TERMINAL_STATES.map(() => '?').join(', ');
-      const open = (db.prepare(`SELECT COUNT(DISTINCT request_id) AS n FROM items WHERE state NOT IN (${marks})`).get(...TERMINAL_STATES) as { n: number }).n;
+      // The states actually present, so a state added later counts as open without a change here.
+      const openStates = [...itemsByState().keys()].filter((state) => !(TERMINAL_STATES as readonly string[]).includes(state));
+      const open = openStates.length === 0 ? 0
+        : (db.prepare(`SELECT COUNT(DISTINCT request_id) AS n FROM items WHERE state IN (${openStates.map(() => '?').join(', ')})`).get(...openStates) as { n: number }).n;
       this.set({ state: 'open' }, open);
       this.set({ state: 'finished' }, total - open);
     },
@@ -93,20 +102,18 @@ export function createMetrics({ db, clock, settings }: MetricsOptions): Metrics 
     collect() {
       this.reset();
       for (const state of ITEM_STATES) this.set({ state }, 0);
-      for (const row of db.prepare('SELECT state, COUNT(*) AS n FROM items GROUP BY state').all() as { state: string; n: number }[]) this.set({ state: row.state }, row.n);
+      for (const [state, n] of itemsByState()) this.set({ state }, n);
     },
   });
   new Gauge({
-    name: 'accessbot_jobs', help: 'Durable jobs by state (done and cancelled until housekeeping removes them)', labelNames: ['state'], registers: [registry],
+    name: 'accessbot_jobs', help: 'Durable jobs queued, running, and failed for good (until housekeeping removes them)', labelNames: ['state'], registers: [registry],
     collect() {
-      this.reset();
-      for (const state of JOB_STATES) this.set({ state }, 0);
-      for (const row of db.prepare('SELECT state, COUNT(*) AS n FROM jobs GROUP BY state').all() as { state: string; n: number }[]) this.set({ state: row.state }, row.n);
+      const { queued, running, failed } = jobs();
+      this.set({ state: 'queued' }, queued);
+      this.set({ state: 'running' }, running);
+      this.set({ state: 'failed' }, failed);
     },
   });
-  // One reading per scrape for the gauges that share it (scrape() clears it).
-  let jobsThisScrape: JobHealth | undefined;
-  const jobs = () => (jobsThisScrape ??= jobHealth(db, clock.now()));
   new Gauge({
     name: 'accessbot_jobs_overdue', help: `Queued jobs due more than ${OVERDUE_AFTER_MS / 60_000} minutes ago (the runner is stuck or far behind)`, registers: [registry],
     collect() {
@@ -221,6 +228,7 @@ export function createMetrics({ db, clock, settings }: MetricsOptions): Metrics 
     registry,
     slackClientOptions: { requestInterceptor },
     async scrape() {
+      itemsThisScrape = undefined;
       jobsThisScrape = undefined;
       budgetThisScrape = undefined;
       return { contentType: registry.contentType, text: await registry.metrics() };
