@@ -12,10 +12,11 @@ import { createManualConnector } from './connectors/manual/index.js';
 import type { Connector } from './connectors/types.js';
 import { openDatabase, type Db } from './db/connection.js';
 import { acquireProcessLock } from './db/process-lock.js';
-import { queueHealth } from './jobs/queue.js';
+import { checkHealth } from './health.js';
 import { JobRunner } from './jobs/runner.js';
 import { createItAdmins } from './requests/it-admins.js';
 import { createKnownEmails } from './requests/people.js';
+import { createMetrics } from './metrics.js';
 import { registerFulfillment } from './requests/fulfillment.js';
 import { createItemProgress } from './requests/service.js';
 import { DIRECTORY_REFRESH_MS, refreshDirectory } from './slack/directory.js';
@@ -84,18 +85,29 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
     concurrency: jobs.concurrency, retryBaseMs: jobs.retryBase, retryMaxMs: jobs.retryMax, maxAttempts: jobs.maxAttempts, housekeeping: { retentionMs: jobs.retention },
   });
   const connectors = new Map<string, Connector>();
+  const metrics = createMetrics({ db, clock, settings });
 
   const routes = [
     {
       path: '/healthz',
       method: ['GET'],
       handler: (_req: IncomingMessage, res: ServerResponse) => {
+        const report = checkHealth(db, clock.now());
+        if (report.body.status === 'down') log.error('health check failed: the database does not answer');
+        sendJson(res, report.httpStatus, report.body);
+      },
+    },
+    {
+      path: '/metrics',
+      method: ['GET'],
+      handler: async (_req: IncomingMessage, res: ServerResponse) => {
         try {
-          db.prepare('SELECT 1').get();
-          sendJson(res, 200, { ok: true, jobs: queueHealth(db, clock.now()) });
+          const { contentType, text } = await metrics.scrape();
+          res.writeHead(200, { 'content-type': contentType });
+          res.end(text);
         } catch (error) {
-          sendJson(res, 503, { ok: false, error: 'database unavailable' });
-          log.error('health check failed', { error });
+          log.error('metrics scrape failed', { error: (error as Error).message });
+          sendJson(res, 503, { error: 'metrics unavailable' });
         }
       },
     },
@@ -118,6 +130,8 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
   let autodesk: AutodeskConnector | undefined;
 
   const logger = boltLogger(log);
+  // Without a timeout a hung Slack call would hold its job, and the serial queue behind it, for ever.
+  const slackTimeout = { timeout: settings.env.SLACK_TIMEOUT_MS };
   const receiver: Receiver =
     settings.mode === 'socket'
       ? new SocketModeReceiver({
@@ -125,7 +139,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
           customRoutes: routes,
           // Bolt serves custom routes on installerOptions.port in Socket Mode (not on app.start's port), and
           // passes installerOptions.clientOptions to the socket client: the sandboxes need both.
-          installerOptions: { port: settings.env.PORT, clientOptions: settings.env.SLACK_API_URL ? { slackApiUrl: settings.env.SLACK_API_URL } : {} },
+          installerOptions: { port: settings.env.PORT, clientOptions: { ...slackTimeout, ...(settings.env.SLACK_API_URL ? { slackApiUrl: settings.env.SLACK_API_URL } : {}) } },
           logger,
         })
       : new HTTPReceiver({ signingSecret: settings.env.SLACK_SIGNING_SECRET!, endpoints: '/slack/events', customRoutes: routes, port: settings.env.PORT, logger });
@@ -138,6 +152,9 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
       // The job runner owns retries and backoff; a rate limit surfaces as an error carrying retryAfter.
       retryConfig: { retries: 1, factor: 1, minTimeout: 200, maxTimeout: 500 },
       rejectRateLimitedCalls: true,
+      ...slackTimeout,
+      // Bolt hands these options to every client it makes (listeners get their own), so all Slack calls are counted.
+      ...metrics.slackClientOptions,
     },
   });
   bolt.error(async (error) => {
@@ -187,6 +204,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
       await bolt.stop().catch((error: Error) => log.warn('slack receiver did not stop cleanly', { error: error.message }));
       await runner.stop();
       await autodesk?.close();
+      metrics.close();
       processLock.release();
       db.close();
     },

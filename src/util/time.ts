@@ -1,49 +1,56 @@
 /**
  * Calendar dates in the company's timezone. An effective date is a day ("2026-11-25"), and it "has come"
- * at local midnight in `config.timezone`, not at UTC midnight.
+ * at the first instant of that day in `config.timezone`, not at UTC midnight. Every zone computation goes
+ * through date-fns and its time-zone companion (`TZDate`), never through offsets worked out by hand: where
+ * DST starts at midnight (America/Santiago, America/Havana) the day begins at 01:00, and hand-made offset
+ * arithmetic lands on 23:00 the day before.
  */
+import { TZDate } from '@date-fns/tz';
+import { addDays, format } from 'date-fns';
+
 export interface Clock {
   now(): number;
 }
 export const systemClock: Clock = { now: () => Date.now() };
 
-function partsInZone(epochMs: number, timeZone: string): Record<string, number> {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit',
-    hour: '2-digit', minute: '2-digit', second: '2-digit', weekday: 'short',
-  }).formatToParts(new Date(epochMs));
-  const out: Record<string, number> = {};
-  for (const part of parts) {
-    if (part.type === 'weekday') out.weekday = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(part.value);
-    else if (part.type !== 'literal') out[part.type] = Number(part.value);
-  }
-  return out;
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+function partsOfDate(date: string): [number, number, number] {
+  const match = DATE.exec(date);
+  if (!match) throw new Error(`"${date}" is not a date like 2026-11-25`);
+  return [Number(match[1]), Number(match[2]), Number(match[3])];
 }
 
 /** "YYYY-MM-DD" of the given instant in the zone. */
 export function dateInZone(epochMs: number, timeZone: string): string {
-  const p = partsInZone(epochMs, timeZone);
-  return `${p.year}-${String(p.month).padStart(2, '0')}-${String(p.day).padStart(2, '0')}`;
+  return format(new TZDate(epochMs, timeZone), 'yyyy-MM-dd');
 }
 
 /** Minutes since local midnight and weekday (0 = Sunday) of the instant in the zone. */
 export function localTimeInZone(epochMs: number, timeZone: string): { minutes: number; weekday: number } {
-  const p = partsInZone(epochMs, timeZone);
-  return { minutes: (p.hour ?? 0) * 60 + (p.minute ?? 0), weekday: p.weekday ?? 0 };
+  const local = new TZDate(epochMs, timeZone);
+  return { minutes: local.getHours() * 60 + local.getMinutes(), weekday: local.getDay() };
 }
 
-/** The instant at which local midnight of `date` happens in the zone. */
+/**
+ * The instant at which the wall clock in the zone shows `minutes` after midnight on `date`. A wall time that
+ * DST skips moves forward by the gap (00:00 on a day whose midnight is skipped is 01:00), so the answer is
+ * always on `date` itself.
+ */
+export function instantOfLocalTime(date: string, minutes: number, timeZone: string): number {
+  const [year, month, day] = partsOfDate(date);
+  return new TZDate(year, month - 1, day, Math.floor(minutes / 60), minutes % 60, timeZone).getTime();
+}
+
+/** The first instant of `date` in the zone. */
 export function startOfDateInZone(date: string, timeZone: string): number {
-  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
-  const guess = Date.UTC(y, m - 1, d);
-  // The zone's offset at that instant; a second pass settles days where the offset changes (DST).
-  let instant = guess;
-  for (let i = 0; i < 2; i++) {
-    const p = partsInZone(instant, timeZone);
-    const asUtc = Date.UTC(p.year!, p.month! - 1, p.day!, p.hour, p.minute, p.second);
-    instant = guess - (asUtc - instant);
-  }
-  return instant;
+  return instantOfLocalTime(date, 0, timeZone);
+}
+
+/** The calendar date `days` after `date` (counted in days, not in 24-hour steps, so DST cannot skip a day). */
+export function addDaysToDate(date: string, days: number): string {
+  const [year, month, day] = partsOfDate(date);
+  return format(addDays(new TZDate(year, month - 1, day, 'UTC'), days), 'yyyy-MM-dd');
 }
 
 export function isValidTimeZone(timeZone: string): boolean {

@@ -32,10 +32,13 @@ describe('the bot in Socket Mode', () => {
     assert.equal(h.driver.transport, 'socket');
   });
 
-  test('GET /healthz still answers on PORT, and there is no HTTP events endpoint', async () => {
+  test('GET /healthz and /metrics still answer on PORT, and there is no HTTP events endpoint', async () => {
     const health = await fetch(`${h.botUrl}/healthz`);
     assert.equal(health.status, 200);
     assert.equal(((await health.json()) as { ok: boolean }).ok, true);
+    const metrics = await fetch(`${h.botUrl}/metrics`);
+    assert.equal(metrics.status, 200);
+    assert.match(await metrics.text(), /^accessbot_jobs\{state="queued"\} \d+$/m);
     const events = await fetch(`${h.botUrl}/slack/events`, { method: 'POST', body: 'token=x' });
     assert.equal(events.status, 404, 'in Socket Mode Slack requests only come over the socket');
   });

@@ -13,7 +13,7 @@ import { formatDuration } from '../../util/duration.js';
 import { formatInstant } from '../../util/time.js';
 import { escalationMessage, handedOverMessage, reminderMessage, taskMessage } from '../../slack/tasks/blocks.js';
 import { clearEndedSnooze, countEscalation, getTask, recordReminder, setEscalationMessage, setTaskMessage, type Task } from './repository.js';
-import { alignToHours, nextReminderTime, parseReminderHours } from './schedule.js';
+import { alignToHours, isWithinHours, nextReminderTime, parseReminderHours } from './schedule.js';
 import { TASK_JOB, cardOf, manualAppOf, remindKey, taskQueue, taskTitleText } from './service.js';
 
 /** Slack's rate limit becomes a retry at the time Slack names, without spending an attempt. */
@@ -100,6 +100,12 @@ async function remind(ctx: AppContext, { taskId }: { taskId: number }): Promise<
     }
     if (clearEndedSnooze(ctx.db, taskId, now)) {
       enqueue(ctx.db, now, TASK_JOB.render, { taskId }, { key: `task-render:${taskId}`, mode: 'coalesce', queue: taskQueue(taskId) });
+    }
+    // Due inside the hours but run outside them (the bot was down, or the job retried): wait for the next window.
+    const hours = parseReminderHours(app.reminderHours);
+    if (hours && !isWithinHours(now, hours, ctx.config.timezone)) {
+      enqueue(ctx.db, now, TASK_JOB.remind, { taskId }, { key: remindKey(taskId), mode: 'replace', runAt: alignToHours(now, hours, ctx.config.timezone) });
+      return undefined;
     }
     return current;
   });

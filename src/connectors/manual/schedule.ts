@@ -3,10 +3,9 @@
  * tested with plain numbers instead of waiting for a clock.
  */
 import { REMINDER_HOURS } from '../../config.js';
-import { dateInZone, localTimeInZone, startOfDateInZone } from '../../util/time.js';
+import { addDaysToDate, dateInZone, instantOfLocalTime, localTimeInZone } from '../../util/time.js';
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const DAY_MS = 86_400_000;
 
 export interface ReminderHours {
   /** Minutes after local midnight. */
@@ -46,21 +45,17 @@ export function isWithinHours(at: number, hours: ReminderHours, timeZone: string
   return (minutes >= hours.start && hours.days.has(weekday)) || (minutes < hours.end && hours.days.has((weekday + 6) % 7));
 }
 
-/** The instant of local `minutes` on `date` in the zone, corrected on days whose offset changes (DST). */
+/** The instant of local `minutes` on `date` in the zone (see instantOfLocalTime for days DST shortens). */
 export function localInstant(date: string, minutes: number, timeZone: string): number {
-  let instant = startOfDateInZone(date, timeZone) + minutes * 60_000;
-  const drift = localTimeInZone(instant, timeZone).minutes - (minutes % 1440);
-  if (drift !== 0 && Math.abs(drift) <= 120) instant -= drift * 60_000;
-  return instant;
+  return instantOfLocalTime(date, minutes, timeZone);
 }
 
 /** `at` itself when it is inside the hours, else the start of the next window. */
 export function alignToHours(at: number, hours: ReminderHours | undefined, timeZone: string): number {
   if (!hours || isWithinHours(at, hours, timeZone)) return at;
-  // Noon anchors keep each step on the intended local day whatever the offset.
-  const anchor = startOfDateInZone(dateInZone(at, timeZone), timeZone) + DAY_MS / 2;
+  const today = dateInZone(at, timeZone);
   for (let offset = 0; offset <= 8; offset++) {
-    const date = dateInZone(anchor + offset * DAY_MS, timeZone);
+    const date = addDaysToDate(today, offset);
     const start = localInstant(date, hours.start, timeZone);
     if (start > at && hours.days.has(localTimeInZone(start, timeZone).weekday)) return start;
   }

@@ -125,6 +125,8 @@ export interface FailureSpec {
   error?: string;
   /** Seconds for the Retry-After header (default 1 on a 429). */
   retryAfter?: number;
+  /** No answer at all: the call is recorded (error "hung") and left open until the caller gives up or the sandbox closes. */
+  hang?: boolean;
 }
 
 export interface WaitOptions {
@@ -540,6 +542,10 @@ export class SlackSandbox {
       delete args.token;
       const failure = this.takeFailure(method);
       const handler = this.handlers[method];
+      if (failure?.hang) {
+        this.record({ method, args, at: this.now(), ok: false, error: 'hung', status: 0, response: {} });
+        return;
+      }
       if (failure) {
         status = failure.status ?? (failure.error ? 200 : 500);
         body = { ok: false, error: failure.error ?? (status === 429 ? 'ratelimited' : 'internal_error') };

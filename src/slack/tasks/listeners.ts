@@ -15,7 +15,7 @@ import { localInstant, parseReminderHours } from '../../connectors/manual/schedu
 import {
   authorizeTaskAction, cantDoTask, completeTask, manualAppOf, reassignCandidates, reassignTask, snoozeTask, taskTitleText, type TaskResult,
 } from '../../connectors/manual/service.js';
-import { dateInZone } from '../../util/time.js';
+import { addDaysToDate, dateInZone } from '../../util/time.js';
 import { TASK_ACTION, TASK_INPUT, TASK_VIEW, cantDoModal, doneNoteModal, reassignModal, snoozeModal } from './blocks.js';
 
 export type TaskButton = 'done' | 'done_note' | 'reassign' | 'snooze' | 'cant_do';
@@ -32,7 +32,7 @@ export function parseTaskId(value: unknown): number | undefined {
 function snoozeDefaults(ctx: AppContext, appId: string): { date: string; time: string } {
   const hours = parseReminderHours(manualAppOf(ctx.config, appId)?.reminderHours);
   const minutes = hours?.start ?? 9 * 60;
-  const date = dateInZone(ctx.clock.now() + 86_400_000, ctx.config.timezone);
+  const date = addDaysToDate(dateInZone(ctx.clock.now(), ctx.config.timezone), 1);
   return { date, time: `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}` };
 }
 
