@@ -19,6 +19,7 @@ import { createItemProgress } from './requests/service.js';
 import { registerSlackJobs } from './slack/jobs.js';
 import { registerListeners } from './slack/listeners/index.js';
 import { registerTaskListeners, taskHomeBlocks, tasksCommandText } from './slack/tasks/listeners.js';
+import { limitBodies, readBodyWithin } from './util/http-body.js';
 import type { Logger } from './util/log.js';
 import { systemClock, type Clock } from './util/time.js';
 
@@ -43,17 +44,6 @@ function boltLogger(log: Logger): BoltLogger {
     getLevel: () => level,
     setName: () => undefined,
   };
-}
-
-async function readBody(req: IncomingMessage, limit = 1_000_000): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new Error('body too large');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -91,7 +81,8 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
       method: ['POST'],
       handler: async (req: IncomingMessage, res: ServerResponse) => {
         try {
-          const body = await readBody(req);
+          const body = await readBodyWithin(req, res);
+          if (!body) return;
           const answer = autodesk ? await autodesk.handleWebhook(body, req.headers) : { status: 404, body: JSON.stringify({ error: 'no app uses the autodesk connector' }) };
           res.writeHead(answer.status, { 'content-type': 'application/json' });
           res.end(answer.body);
@@ -116,6 +107,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
           logger,
         })
       : new HTTPReceiver({ signingSecret: settings.env.SLACK_SIGNING_SECRET!, endpoints: '/slack/events', customRoutes: routes, port: settings.env.PORT, logger });
+  if (receiver instanceof HTTPReceiver) receiver.requestListener = limitBodies(receiver.requestListener, ['/slack/events']);
   const bolt = new App({
     token: settings.env.SLACK_BOT_TOKEN,
     receiver,
