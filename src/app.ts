@@ -18,6 +18,7 @@ import { registerFulfillment } from './requests/fulfillment.js';
 import { createItemProgress } from './requests/service.js';
 import { registerSlackJobs } from './slack/jobs.js';
 import { registerListeners } from './slack/listeners/index.js';
+import { PeopleDirectory } from './slack/people.js';
 import { registerTaskListeners, taskHomeBlocks, tasksCommandText } from './slack/tasks/listeners.js';
 import { limitBodies, readBodyWithin } from './util/http-body.js';
 import type { Logger } from './util/log.js';
@@ -138,7 +139,8 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
   }
   registerFulfillment(runner, ctx);
   registerSlackJobs(ctx, taskHomeBlocks);
-  registerListeners(bolt, ctx, tasksCommandText);
+  const people = new PeopleDirectory(db, bolt.client, clock, log.child({ component: 'people' }));
+  registerListeners(bolt, ctx, tasksCommandText, people);
   registerTaskListeners(bolt, ctx);
   for (const connector of new Set(connectors.values())) connector.registerJobs?.(runner);
 
@@ -147,6 +149,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
     async start() {
       await bolt.start(settings.env.PORT);
       runner.start();
+      people.start();
       // Bad credentials should show at start-up, not at the first approved request; never blocks start-up.
       for (const connector of new Set(connectors.values())) {
         connector.verify?.().then(
@@ -158,6 +161,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
     async stop() {
       await bolt.stop().catch((error: Error) => log.warn('slack receiver did not stop cleanly', { error: error.message }));
       await runner.stop();
+      await people.stop();
       await autodesk?.close();
       db.close();
     },

@@ -6,10 +6,12 @@ import { sql as core } from './001_core.js';
 import { sql as autodesk } from './002_autodesk.js';
 import { sql as manual } from './003_manual.js';
 import { sql as autodeskCalls } from './004_autodesk_calls.js';
+import { sql as slackPeople } from './005_slack_people.js';
 
 export const migrations: { version: number; name: string; sql: string }[] = [
   { version: 1, name: 'core', sql: core },
   { version: 2, name: 'autodesk', sql: autodesk },
   { version: 3, name: 'manual', sql: manual },
   { version: 4, name: 'autodesk_calls', sql: autodeskCalls },
+  { version: 5, name: 'slack_people', sql: slackPeople },
 ];
