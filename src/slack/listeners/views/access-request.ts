@@ -32,7 +32,7 @@ const LOOKUP_BUDGET_MS = 1500;
 
 export function accessRequestSubmission(ctx: AppContext, people: PeopleDirectory) {
   return async ({ ack, body, view, logger }: SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs) => {
-    const lookup = people.lookupUntil(Date.now() + LOOKUP_BUDGET_MS);
+    const lookup = people.lookupUntil(ctx.clock.now() + LOOKUP_BUDGET_MS);
     let result;
     try {
       result = await validateRequest(ctx.config, readModal(view.state.values), ctx.clock.now(), lookup);
