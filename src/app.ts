@@ -22,7 +22,9 @@ import { createItemProgress } from './requests/service.js';
 import { DIRECTORY_REFRESH_MS, refreshDirectory } from './slack/directory.js';
 import { registerSlackJobs } from './slack/jobs.js';
 import { registerListeners } from './slack/listeners/index.js';
+import { PeopleDirectory } from './slack/people.js';
 import { registerTaskListeners, taskHomeBlocks, tasksCommandText } from './slack/tasks/listeners.js';
+import { limitBodies, readBodyWithin } from './util/http-body.js';
 import type { Logger } from './util/log.js';
 import { systemClock, type Clock } from './util/time.js';
 
@@ -47,17 +49,6 @@ function boltLogger(log: Logger): BoltLogger {
     getLevel: () => level,
     setName: () => undefined,
   };
-}
-
-async function readBody(req: IncomingMessage, limit = 1_000_000): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new Error('body too large');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -116,7 +107,8 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
       method: ['POST'],
       handler: async (req: IncomingMessage, res: ServerResponse) => {
         try {
-          const body = await readBody(req);
+          const body = await readBodyWithin(req, res);
+          if (!body) return;
           const answer = autodesk ? await autodesk.handleWebhook(body, req.headers) : { status: 404, body: JSON.stringify({ error: 'no app uses the autodesk connector' }) };
           res.writeHead(answer.status, { 'content-type': 'application/json' });
           res.end(answer.body);
@@ -143,6 +135,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
           logger,
         })
       : new HTTPReceiver({ signingSecret: settings.env.SLACK_SIGNING_SECRET!, endpoints: '/slack/events', customRoutes: routes, port: settings.env.PORT, logger });
+  if (receiver instanceof HTTPReceiver) receiver.requestListener = limitBodies(receiver.requestListener, ['/slack/events']);
   const bolt = new App({
     token: settings.env.SLACK_BOT_TOKEN,
     receiver,
@@ -176,7 +169,8 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
   }
   registerFulfillment(runner, ctx);
   registerSlackJobs(ctx, taskHomeBlocks);
-  registerListeners(bolt, ctx, tasksCommandText);
+  const people = new PeopleDirectory(db, bolt.client, clock, log.child({ component: 'people' }));
+  registerListeners(bolt, ctx, tasksCommandText, people);
   registerTaskListeners(bolt, ctx);
   for (const connector of new Set(connectors.values())) connector.registerJobs?.(runner);
 
@@ -191,6 +185,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
       directoryTimer.unref();
       await bolt.start(settings.env.PORT);
       runner.start();
+      people.start();
       // Bad credentials should show at start-up, not at the first approved request; never blocks start-up.
       for (const connector of new Set(connectors.values())) {
         connector.verify?.().then(
@@ -203,6 +198,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
       clearInterval(directoryTimer);
       await bolt.stop().catch((error: Error) => log.warn('slack receiver did not stop cleanly', { error: error.message }));
       await runner.stop();
+      await people.stop();
       await autodesk?.close();
       metrics.close();
       processLock.release();

@@ -109,18 +109,28 @@ export function approvalStepsOf(app: AppConfig): { name?: string; approvers: str
 const optionalText = z.string().trim().min(1).optional();
 const url = z.url({ protocol: /^https?$/ });
 
+/** Loopback hosts, where plain http cannot be read or altered by anyone on the network (the sandboxes use them). */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+/** Tokens and client secrets travel to these URLs: http only where nothing outside this machine sees it. */
+const remoteUrl = url.refine((text) => {
+  const parsed = URL.canParse(text) ? new URL(text) : undefined;
+  return !parsed || parsed.protocol === 'https:' || isLoopbackHost(parsed.hostname);
+}, 'must be an https:// URL (http is allowed only on loopback: 127.0.0.0/8, localhost, [::1])');
+
 export const envSchema = z
   .object({
     SLACK_BOT_TOKEN: z.string({ error: 'is required (the xoxb- bot token of your Slack app)' }).regex(/^xoxb-/, 'must start with "xoxb-"').describe('xoxb-… bot token (required)'),
     SLACK_SIGNING_SECRET: optionalText.describe('Request signature secret; required in HTTP mode'),
     SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'must start with "xapp-"').optional().describe('xapp-… app-level token; when set, Socket Mode is used'),
-    SLACK_API_URL: url.optional().describe("Base URL of the Slack Web API (default Slack's own), e.g. http://127.0.0.1:4010/api/ for the sandbox"),
+    SLACK_API_URL: remoteUrl.optional().describe("Base URL of the Slack Web API (default Slack's own); https, or http on loopback only, e.g. http://127.0.0.1:4010/api/ for the sandbox"),
     SLACK_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000).describe('Longest wait for one Slack Web API call; a call with no answer by then fails and its job retries'),
     PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('HTTP port: /slack/events, /healthz, /metrics, /webhooks/autodesk'),
     DATABASE_PATH: z.string().min(1).default('./data/accessbot.db').describe('SQLite file, created with its folder'),
     ACCESS_CONFIG: z.string().min(1).default('./access.config.json').describe('The catalog and routing file'),
-    AUTODESK_BASE_URL: url.default('https://developer.api.autodesk.com').describe('Autodesk REST base URL'),
-    AUTODESK_TOKEN_URL: url.optional().describe('OAuth client-credentials endpoint; default ${AUTODESK_BASE_URL}/authentication/v2/token'),
+    AUTODESK_BASE_URL: remoteUrl.default('https://developer.api.autodesk.com').describe('Autodesk REST base URL; https, or http on loopback only'),
+    AUTODESK_TOKEN_URL: remoteUrl.optional().describe('OAuth client-credentials endpoint; default ${AUTODESK_BASE_URL}/authentication/v2/token'),
     AUTODESK_CLIENT_ID: optionalText.describe('Required when an app uses the autodesk connector'),
     AUTODESK_CLIENT_SECRET: optionalText.describe('Required when an app uses the autodesk connector'),
     AUTODESK_PLAN: z.enum(['standard', 'business']).default('standard').describe('standard = 1000 requests/hour, 10 concurrent; business = 5000/hour, 50 concurrent'),

@@ -1,6 +1,6 @@
 /**
  * Turns what someone typed in the request modal into a request, or into an error per field (block id).
- * Slack users are looked up through an injected function so this stays free of Slack calls.
+ * Slack users are looked up through an injected directory so this stays free of Slack calls.
  */
 import { z } from 'zod';
 import type { AccessConfig } from '../config.js';
@@ -15,6 +15,14 @@ export interface SlackPerson {
   realName?: string;
   isBot: boolean;
   deleted: boolean;
+}
+
+/** What Slack said about a person; `unavailable` (rate-limited, too slow) is never taken for "not found". */
+export type PersonLookup = { status: 'found'; person: SlackPerson } | { status: 'not_found' } | { status: 'unavailable' };
+
+export interface PeopleLookup {
+  byIds(ids: readonly string[]): Promise<Map<string, PersonLookup>>;
+  byEmail(email: string): Promise<PersonLookup>;
 }
 
 export interface ModalInput {
@@ -42,11 +50,20 @@ export interface ValidRequest {
 export type IntakeResult = { ok: true; request: ValidRequest } | { ok: false; errors: Record<string, string> };
 
 export const JUSTIFICATION_MAX = 3000;
+/** People one request may name: beyond this, approvers cannot review it and Slack cannot check it in time. */
+export const MAX_PEOPLE = 500;
+/** Refusals listed by name on the field; the rest are counted. */
+const LISTED_REFUSALS = 10;
 const email = z.email();
 
-export async function validateRequest(
-  config: AccessConfig, input: ModalInput, now: number, lookup: (userId: string) => Promise<SlackPerson | undefined>,
-): Promise<IntakeResult> {
+const SLACK_SLOW = 'Slack is answering slowly right now, so this could not be checked. Nothing was submitted: please submit again in a minute.';
+
+function listRefusals(refused: string[]): string {
+  const shown = refused.slice(0, LISTED_REFUSALS).join('; ');
+  return refused.length > LISTED_REFUSALS ? `${shown}; and ${refused.length - LISTED_REFUSALS} more` : shown;
+}
+
+export async function validateRequest(config: AccessConfig, input: ModalInput, now: number, people: PeopleLookup): Promise<IntakeResult> {
   const errors: Record<string, string> = {};
   const kind = input.kind === 'onboard' || input.kind === 'offboard' ? input.kind : undefined;
   if (!kind) errors.kind = 'Choose onboard or offboard.';
@@ -56,36 +73,67 @@ export async function validateRequest(
   else if (unknownApps.length) errors.apps = `Not configured any more: ${unknownApps.join(', ')}. Pick from the list.`;
 
   const subjects: Subject[] = [];
+  const isProtected = (address: string) => config.protectedEmails.some((protectedEmail) => protectedEmail.toLowerCase() === address.toLowerCase());
   const hireEmail = input.newHireEmail?.trim();
   const hasNewHire = Boolean(hireEmail || input.newHireFirstName?.trim() || input.newHireLastName?.trim());
+  const pickedIds = [...new Set(input.subjects)];
+  const named = pickedIds.length + (hasNewHire ? 1 : 0);
+  if (named > MAX_PEOPLE) {
+    // Refused before any look-up: checking them would cost hundreds of Slack calls for a request that cannot be sent.
+    errors.subjects = `A request can name at most ${MAX_PEOPLE} people; this one names ${named}. Split it into several requests.`;
+  }
+  let newHire: Subject | undefined;
   if (hasNewHire) {
     if (kind === 'offboard') errors.new_hire_email = 'New-hire fields are for onboarding only; pick the person under People.';
     else if (!hireEmail) errors.new_hire_email = "Enter the new hire's e-mail.";
     else if (!email.safeParse(hireEmail).success) errors.new_hire_email = `"${hireEmail}" is not a valid e-mail address.`;
+    else if (isProtected(hireEmail)) errors.new_hire_email = `${hireEmail} is a protected account: accessbot never changes its access.`;
     if (kind !== 'offboard') {
       if (!input.newHireFirstName?.trim()) errors.new_hire_first_name = "Enter the new hire's first name.";
       if (!input.newHireLastName?.trim()) errors.new_hire_last_name = "Enter the new hire's last name.";
     }
     if (hireEmail && !errors.new_hire_email) {
-      subjects.push({ slackId: null, email: hireEmail, firstName: input.newHireFirstName?.trim() || null, lastName: input.newHireLastName?.trim() || null });
+      newHire = { slackId: null, email: hireEmail, firstName: input.newHireFirstName?.trim() || null, lastName: input.newHireLastName?.trim() || null };
     }
   }
 
-  const people = await Promise.all(input.subjects.map(async (id) => ({ id, person: await lookup(id) })));
-  const refused: string[] = [];
-  for (const { id, person } of people) {
-    if (!person) refused.push(`<@${id}> could not be found in Slack`);
-    else if (person.isBot) refused.push(`<@${id}> is a bot`);
-    else if (person.deleted && kind !== 'offboard') refused.push(`<@${id}> is deactivated in Slack`);
-    else if (!person.email) refused.push(`<@${id}> has no e-mail address in Slack`);
-    else {
-      const [first, ...rest] = (person.realName ?? '').split(' ');
-      subjects.push({ slackId: id, email: person.email, firstName: person.firstName || first || null, lastName: person.lastName || rest.join(' ') || null });
+  if (named <= MAX_PEOPLE) {
+    const [found, hireInSlack] = await Promise.all([people.byIds(pickedIds), newHire ? people.byEmail(newHire.email) : undefined]);
+    if (newHire && hireInSlack) {
+      // An e-mail that already belongs to someone in Slack is that person: their Slack id keeps them from
+      // approving their own access. Unchecked, it could be anyone, so nothing is stored until Slack answers.
+      if (hireInSlack.status === 'unavailable') errors.new_hire_email = SLACK_SLOW;
+      else subjects.push(hireInSlack.status === 'found' ? { ...newHire, slackId: hireInSlack.person.id } : newHire);
     }
-  }
-  if (refused.length) errors.subjects = `Can't request access for: ${refused.join('; ')}.`;
-  else if (subjects.length === 0 && !hasNewHire) {
-    errors.subjects = kind === 'offboard' ? 'Choose at least one person.' : "Choose at least one person, or fill in the new hire's e-mail and name.";
+    const refused: string[] = [];
+    let unchecked = 0;
+    for (const id of pickedIds) {
+      const lookup = found.get(id) ?? { status: 'unavailable' };
+      if (lookup.status === 'unavailable') {
+        unchecked += 1;
+        continue;
+      }
+      if (lookup.status === 'not_found') {
+        refused.push(`${id} could not be found in Slack`);
+        continue;
+      }
+      const person = lookup.person;
+      const name = person.realName || id;
+      if (person.isBot) refused.push(`${name} is a bot`);
+      else if (person.deleted && kind !== 'offboard') refused.push(`${name} is deactivated in Slack`);
+      else if (!person.email) refused.push(`${name} has no e-mail address in Slack`);
+      else if (isProtected(person.email)) refused.push(`${name} (${person.email}) is a protected account: accessbot never changes its access`);
+      else {
+        const [first, ...rest] = (person.realName ?? '').split(' ');
+        subjects.push({ slackId: id, email: person.email, firstName: person.firstName || first || null, lastName: person.lastName || rest.join(' ') || null });
+      }
+    }
+    if (refused.length) errors.subjects = `Can't request access for: ${listRefusals(refused)}.`;
+    else if (unchecked) {
+      errors.subjects = `Slack is answering slowly right now, so ${unchecked} of the ${pickedIds.length} people could not be checked yet. Nothing was submitted: please submit again in a minute.`;
+    } else if (subjects.length === 0 && !hasNewHire) {
+      errors.subjects = kind === 'offboard' ? 'Choose at least one person.' : "Choose at least one person, or fill in the new hire's e-mail and name.";
+    }
   }
 
   const today = dateInZone(now, config.timezone);

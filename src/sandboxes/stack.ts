@@ -100,6 +100,8 @@ export interface HarnessOptions {
   autodesk?: AutodeskSandboxOptions;
   env?: Record<string, string>;
   echo?: boolean;
+  /** Slack users besides USERS, in the workspace before the bot starts. */
+  users?: SandboxUser[];
   /** Run the bot in Socket Mode (SLACK_APP_TOKEN, no signing secret); the driver then talks over the socket. */
   socketMode?: boolean;
   /** Slack user groups (S…) and their members, for itAdmins or approvers given as groups. */
@@ -117,7 +119,7 @@ export class Harness {
   static async start(options: HarnessOptions = {}): Promise<Harness> {
     const dir = mkdtempSync(join(tmpdir(), 'accessbot-e2e-'));
     const port = await freePort();
-    const slack = await startSlackSandbox({ users: USERS, botToken: BOT_TOKEN, appToken: APP_TOKEN, userGroups: options.userGroups });
+    const slack = await startSlackSandbox({ users: [...USERS, ...(options.users ?? [])], botToken: BOT_TOKEN, appToken: APP_TOKEN, userGroups: options.userGroups });
     const autodesk = await startAutodeskSandbox({ webhookUrl: `http://127.0.0.1:${port}/webhooks/autodesk`, ...options.autodesk });
     const configPath = join(dir, 'access.config.json');
     writeFileSync(configPath, JSON.stringify(options.config ?? baseConfig(), null, 2));

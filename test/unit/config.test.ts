@@ -92,3 +92,26 @@ test('start-up names missing Autodesk credentials and a malformed port, each in 
   const noFile = start({ AUTODESK_CLIENT_ID: 'a', AUTODESK_CLIENT_SECRET: 'b', ACCESS_CONFIG: join(dir, 'missing.json') });
   assert.match(noFile.stderr, /missing\.json: 1 problem: file not found/);
 });
+
+test('a remote Slack or Autodesk URL over plain http stops start-up naming the variable; loopback http is allowed', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'accessbot-https-'));
+  const path = join(dir, 'access.config.json');
+  writeFileSync(path, JSON.stringify(baseConfig()));
+  const base = { PATH: process.env.PATH, SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's', ACCESS_CONFIG: path, DATABASE_PATH: join(dir, 'db.sqlite'), AUTODESK_CLIENT_ID: 'a', AUTODESK_CLIENT_SECRET: 'b' };
+  const started = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...base, AUTODESK_TOKEN_URL: 'http://auth.example.com/token' }, encoding: 'utf8' });
+  assert.equal(started.status, 1);
+  assert.equal(
+    started.stderr.trim(),
+    'accessbot cannot start: environment: 1 problem: AUTODESK_TOKEN_URL must be an https:// URL (http is allowed only on loopback: 127.0.0.0/8, localhost, [::1])',
+  );
+
+  const env = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' };
+  for (const name of ['SLACK_API_URL', 'AUTODESK_BASE_URL', 'AUTODESK_TOKEN_URL']) {
+    for (const remote of ['http://slack.example.com/api/', 'http://10.0.0.5:4010/', 'http://127.0.0.1.evil.example/', 'http://[::2]/']) {
+      assert.throws(() => parseEnv({ ...env, [name]: remote }), (error: ConfigError) => error.problems.length === 1 && error.problems[0]!.startsWith(`${name} must be an https:// URL`), `${name}=${remote}`);
+    }
+    for (const allowed of ['https://slack.example.com/api/', 'http://127.0.0.1:4010/api/', 'http://127.8.9.10/', 'http://localhost:3000/', 'http://[::1]:8080/']) {
+      assert.doesNotThrow(() => parseEnv({ ...env, [name]: allowed }), `${name}=${allowed}`);
+    }
+  }
+});

@@ -2,12 +2,27 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseAccessConfig } from '../../src/config.js';
-import { validateRequest, type ModalInput } from '../../src/requests/intake.js';
+import { MAX_PEOPLE, validateRequest, type ModalInput, type PeopleLookup, type PersonLookup, type SlackPerson } from '../../src/requests/intake.js';
 import { baseConfig } from '../support/harness.js';
 
 const config = parseAccessConfig(baseConfig());
 const now = Date.parse('2026-11-25T12:00:00Z');
-const lookup = async (id: string) => ({ id, email: `${id.toLowerCase()}@example.com`, isBot: false, deleted: false });
+const person = (id: string, extra: Partial<SlackPerson> = {}): SlackPerson => ({ id, email: `${id.toLowerCase()}@example.com`, isBot: false, deleted: false, ...extra });
+/** A directory that knows everyone by the rule above, except those it is told are unknown or unavailable. */
+function directory(opts: { unknown?: string[]; unavailable?: string[]; byEmail?: (email: string) => PersonLookup } = {}): PeopleLookup & { asked: string[] } {
+  const asked: string[] = [];
+  const answer = (id: string): PersonLookup =>
+    opts.unavailable?.includes(id) ? { status: 'unavailable' } : opts.unknown?.includes(id) ? { status: 'not_found' } : { status: 'found', person: person(id) };
+  return {
+    asked,
+    byIds: async (ids) => {
+      asked.push(...ids);
+      return new Map(ids.map((id) => [id, answer(id)]));
+    },
+    byEmail: async (email) => opts.byEmail?.(email) ?? { status: 'not_found' },
+  };
+}
+const lookup = directory();
 const input = (extra: Partial<ModalInput>): ModalInput => ({ kind: 'onboard', subjects: ['U0BOB'], apps: ['autodesk'], autodeskTeams: [], justification: 'because', ...extra });
 
 test('no app, an app removed from the config, and an unknown team are refused on their fields', async () => {
@@ -37,4 +52,49 @@ test('the same person picked twice, with different e-mail casing, becomes one su
   assert.ok(result.ok);
   assert.equal(result.request.subjects.length, 1);
   assert.equal(result.request.options.autodeskRole, 'user');
+});
+
+test('more than 500 people are refused on the People field with the count, before any Slack look-up', async () => {
+  const people = directory();
+  const ids = Array.from({ length: MAX_PEOPLE }, (_, i) => `U${String(i).padStart(6, '0')}`);
+  const withHire = await validateRequest(config, input({ subjects: ids, newHireEmail: 'jane@example.com', newHireFirstName: 'Jane', newHireLastName: 'Doe' }), now, people);
+  assert.equal(withHire.ok ? '' : withHire.errors.subjects, 'A request can name at most 500 people; this one names 501. Split it into several requests.');
+  assert.deepEqual(people.asked, [], 'nobody was looked up');
+  const exactly = await validateRequest(config, input({ subjects: ids }), now, people);
+  assert.ok(exactly.ok, 'exactly 500 is allowed');
+  assert.equal(exactly.request.subjects.length, MAX_PEOPLE);
+});
+
+test('a person Slack could not be asked about is reported as Slack being slow, never as not found', async () => {
+  const result = await validateRequest(config, input({ subjects: ['U0BOB', 'U0SLOW', 'U0SLOWER'] }), now, directory({ unavailable: ['U0SLOW', 'U0SLOWER'] }));
+  const message = result.ok ? '' : result.errors.subjects!;
+  assert.match(message, /Slack is answering slowly right now, so 2 of the 3 people could not be checked yet\. Nothing was submitted/);
+  assert.doesNotMatch(message, /could not be found/);
+  const unknown = await validateRequest(config, input({ subjects: ['U0GHOST'] }), now, directory({ unknown: ['U0GHOST'] }));
+  assert.match(unknown.ok ? '' : unknown.errors.subjects!, /U0GHOST could not be found in Slack/);
+});
+
+test('a protected e-mail is refused on the field that named it, whatever its case, for onboarding and offboarding', async () => {
+  const guarded = parseAccessConfig({ ...baseConfig(), protectedEmails: ['Breakglass@Example.com'] });
+  const picked = directory();
+  picked.byIds = async (ids) => new Map(ids.map((id) => [id, { status: 'found', person: person(id, { email: 'BREAKGLASS@example.com', realName: 'Break Glass' }) }]));
+  for (const kind of ['onboard', 'offboard']) {
+    const result = await validateRequest(guarded, input({ kind, subjects: ['U0BREAK'] }), now, picked);
+    assert.match(result.ok ? '' : result.errors.subjects!, /Break Glass \(BREAKGLASS@example\.com\) is a protected account/, kind);
+  }
+  const hire = await validateRequest(guarded, input({ subjects: [], newHireEmail: 'breakglass@EXAMPLE.com', newHireFirstName: 'B', newHireLastName: 'G' }), now, directory());
+  assert.equal(hire.ok ? '' : hire.errors.new_hire_email, 'breakglass@EXAMPLE.com is a protected account: accessbot never changes its access.');
+});
+
+test("a new hire's e-mail that belongs to a Slack user is stored with that user's id; unchecked, nothing is stored", async () => {
+  const manager = person('U0MANAGER', { email: 'mona@example.com' });
+  const known = directory({ byEmail: (email) => (email.toLowerCase() === 'mona@example.com' ? { status: 'found', person: manager } : { status: 'not_found' }) });
+  const hire = { subjects: [], newHireEmail: 'Mona@Example.com', newHireFirstName: 'Mona', newHireLastName: 'M' };
+  const result = await validateRequest(config, input(hire), now, known);
+  assert.ok(result.ok);
+  assert.deepEqual(result.request.subjects, [{ slackId: 'U0MANAGER', email: 'Mona@Example.com', firstName: 'Mona', lastName: 'M' }]);
+  const stranger = await validateRequest(config, input({ ...hire, newHireEmail: 'jane@example.com' }), now, known);
+  assert.equal(stranger.ok && stranger.request.subjects[0]!.slackId, null);
+  const slow = await validateRequest(config, input(hire), now, directory({ byEmail: () => ({ status: 'unavailable' }) }));
+  assert.match(slow.ok ? '' : slow.errors.new_hire_email!, /Slack is answering slowly/);
 });

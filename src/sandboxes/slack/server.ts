@@ -129,6 +129,14 @@ export interface FailureSpec {
   hang?: boolean;
 }
 
+/** Slack slow or busy for one method: each call waits `latencyMs`; calls beyond `perSecond` in a second get a 429. */
+export interface ThrottleSpec {
+  latencyMs?: number;
+  perSecond?: number;
+  /** Seconds for the Retry-After header of those 429s (default 1). */
+  retryAfter?: number;
+}
+
 export interface WaitOptions {
   /** Default 10000. */
   timeoutMs?: number;
@@ -191,6 +199,7 @@ export class SlackSandbox {
   private readonly events = new EventEmitter();
   private readonly pendingWaits = new Set<(error: Error) => void>();
   private readonly failures = new Map<string, FailureSpec[]>();
+  private readonly throttles = new Map<string, ThrottleSpec & { second: number; calls: number }>();
   private readonly triggers = new Map<string, TriggerRecord>();
   private readonly responseUrls = new Map<string, ResponseUrlTarget & { uses: number }>();
   private readonly dmByUser = new Map<string, string>();
@@ -233,7 +242,7 @@ export class SlackSandbox {
         if (!members) throw new SlackApiError('no_such_subteam');
         return { users: [...members] };
       },
-      'users.list': () => ({ members: [...this.users.values()].map((u) => this.toSlackUser(u)), response_metadata: { next_cursor: '' } }),
+      'users.list': (args) => this.listUsers(args),
       'views.open': (args) => this.openView(args),
       'views.push': (args) => this.pushView(args),
       'views.update': (args) => this.updateView(args),
@@ -504,6 +513,7 @@ export class SlackSandbox {
     this.views.length = 0;
     this.homeViews.clear();
     this.failures.clear();
+    this.throttles.clear();
     this.triggers.clear();
     this.responseUrls.clear();
     this.socketMode.reset();
@@ -523,6 +533,8 @@ export class SlackSandbox {
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.baseUrl);
     const raw = await readBody(req);
+    const latencyMs = this.throttles.get(decodeURIComponent(url.pathname.slice('/api/'.length)))?.latencyMs;
+    if (latencyMs) await new Promise((resolve) => setTimeout(resolve, latencyMs));
     if (url.pathname.startsWith('/api/')) return this.handleApi(decodeURIComponent(url.pathname.slice('/api/'.length)), req, url, raw, res);
     if (url.pathname.startsWith('/response/') && req.method === 'POST') return this.handleResponseUrl(url.pathname.slice('/response/'.length), raw, res);
     sendJson(res, 404, { ok: false, error: 'not_found' });
@@ -540,7 +552,7 @@ export class SlackSandbox {
       const bearer = /^Bearer\s+(\S+)/i.exec(req.headers.authorization ?? '')?.[1];
       const token = bearer ?? (typeof args.token === 'string' ? args.token : undefined);
       delete args.token;
-      const failure = this.takeFailure(method);
+      const failure = this.takeFailure(method) ?? this.overRate(method);
       const handler = this.handlers[method];
       if (failure?.hang) {
         this.record({ method, args, at: this.now(), ok: false, error: 'hung', status: 0, response: {} });
@@ -593,6 +605,21 @@ export class SlackSandbox {
     }
     this.record({ method: 'response_url', args: { ...(body ?? {}), response_url_id: id, user: target?.userId, channel: target?.channelId }, at: this.now(), ok: response.ok === true, error: response.error, status, response });
     sendJson(res, status, response);
+  }
+
+  /** Every later call to `method` is slowed or rate-limited as described (undefined: back to normal). */
+  throttle(method: string, spec: ThrottleSpec | undefined): void {
+    if (spec) this.throttles.set(method, { ...spec, second: 0, calls: 0 });
+    else this.throttles.delete(method);
+  }
+
+  private overRate(method: string): FailureSpec | undefined {
+    const throttle = this.throttles.get(method);
+    if (throttle?.perSecond === undefined) return undefined;
+    const second = Math.floor(this.now() / 1000);
+    if (throttle.second !== second) Object.assign(throttle, { second, calls: 0 });
+    throttle.calls += 1;
+    return throttle.calls > throttle.perSecond ? { status: 429, retryAfter: throttle.retryAfter ?? 1 } : undefined;
   }
 
   private takeFailure(method: string): FailureSpec | undefined {
@@ -696,6 +723,17 @@ export class SlackSandbox {
     }
     if (ids.length === 1) return { no_op: true, already_open: true, channel: { id: this.dmChannelOf(ids[0] as string) } };
     return { channel: { id: `G${ids.map((id) => id.slice(1)).sort().join('').slice(0, 16).toUpperCase()}` } };
+  }
+
+  /** Pages of `limit` users (all at once without one); the cursor is the offset, opaque as Slack's are. */
+  private listUsers(args: SlackObject): SlackObject {
+    const all = [...this.users.values()];
+    const offset = args.cursor ? Number(Buffer.from(String(args.cursor), 'base64url').toString().replace(/^offset:/, '')) : 0;
+    if (!Number.isInteger(offset) || offset < 0 || offset > all.length) throw new SlackApiError('invalid_cursor');
+    const limit = Number(args.limit) > 0 ? Number(args.limit) : all.length;
+    const end = Math.min(all.length, offset + limit);
+    const nextCursor = end < all.length ? Buffer.from(`offset:${end}`).toString('base64url') : '';
+    return { members: all.slice(offset, end).map((u) => this.toSlackUser(u)), response_metadata: { next_cursor: nextCursor } };
   }
 
   private userInfo(args: SlackObject): SlackObject {

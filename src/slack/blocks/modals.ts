@@ -1,6 +1,7 @@
 /** The request modal (block ids fixed by SPEC "The request modal") and the deny-reason modal. */
 import type { KnownBlock, View } from '@slack/types';
 import type { AccessConfig } from '../../config.js';
+import { MAX_PEOPLE } from '../../requests/intake.js';
 import type { RequestKind } from '../../requests/model.js';
 import { escapeMrkdwn, mrkdwn } from '../../util/mrkdwn.js';
 
@@ -27,8 +28,8 @@ export function requestModal(config: AccessConfig, today: string, kind?: Request
     input('kind', 'What do you need?', {
       type: 'static_select', options: kinds, ...(kind ? { initial_option: kinds[kind === 'onboard' ? 0 : 1] } : {}),
     }),
-    input('subjects', 'People', { type: 'multi_users_select', placeholder: { type: 'plain_text', text: 'Who gains or loses access' } }, {
-      optional: true, hint: 'One or many. For a new hire without Slack yet, use the fields below instead.',
+    input('subjects', 'People', { type: 'multi_users_select', max_selected_items: MAX_PEOPLE, placeholder: { type: 'plain_text', text: 'Who gains or loses access' } }, {
+      optional: true, hint: `One or many (up to ${MAX_PEOPLE}). For a new hire without Slack yet, use the fields below instead.`,
     }),
     input('new_hire_email', 'New hire e-mail', { type: 'plain_text_input', placeholder: { type: 'plain_text', text: 'jane.doe@example.com' } }, {
       optional: true, hint: 'Onboarding only: someone who has no Slack account yet.',

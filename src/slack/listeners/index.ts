@@ -2,6 +2,7 @@
 import type { App } from '@slack/bolt';
 import type { AppContext } from '../../context.js';
 import { ACTION } from '../blocks/request.js';
+import type { PeopleDirectory } from '../people.js';
 import { DENY_MODAL, REQUEST_MODAL } from '../blocks/modals.js';
 import { approveButton, denyButton } from './actions/approval.js';
 import { cancelButton } from './actions/cancel.js';
@@ -13,9 +14,9 @@ import { denyReasonSubmission } from './views/deny-reason.js';
 
 const startsWith = (prefix: string) => new RegExp(`^${prefix}(:|$)`);
 
-export function registerListeners(app: App, ctx: AppContext, tasksText: TasksText): void {
+export function registerListeners(app: App, ctx: AppContext, tasksText: TasksText, people: PeopleDirectory): void {
   app.command('/access', accessCommand(ctx, tasksText));
-  app.view(REQUEST_MODAL, accessRequestSubmission(ctx));
+  app.view(REQUEST_MODAL, accessRequestSubmission(ctx, people));
   app.view(DENY_MODAL, denyReasonSubmission(ctx));
   app.action({ type: 'block_actions', action_id: startsWith(ACTION.approve) }, approveButton(ctx) as never);
   app.action({ type: 'block_actions', action_id: startsWith(ACTION.deny) }, denyButton(ctx) as never);

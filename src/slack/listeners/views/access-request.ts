@@ -1,8 +1,9 @@
 /** Submission of the request modal: field errors back on the form, or the request stored and routed. */
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import type { AppContext } from '../../../context.js';
-import { validateRequest, type ModalInput, type SlackPerson } from '../../../requests/intake.js';
+import { validateRequest, type ModalInput } from '../../../requests/intake.js';
 import { submitRequest } from '../../../requests/service.js';
+import type { PeopleDirectory } from '../../people.js';
 
 type Values = ViewSubmitAction['view']['state']['values'];
 
@@ -23,21 +24,15 @@ function readModal(values: Values): ModalInput {
   };
 }
 
-export function accessRequestSubmission(ctx: AppContext) {
-  return async ({ ack, body, view, client, logger }: SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs) => {
-    const lookup = async (userId: string): Promise<SlackPerson | undefined> => {
-      try {
-        const { user } = await client.users.info({ user: userId });
-        if (!user) return undefined;
-        return {
-          id: userId, email: user.profile?.email, firstName: user.profile?.first_name, lastName: user.profile?.last_name,
-          realName: user.profile?.real_name ?? user.real_name, isBot: Boolean(user.is_bot), deleted: Boolean(user.deleted),
-        };
-      } catch (error) {
-        logger.warn(`users.info ${userId} failed: ${(error as Error).message}`);
-        return undefined;
-      }
-    };
+/**
+ * Slack shows an error when the ack takes over 3 s; look-ups stop after this so that validating and storing
+ * the request still fit. People not checked by then are reported as "Slack is slow", never as unknown.
+ */
+const LOOKUP_BUDGET_MS = 1500;
+
+export function accessRequestSubmission(ctx: AppContext, people: PeopleDirectory) {
+  return async ({ ack, body, view, logger }: SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs) => {
+    const lookup = people.lookupUntil(ctx.clock.now() + LOOKUP_BUDGET_MS);
     let result;
     try {
       result = await validateRequest(ctx.config, readModal(view.state.values), ctx.clock.now(), lookup);

@@ -1,0 +1,213 @@
+/**
+ * The workspace's Slack users, kept in SQLite so the request form can check hundreds of people inside Slack's
+ * 3 seconds instead of calling users.info for each (Tier 4: about 100 a minute, and slow when it is busy).
+ *
+ * Filled by paging users.list in the background at start-up and every `refreshEvery`. A person missing from it,
+ * or known only from a row older than `freshFor`, is asked of Slack (users.info, users.lookupByEmail) a few at a
+ * time until the caller's deadline. When Slack rate-limits or is too slow, a stale row still answers; with no row
+ * the person is `unavailable`, which the form reports as "Slack is slow", never as "not found".
+ */
+import type { WebClient } from '@slack/web-api';
+import type { Db } from '../db/connection.js';
+import type { PeopleLookup, PersonLookup, SlackPerson } from '../requests/intake.js';
+import type { Logger } from '../util/log.js';
+import type { Clock } from '../util/time.js';
+
+export interface PeopleDirectoryOptions {
+  /** A cached row younger than this is used without asking Slack. Default 1 hour. */
+  freshFor?: number;
+  /** How often the whole directory is listed again. Default 1 hour. */
+  refreshEvery?: number;
+  /** users.info calls in flight at once for one form. Default 5. */
+  concurrency?: number;
+  /** users.list page size (Slack recommends at most 200). Default 200. */
+  pageSize?: number;
+}
+
+interface PersonRow {
+  id: string; email: string | null; first_name: string | null; last_name: string | null; real_name: string | null;
+  is_bot: number; deleted: number; fetched_at: number;
+}
+
+/** The parts of a Slack user object (users.info, users.list, users.lookupByEmail) kept here. */
+interface SlackUser {
+  id?: string; deleted?: boolean; is_bot?: boolean; real_name?: string;
+  profile?: { email?: string; first_name?: string; last_name?: string; real_name?: string };
+}
+
+const HOUR = 60 * 60 * 1000;
+
+function toPerson(row: PersonRow): SlackPerson {
+  return {
+    id: row.id, email: row.email ?? undefined, firstName: row.first_name ?? undefined, lastName: row.last_name ?? undefined,
+    realName: row.real_name ?? undefined, isBot: Boolean(row.is_bot), deleted: Boolean(row.deleted),
+  };
+}
+
+function slackErrorOf(error: unknown): { code?: string; platformError?: string; retryAfter?: number } {
+  const coded = error as { code?: string; data?: { error?: string }; retryAfter?: number };
+  return { code: coded.code, platformError: coded.data?.error, retryAfter: coded.retryAfter };
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+  });
+
+/** Settles with `fallback` when `promise` has not settled by `deadline` (epoch ms); the call itself runs on. */
+function byDeadline<T>(promise: Promise<T>, deadline: number, now: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((resolve) => { timer = setTimeout(() => resolve(fallback), Math.max(0, deadline - now)); });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+export class PeopleDirectory {
+  private readonly freshFor: number;
+  private readonly refreshEvery: number;
+  private readonly concurrency: number;
+  private readonly pageSize: number;
+  private readonly stopping = new AbortController();
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | undefined;
+  /** Until then Slack has said to wait (Retry-After): no look-up is started, so cached rows answer. */
+  private rateLimitedUntil = 0;
+
+  constructor(
+    private readonly db: Db, private readonly slack: WebClient, private readonly clock: Clock, private readonly log: Logger,
+    options: PeopleDirectoryOptions = {},
+  ) {
+    this.freshFor = options.freshFor ?? HOUR;
+    this.refreshEvery = options.refreshEvery ?? HOUR;
+    this.concurrency = options.concurrency ?? 5;
+    this.pageSize = options.pageSize ?? 200;
+  }
+
+  /** Lists the directory now (in the background) and every `refreshEvery`. */
+  start(): void {
+    void this.refresh();
+    this.refreshTimer = setInterval(() => void this.refresh(), this.refreshEvery);
+    this.refreshTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.refreshTimer);
+    this.stopping.abort();
+    await this.refreshing;
+  }
+
+  /** Pages users.list into the cache, waiting out rate limits; one listing at a time. */
+  refresh(): Promise<void> {
+    this.refreshing ??= this.listAll().finally(() => { this.refreshing = undefined; });
+    return this.refreshing;
+  }
+
+  /** Look-ups for one form, answered by `deadline` (epoch ms) whatever Slack does. */
+  lookupUntil(deadline: number): PeopleLookup {
+    return { byIds: (ids) => this.byIds(ids, deadline), byEmail: (email) => this.byEmail(email, deadline) };
+  }
+
+  private async listAll(): Promise<void> {
+    const started = this.clock.now();
+    let cursor: string | undefined;
+    let count = 0;
+    while (!this.stopping.signal.aborted) {
+      let page;
+      try {
+        page = await this.slack.users.list({ limit: this.pageSize, ...(cursor ? { cursor } : {}) });
+      } catch (error) {
+        const { retryAfter, code, platformError } = slackErrorOf(error);
+        if (retryAfter !== undefined) {
+          await sleep(retryAfter * 1000, this.stopping.signal);
+          continue;
+        }
+        this.log.warn('listing Slack users failed; people are looked up one by one until the next listing', { error: platformError ?? code ?? (error as Error).message });
+        return;
+      }
+      const members = (page.members ?? []) as SlackUser[];
+      this.store(members, this.clock.now());
+      count += members.length;
+      cursor = page.response_metadata?.next_cursor || undefined;
+      if (!cursor) {
+        this.log.info('Slack users listed', { people: count, ms: this.clock.now() - started });
+        return;
+      }
+    }
+  }
+
+  private store(users: SlackUser[], fetchedAt: number): void {
+    const upsert = this.db.prepare(
+      `INSERT INTO slack_people (id, email, first_name, last_name, real_name, is_bot, deleted, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET email = excluded.email, first_name = excluded.first_name, last_name = excluded.last_name,
+         real_name = excluded.real_name, is_bot = excluded.is_bot, deleted = excluded.deleted, fetched_at = excluded.fetched_at`,
+    );
+    this.db.transaction(() => {
+      for (const user of users) {
+        if (!user.id) continue;
+        upsert.run(
+          user.id, user.profile?.email ?? null, user.profile?.first_name || null, user.profile?.last_name || null,
+          user.profile?.real_name || user.real_name || null, user.is_bot ? 1 : 0, user.deleted ? 1 : 0, fetchedAt,
+        );
+      }
+    })();
+  }
+
+  private cachedByIds(ids: readonly string[]): Map<string, PersonRow> {
+    const rows = this.db.prepare('SELECT * FROM slack_people WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(ids)) as PersonRow[];
+    return new Map(rows.map((row) => [row.id, row]));
+  }
+
+  private cachedByEmail(email: string): PersonRow | undefined {
+    return this.db.prepare('SELECT * FROM slack_people WHERE lower(email) = lower(?) ORDER BY deleted, fetched_at DESC LIMIT 1').get(email) as PersonRow | undefined;
+  }
+
+  /** One Slack look-up; a failure that says nothing about the person (rate limit, outage) is `undefined`. */
+  private async ask(call: () => Promise<{ user?: SlackUser }>, notFound: string): Promise<PersonLookup | undefined> {
+    if (this.clock.now() < this.rateLimitedUntil) return undefined;
+    try {
+      const { user } = await call();
+      if (!user?.id) return undefined;
+      this.store([user], this.clock.now());
+      return { status: 'found', person: toPerson(this.cachedByIds([user.id]).get(user.id)!) };
+    } catch (error) {
+      const { retryAfter, code, platformError } = slackErrorOf(error);
+      if (platformError === notFound) return { status: 'not_found' };
+      if (retryAfter !== undefined) this.rateLimitedUntil = Math.max(this.rateLimitedUntil, this.clock.now() + retryAfter * 1000);
+      this.log.warn('Slack user look-up failed', { error: platformError ?? code ?? (error as Error).message });
+      return undefined;
+    }
+  }
+
+  private async byIds(ids: readonly string[], deadline: number): Promise<Map<string, PersonLookup>> {
+    const cached = this.cachedByIds(ids);
+    const answers = new Map<string, PersonLookup>();
+    const fallback = (id: string): PersonLookup => {
+      const row = cached.get(id);
+      return row ? { status: 'found', person: toPerson(row) } : { status: 'unavailable' };
+    };
+    const toAsk: string[] = [];
+    for (const id of ids) {
+      const row = cached.get(id);
+      if (row && this.clock.now() - row.fetched_at < this.freshFor) answers.set(id, { status: 'found', person: toPerson(row) });
+      else toAsk.push(id);
+    }
+    let next = 0;
+    const worker = async () => {
+      while (next < toAsk.length && this.clock.now() < deadline) {
+        const id = toAsk[next++]!;
+        const answer = await byDeadline(this.ask(() => this.slack.users.info({ user: id }) as Promise<{ user?: SlackUser }>, 'user_not_found'), deadline, this.clock.now(), undefined);
+        answers.set(id, answer ?? fallback(id));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, toAsk.length) }, worker));
+    for (const id of toAsk) if (!answers.has(id)) answers.set(id, fallback(id));
+    return answers;
+  }
+
+  private async byEmail(email: string, deadline: number): Promise<PersonLookup> {
+    const row = this.cachedByEmail(email);
+    if (row && this.clock.now() - row.fetched_at < this.freshFor) return { status: 'found', person: toPerson(row) };
+    const answer = await byDeadline(this.ask(() => this.slack.users.lookupByEmail({ email }) as Promise<{ user?: SlackUser }>, 'users_not_found'), deadline, this.clock.now(), undefined);
+    return answer ?? (row ? { status: 'found', person: toPerson(row) } : { status: 'unavailable' });
+  }
+}
