@@ -100,6 +100,16 @@ export interface SeedUsersOptions {
   prefix?: string;
 }
 
+/** How the directory moves between two list pages (see `moveBetweenPages`). */
+export interface DirectoryMove {
+  /** Users deleted from the front of the listing order, as concurrent deletions of early accounts do. @default 0 */
+  remove?: number;
+  /** New users created (they list last). @default 0 */
+  insert?: number;
+  /** For this many list pages served. @default 1 */
+  pages?: number;
+}
+
 export interface WaitForOptions {
   /** @default 5000 */
   timeoutMs?: number;
@@ -172,6 +182,11 @@ export interface AutodeskSandbox {
   accept(idOrEmail: string): SandboxUserSnapshot;
   countRequests(filter?: RequestFilter): number;
   injectFailures(count: number, status?: number): void;
+  /**
+   * Fault: right after each of the next `pages` list pages is served, the directory changes (users removed from
+   * the front, new ones added), so an offset traversal skips or repeats rows exactly as with a busy tenant.
+   */
+  moveBetweenPages(move: DirectoryMove): void;
   setLatency(ms: number): void;
   setRateLimit(limit: { requestsPerWindow?: number; windowMs?: number }): void;
   setWebhookUrl(url: string | undefined): void;
@@ -317,6 +332,7 @@ class AutodeskSandboxImpl implements AutodeskSandbox {
   private windowStartMs: number | null = null;
   private windowUsed = 0;
   private failuresLeft = 0;
+  private pendingMove: Required<DirectoryMove> | undefined;
   private failureStatus = 503;
   private inFlight = 0;
   /** "METHOD /path" of the requests being handled now. */
@@ -641,13 +657,24 @@ class AutodeskSandboxImpl implements AutodeskSandbox {
     const limit = parsePagingParam(params.get('limit'), 'limit', 20, 1, 100);
     const offset = parsePagingParam(params.get('offset'), 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
     const all = this.sortedUsers();
-    return {
+    const answer = {
       status: 200,
       body: {
         data: all.slice(offset, offset + limit).map((u) => this.toPublic(u)),
         pagination: { total: all.length, limit, offset },
       },
     };
+    this.applyMove();
+    return answer;
+  }
+
+  private applyMove(): void {
+    const move = this.pendingMove;
+    if (!move) return;
+    if (--move.pages <= 0) this.pendingMove = undefined;
+    for (const user of this.sortedUsers().slice(0, move.remove)) this.usersById.delete(user.id);
+    for (let i = 0; i < move.insert; i++) this.seedUsers(1, { prefix: 'moved' });
+    this.changed();
   }
 
   private findByEmail(email: string): UserRecord | undefined {
@@ -966,6 +993,10 @@ class AutodeskSandboxImpl implements AutodeskSandbox {
     ).length;
   }
 
+  moveBetweenPages(move: DirectoryMove): void {
+    this.pendingMove = { remove: move.remove ?? 0, insert: move.insert ?? 0, pages: move.pages ?? 1 };
+  }
+
   injectFailures(count: number, status = 503): void {
     this.failuresLeft = count;
     this.failureStatus = status;
@@ -1048,6 +1079,7 @@ class AutodeskSandboxImpl implements AutodeskSandbox {
     this.tokenRequests = 0;
     this.maxInFlightSeen = this.inFlight;
     this.failuresLeft = 0;
+    this.pendingMove = undefined;
     this.seedCounter = 0;
     this.latencyMs = this.opts.latencyMs ?? 0;
     this.requestsPerWindow = this.opts.requestsPerWindow ?? 1000;
