@@ -7,7 +7,7 @@ import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type Receiver } from '
 import type { Logger as BoltLogger } from '@slack/logger';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
-import { createAutodeskConnector, type AutodeskConnector } from './connectors/autodesk/index.js';
+import { createAutodeskConnector, WEBHOOKS_OFF, type AutodeskConnector } from './connectors/autodesk/index.js';
 import { createManualConnector } from './connectors/manual/index.js';
 import type { Connector } from './connectors/types.js';
 import { openDatabase, type Db } from './db/connection.js';
@@ -45,12 +45,18 @@ function boltLogger(log: Logger): BoltLogger {
   };
 }
 
-async function readBody(req: IncomingMessage, limit = 1_000_000): Promise<Buffer> {
+/** Request bodies larger than this are refused with 413, from their Content-Length or as soon as they pass it. */
+const MAX_BODY_BYTES = 1024 * 1024;
+
+class BodyTooLarge extends Error {}
+
+async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  if (Number(req.headers['content-length'] ?? 0) > limit) throw new BodyTooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw new Error('body too large');
+    if (size > limit) throw new BodyTooLarge();
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
@@ -91,11 +97,20 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
       method: ['POST'],
       handler: async (req: IncomingMessage, res: ServerResponse) => {
         try {
+          // Off without a secret: an unsigned delivery must not even be read, let alone believed.
+          if (!settings.autodesk.webhookSecret) return sendJson(res, WEBHOOKS_OFF.status, JSON.parse(WEBHOOKS_OFF.body));
+          if (!autodesk) return sendJson(res, 404, { error: 'no app uses the autodesk connector' });
           const body = await readBody(req);
-          const answer = autodesk ? await autodesk.handleWebhook(body, req.headers) : { status: 404, body: JSON.stringify({ error: 'no app uses the autodesk connector' }) };
+          const answer = await autodesk.handleWebhook(body, req.headers);
           res.writeHead(answer.status, { 'content-type': 'application/json' });
           res.end(answer.body);
         } catch (error) {
+          if (error instanceof BodyTooLarge) {
+            // Close the connection: the rest of an oversized body is not worth receiving.
+            res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
+            res.end(JSON.stringify({ error: `request body over ${MAX_BODY_BYTES} bytes` }));
+            return;
+          }
           log.error('autodesk webhook failed', { error });
           sendJson(res, 500, { error: 'internal error' });
         }
