@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { harnessPerTest, listCalls, userCalls, type Harness } from './context.js';
+import { harnessPerTest, listCalls, movableClock, userCalls, type Harness } from './context.js';
 
 const harness = harnessPerTest();
 
@@ -49,9 +49,11 @@ describe('Autodesk offboarding', () => {
   });
 
   test('an account deleted and made again since an older listing: the new account is deactivated, the old id never called', async () => {
-    const h = await harness();
+    const clock = movableClock();
+    const h = await harness({ clock });
     const old = h.sandbox.addUser({ email: 'reborn@example.com' });
     await h.bot.connector.directory.refresh();
+    clock.advance(1000);
     const token = await h.bot.connector.client.tokens.get();
     const deleted = await fetch(`${h.sandbox.baseUrl}/users/${old.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
     assert.equal(deleted.status, 200);

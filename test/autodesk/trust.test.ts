@@ -137,6 +137,23 @@ describe('a directory that moves while it is listed', () => {
   });
 });
 
+describe('the last check before an irreversible call', () => {
+  test('an item taken out of progress while its account is being read is never acted on', async () => {
+    const h = await harness();
+    const leaver = h.sandbox.addUser({ email: 'leaver@example.com' });
+    h.sandbox.setLatency(150);
+    const { itemIds } = h.submit('offboard', [leaver.email]);
+    await h.sandbox.waitFor((s) => [...s.inFlightPaths].some((path) => path.startsWith('GET /users')), { message: 'the listing in flight' });
+    // What a cancellation (or IT finishing it by hand) does to the item while the connector waits on Autodesk.
+    h.bot.db.prepare("UPDATE items SET state = 'failed', detail = 'stopped meanwhile' WHERE id = ?").run(itemIds[0]);
+    const jobState = () => (h.bot.db.prepare("SELECT state FROM jobs WHERE kind = 'item.fulfill'").get() as { state: string }).state;
+    await h.waitForItems(itemIds, () => jobState() === 'done' || jobState() === 'failed');
+    assert.equal(h.sandbox.countRequests({ method: 'PATCH' }), 0);
+    assert.equal(h.sandbox.userByEmail('leaver@example.com')!.status, 'active');
+    assert.equal(h.bot.db.prepare('SELECT COUNT(*) AS n FROM autodesk_intents').pluck().get(), 0, 'no intent recorded');
+  });
+});
+
 describe('onboarding never removes access', () => {
   test('an existing admin onboarded with role user keeps admin: no role call, nothing audited', async () => {
     const h = await harness();
