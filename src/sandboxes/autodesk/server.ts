@@ -54,6 +54,8 @@ export interface RecordedRequest {
   status: number;
   /** `now()` in ms when the response was sent. */
   at: number;
+  /** `now()` in ms when the request arrived: what pacing is about, without the jitter of answering. */
+  receivedAt: number;
 }
 
 export interface RequestFilter {
@@ -458,6 +460,7 @@ class AutodeskSandboxImpl implements AutodeskSandbox {
   private async handleApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const method = req.method ?? 'GET';
     const path = url.pathname + url.search;
+    const receivedAt = this.now();
     this.inFlight++;
     this.maxInFlightSeen = Math.max(this.maxInFlightSeen, this.inFlight);
     // Announced so a test can act while a call is in flight (e.g. stop the bot mid-request).
@@ -469,7 +472,7 @@ class AutodeskSandboxImpl implements AutodeskSandbox {
     });
     const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       this.send(res, status, body, headers);
-      this.requestLog.push({ method, path, status, at: this.now() });
+      this.requestLog.push({ method, path, status, at: this.now(), receivedAt });
       this.changed();
     };
 
