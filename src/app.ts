@@ -7,7 +7,7 @@ import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type Receiver } from '
 import type { Logger as BoltLogger } from '@slack/logger';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
-import { createAutodeskConnector, type AutodeskConnector } from './connectors/autodesk/index.js';
+import { createAutodeskConnector, WEBHOOKS_OFF, type AutodeskConnector } from './connectors/autodesk/index.js';
 import { createManualConnector } from './connectors/manual/index.js';
 import type { Connector } from './connectors/types.js';
 import { openDatabase, type Db } from './db/connection.js';
@@ -107,9 +107,12 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
       method: ['POST'],
       handler: async (req: IncomingMessage, res: ServerResponse) => {
         try {
+          // Off without a secret: an unsigned delivery must not even be read, let alone believed.
+          if (!settings.autodesk.webhookSecret) return sendJson(res, WEBHOOKS_OFF.status, JSON.parse(WEBHOOKS_OFF.body));
+          if (!autodesk) return sendJson(res, 404, { error: 'no app uses the autodesk connector' });
           const body = await readBodyWithin(req, res);
           if (!body) return;
-          const answer = autodesk ? await autodesk.handleWebhook(body, req.headers) : { status: 404, body: JSON.stringify({ error: 'no app uses the autodesk connector' }) };
+          const answer = await autodesk.handleWebhook(body, req.headers);
           res.writeHead(answer.status, { 'content-type': 'application/json' });
           res.end(answer.body);
         } catch (error) {

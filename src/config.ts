@@ -136,7 +136,7 @@ export const envSchema = z
     AUTODESK_PLAN: z.enum(['standard', 'business']).default('standard').describe('standard = 1000 requests/hour, 10 concurrent; business = 5000/hour, 50 concurrent'),
     AUTODESK_RATE_PER_HOUR: z.coerce.number().int().min(1).optional().describe('Overrides the plan\'s hourly budget'),
     AUTODESK_MAX_CONCURRENT: z.coerce.number().int().min(1).optional().describe('Overrides the plan\'s concurrency cap'),
-    AUTODESK_WEBHOOK_SECRET: optionalText.describe('When set, /webhooks/autodesk accepts only signed deliveries'),
+    AUTODESK_WEBHOOK_SECRET: optionalText.describe('Unset: /webhooks/autodesk is off (404) and polling does its job; set: only deliveries signed with it are read, as hints'),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('debug, info, warn or error'),
     LOG_FORMAT: z.enum(['json', 'pretty']).optional().describe('json (default when not a terminal) or pretty'),
   });

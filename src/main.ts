@@ -37,6 +37,9 @@ log.info('accessbot started', {
   port: env.PORT,
   apps: settings.access.apps.map((app) => `${app.id} (${app.connector})`).join(', '),
   database: env.DATABASE_PATH,
+  ...(settings.access.apps.some((app) => app.connector === 'autodesk')
+    ? { autodeskWebhooks: env.AUTODESK_WEBHOOK_SECRET ? 'on: signed deliveries wake waiting work' : 'webhooks off: polling' }
+    : {}),
 });
 
 let stopping = false;

@@ -217,7 +217,7 @@ describe('Autodesk client: rate limits', () => {
     const { sandbox, client, api } = await setup({}, { perHour: 36_000, pacingMs: 100, longWaitMs: 450 });
     await client.tokens.get(); // so the first call's answer is not late by a token request
     const results = await Promise.allSettled(Array.from({ length: 8 }, () => api.listUsersPage(0, 1)));
-    const sent = sandbox.requests.map((r) => r.at);
+    const sent = sandbox.requests.map((r) => r.receivedAt).sort((a, b) => a - b);
     for (let i = 1; i < sent.length; i++) assert.ok(sent[i]! - sent[i - 1]! >= 80, `calls ${i - 1} and ${i} only ${sent[i]! - sent[i - 1]!} ms apart`);
     const rescheduled = results.filter((r) => r.status === 'rejected');
     assert.ok(rescheduled.length > 0 && rescheduled.every((r) => (r as PromiseRejectedResult).reason instanceof RetryAt), 'calls beyond ~450 ms of queue are rescheduled');

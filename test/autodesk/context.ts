@@ -265,3 +265,12 @@ export function harnessPerTest(): (options?: HarnessOptions) => Promise<Harness>
     return h;
   };
 }
+
+/**
+ * The real time plus an offset a test moves forward, so "read before the approval" and "read after it" are
+ * certain instead of depending on the milliseconds between two statements.
+ */
+export function movableClock(): Clock & { advance(ms: number): void } {
+  let offset = 0;
+  return { now: () => Date.now() + offset, advance: (ms) => { offset += ms; } };
+}

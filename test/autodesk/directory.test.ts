@@ -57,6 +57,7 @@ describe('Autodesk directory', () => {
     const directory = new AutodeskDirectory(database.db, api, systemClock, silentLogger);
     await directory.refresh();
     for (const user of users) assert.ok(directory.lookup(user.email), `${user.email} missing`);
+    assert.equal(api.pages, 2 + 3, 'the shift is seen on page 2, then the whole list is read again');
   });
 
   test('a miss triggers a new listing only when the last one is older than the item', async () => {

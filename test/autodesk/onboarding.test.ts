@@ -77,7 +77,7 @@ describe('Autodesk onboarding', () => {
     const { itemIds } = h.submit('onboard', ['bob.builder@example.COM'], { role: 'admin', teams: ['team-789'] });
     const [item] = await h.settle(itemIds);
     assert.equal(item!.state, 'completed');
-    assert.equal(item!.detail, 'already active, teams assigned: Design Team');
+    assert.equal(item!.detail, 'already active, role raised from viewer to admin, teams assigned: Design Team');
     const after = h.sandbox.userByEmail('bob.builder@example.com')!;
     assert.equal(after.role, 'admin');
     assert.deepEqual(after.teams.map((t) => t.id), ['team-789']);

@@ -54,6 +54,22 @@ describe('Autodesk onboarding', () => {
   });
 });
 
+describe('Autodesk webhooks without AUTODESK_WEBHOOK_SECRET (the default)', () => {
+  test('the route is off: a forged unsigned user.deactivated is answered 404, and the offboarding still deactivates', async () => {
+    const bob = h.autodesk.addUser({ email: 'Bob.Builder@Example.com', firstName: 'Bob', status: 'active' });
+    const forged = JSON.stringify({ id: 'evt-forged-unsigned', event: 'user.deactivated', createdAt: new Date().toISOString(), data: { ...bob, status: 'inactive' } });
+    const answer = await fetch(`${h.botUrl}/webhooks/autodesk`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: forged });
+    assert.equal(answer.status, 404);
+    const started = h.bot.lines.find((line) => line.msg === 'accessbot started') as Record<string, unknown> | undefined;
+    assert.equal(started?.autodeskWebhooks, 'webhooks off: polling', 'the start-up line says webhooks are off');
+    const id = await requestAccess(h, PEOPLE.requester, { kind: 'offboard', apps: ['autodesk'], subjects: [PEOPLE.bob] });
+    await approveAutodesk(id);
+    await h.slack.waitFor(() => itemStates(h, id)[0] === 'completed', { timeoutMs: 10_000, description: 'offboarding completed' });
+    assert.equal(h.autodesk.userByEmail('bob.builder@example.com')!.status, 'inactive');
+    assert.deepEqual(h.query<{ detail: string }>('SELECT detail FROM items WHERE request_id = ?', id).map((row) => row.detail), ['deactivated']);
+  });
+});
+
 describe('Autodesk failures', () => {
   test('when retries run out IT gets Retry; a stranger cannot use it; an approver re-runs only the failed item', async () => {
     h.autodesk.addUser({ email: 'dave@example.com', firstName: 'Dave', status: 'active' });

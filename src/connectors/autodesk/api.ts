@@ -163,22 +163,21 @@ export type WebhookEventName = (typeof WEBHOOK_EVENTS)[number];
 
 const webhookSchema = z.object({ id: z.string().min(1), event: z.string().min(1), createdAt: z.string().optional(), data: z.unknown() });
 
+/** What a delivery may be used for: which user to look at again, and when it says it was sent. */
 export type WebhookEvent =
-  | { id: string; kind: 'user'; event: Exclude<WebhookEventName, 'user.deleted'>; user: AutodeskUser }
-  | { id: string; kind: 'deleted'; event: 'user.deleted'; userId: string }
-  | { id: string; kind: 'unknown'; event: string };
+  | { id: string; kind: 'user'; event: WebhookEventName; userId: string; createdAt?: string }
+  | { id: string; kind: 'unknown'; event: string; createdAt?: string };
 
-/** A lifecycle delivery in the guide's shape `{id, event, createdAt, data: user}`; undefined when it is not one. */
+/**
+ * A lifecycle delivery in the guide's shape `{id, event, createdAt, data: user}`; undefined when it is not one.
+ * Only the user id is taken from `data`: the rest of the payload is a claim, never read as a fact.
+ */
 export function parseWebhookEvent(payload: unknown): WebhookEvent | undefined {
   const envelope = webhookSchema.safeParse(payload);
   if (!envelope.success) return undefined;
-  const { id, event, data } = envelope.data;
-  if (!(WEBHOOK_EVENTS as readonly string[]).includes(event)) return { id, kind: 'unknown', event };
-  if (event === 'user.deleted') {
-    // A deletion may carry no more than the id.
-    const deleted = z.object({ id: z.string().min(1) }).safeParse(data);
-    return deleted.success ? { id, kind: 'deleted', event, userId: deleted.data.id } : undefined;
-  }
-  const user = userSchema.safeParse(data);
-  return user.success ? { id, kind: 'user', event: event as Exclude<WebhookEventName, 'user.deleted'>, user: toUser(user.data) } : undefined;
+  const { id, event, data, createdAt } = envelope.data;
+  const when = createdAt === undefined ? {} : { createdAt };
+  if (!(WEBHOOK_EVENTS as readonly string[]).includes(event)) return { id, kind: 'unknown', event, ...when };
+  const user = z.object({ id: z.string().min(1) }).safeParse(data);
+  return user.success ? { id, kind: 'user', event: event as WebhookEventName, userId: user.data.id, ...when } : undefined;
 }

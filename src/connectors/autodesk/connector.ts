@@ -57,7 +57,7 @@ interface Team {
 }
 
 interface OnboardPlan {
-  /** Only an explicitly requested role is enforced on an existing account. */
+  /** Only an explicitly requested role is applied to an existing account, and only to raise it. */
   requestedRole: string | undefined;
   createRole: string;
   teams: Team[];
@@ -74,6 +74,9 @@ async function classified<T>(work: () => Promise<T>): Promise<T> {
 }
 
 const entryOf = (user: AutodeskUser, seenAt: number): DirectoryEntry => ({ id: user.id, email: user.email, status: user.status, role: user.role, seenAt });
+
+/** Onboarding only ever adds access: a role is changed only to one ranked higher than the account's. */
+const ROLE_RANK: Readonly<Record<string, number>> = { viewer: 0, user: 1, admin: 2 };
 
 export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnectorOptions = {}): AutodeskConnector {
   const { db, clock } = ctx;
@@ -119,17 +122,41 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
     }
   }
 
-  /** Role and teams for a user who is active; answers the item's final detail. */
-  async function finishActive(entry: DirectoryEntry, plan: OnboardPlan, alreadyActive: boolean, signal: AbortSignal): Promise<string> {
-    if (plan.requestedRole && entry.role !== plan.requestedRole) {
-      await api.updateRole(entry.id, plan.requestedRole, signal);
-      directory.record({ ...entry, role: plan.requestedRole });
-    }
-    await assignTeams(entry.id, plan.teams, signal);
-    const teams = plan.teams.length ? `, teams assigned: ${plan.teams.map((team) => team.name).join(', ')}` : '';
-    return `${alreadyActive ? 'already active' : 'active'}${teams}`;
+  /**
+   * The role an onboarding leaves the account with, as a detail for the requester. It is raised when the request
+   * asks for more than the account has, and never lowered: an admin added to a team stays an admin. A role
+   * accessbot does not rank is left alone, since it cannot tell whether the request asks for more.
+   */
+  async function ensureRole(item: FulfillmentItem, entry: DirectoryEntry, plan: OnboardPlan, signal: AbortSignal): Promise<string> {
+    const wanted = plan.requestedRole;
+    if (!wanted || entry.role === wanted) return '';
+    const current = entry.role === null ? undefined : ROLE_RANK[entry.role];
+    const asked = ROLE_RANK[wanted];
+    if (current === undefined || asked === undefined || asked < current) return `, kept role ${entry.role ?? 'unknown'} (asked: ${wanted})`;
+    await api.updateRole(entry.id, wanted, signal);
+    const now = clock.now();
+    inTransaction(db, () => {
+      directory.record({ ...entry, role: wanted }, now);
+      writeAudit(db, now, {
+        actor: 'accessbot', action: 'autodesk.role_changed', requestId: item.requestId, itemId: item.itemId, appId: item.appId,
+        detail: { userId: entry.id, email: entry.email, from: entry.role, to: wanted, approvedBy: item.approvedBy },
+      });
+    });
+    return `, role raised from ${entry.role} to ${wanted}`;
   }
 
+  /** Role and teams for a user who is active; answers the item's final detail. */
+  async function finishActive(item: FulfillmentItem, entry: DirectoryEntry, plan: OnboardPlan, alreadyActive: boolean, signal: AbortSignal): Promise<string> {
+    const role = await ensureRole(item, entry, plan, signal);
+    await assignTeams(entry.id, plan.teams, signal);
+    const teams = plan.teams.length ? `, teams assigned: ${plan.teams.map((team) => team.name).join(', ')}` : '';
+    return `${alreadyActive ? 'already active' : 'active'}${role}${teams}`;
+  }
+
+  /**
+   * The subject's account as Autodesk showed it after the approval (a complete listing started since, or a
+   * write's answer), or a new invitation when that listing has no such e-mail.
+   */
   async function findOrInvite(item: FulfillmentItem, plan: OnboardPlan, signal: AbortSignal): Promise<{ entry: DirectoryEntry; invited: boolean }> {
     const known = await directory.find(item.subject.email, signal, item.approvedAt);
     if (known) return { entry: known, invited: false };
@@ -156,7 +183,7 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
     });
   }
 
-  /** Run the waiting team assignments of this user now (an accepted invitation arrived by webhook). */
+  /** A webhook named this user: the invitations waiting on them are checked now, against the API. */
   function wakeActivations(userId: string): void {
     const now = clock.now();
     const itemIds = pendingItemsOfUser(db, userId);
@@ -203,9 +230,14 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
     }
     const fulfillment = fulfillmentItemOf(ctx, itemId);
     if (!fulfillment) return;
+    refuseProtected(fulfillment, 'onboard');
+    if (normalizeEmail(user.email) !== normalizeEmail(fulfillment.subject.email)) {
+      failPending(itemId, `the invited Autodesk account ${user.id} is now ${user.email}, not ${fulfillment.subject.email}; nothing was assigned`);
+      return;
+    }
     const plan = planOf(app, fulfillment);
     if (plan.teams.length > 0 && item.detail !== ACTIVE_DETAIL) ctx.progress.update(itemId, ACTIVE_DETAIL);
-    const detail = await finishActive(entryOf(user, now), plan, false, job.signal);
+    const detail = await finishActive(fulfillment, entryOf(user, now), plan, false, job.signal);
     forgetPending(db, itemId);
     ctx.progress.complete(itemId, detail);
   }
@@ -215,15 +247,32 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
     return ctx.config.protectedEmails.some((candidate) => normalizeEmail(candidate) === wanted);
   }
 
-  /** Last checks before an irreversible call: the item is still ours to do, and the account is the subject's. */
-  function guardIrreversible(item: FulfillmentItem, target: DirectoryEntry): void {
-    const current = getItem(db, item.itemId);
-    if (!current || current.state !== 'in_progress') {
-      throw new PermanentError(`autodesk: offboarding stopped: the item is no longer in progress (${current?.state ?? 'gone'}); nothing was changed`, 'not_in_progress');
-    }
-    if (normalizeEmail(target.email) !== normalizeEmail(item.subject.email) || isProtected(target.email)) {
-      throw new PermanentError(`autodesk: offboarding stopped: Autodesk user ${target.id} is ${target.email}, not ${item.subject.email}; nothing was changed`, 'identity_mismatch');
-    }
+  /** protectedEmails covers every change: checked before the first call, whatever intake let through. */
+  function refuseProtected(item: FulfillmentItem, kind: 'onboard' | 'offboard'): void {
+    if (!isProtected(item.subject.email)) return;
+    const what = kind === 'offboard' ? 'offboards' : 'changes';
+    throw new PermanentError(`${item.subject.email} is a protected account (protectedEmails): accessbot never ${what} it; nothing was changed`, 'protected');
+  }
+
+  /**
+   * The last checks before an irreversible call, and the intent that makes a crash safe, in one transaction: the
+   * item is still in progress (not cancelled, not taken over by hand) at the moment the intent is written, and
+   * the account just read from Autodesk is the subject's, not protected, and not already gone.
+   */
+  function recordIntentIfStillDue(item: FulfillmentItem, target: DirectoryEntry, action: OffboardAction): void {
+    inTransaction(db, () => {
+      const current = getItem(db, item.itemId);
+      if (!current || current.state !== 'in_progress') {
+        throw new PermanentError(`autodesk: offboarding stopped: the item is no longer in progress (${current?.state ?? 'gone'}); nothing was changed`, 'not_in_progress');
+      }
+      if (normalizeEmail(target.email) !== normalizeEmail(item.subject.email) || isProtected(target.email)) {
+        throw new PermanentError(`autodesk: offboarding stopped: Autodesk user ${target.id} is ${target.email}, not ${item.subject.email}; nothing was changed`, 'identity_mismatch');
+      }
+      if (target.status !== 'active' && target.status !== 'pending') {
+        throw new PermanentError(`autodesk: offboarding stopped: Autodesk user ${target.id} has status ${target.status}; check the account in the Autodesk admin center`, 'unknown_status');
+      }
+      recordIntent(db, { itemId: item.itemId, userId: target.id, email: target.email, action, createdAt: clock.now() });
+    });
   }
 
   /** Audits a confirmed deactivation or deletion once, in the same transaction as the directory change. */
@@ -244,9 +293,7 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
   }
 
   async function offboard(item: FulfillmentItem, job: JobContext): Promise<Outcome> {
-    if (isProtected(item.subject.email)) {
-      throw new PermanentError(`${item.subject.email} is a protected account (protectedEmails): accessbot never offboards it; nothing was changed`, 'protected');
-    }
+    refuseProtected(item, 'offboard');
     const app = appOf(item.appId);
     const startsAt = startOfDateInZone(item.effectiveDate, ctx.config.timezone);
     if (startsAt > clock.now()) throw new RetryAt(startsAt, `offboarding waits for its effective date ${item.effectiveDate}`);
@@ -267,14 +314,14 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
       }
     }
     if (!target) {
+      // Only an Autodesk answer read after the approval names the account (and only a complete listing says none).
       target = await directory.find(item.subject.email, signal, item.approvedAt);
       if (!target) return { state: 'completed', detail: 'no Autodesk account' };
     }
     if (target.status === 'inactive') return { state: 'completed', detail: 'already deactivated', externalId: target.id };
 
     const action = app.offboardAction;
-    guardIrreversible(item, target);
-    recordIntent(db, { itemId: item.itemId, userId: target.id, email: target.email, action, createdAt: clock.now() });
+    recordIntentIfStillDue(item, target, action);
     if (action === 'delete') {
       // 404 means someone deleted it first: the outcome is the same.
       await api.deleteUser(target.id, signal);
@@ -298,6 +345,7 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
   }
 
   async function onboard(item: FulfillmentItem, job: JobContext): Promise<Outcome> {
+    refuseProtected(item, 'onboard');
     const app = appOf(item.appId);
     const plan = planOf(app, item);
     const { entry, invited } = await findOrInvite(item, plan, job.signal);
@@ -309,7 +357,7 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
         awaitActivation(item, app, entry.id);
         return { state: 'in_progress', detail: INVITED_DETAIL, externalId: entry.id };
       case 'active':
-        return { state: 'completed', detail: await finishActive(entry, plan, !invited, job.signal), externalId: entry.id };
+        return { state: 'completed', detail: await finishActive(item, entry, plan, !invited, job.signal), externalId: entry.id };
       default:
         throw new PermanentError(`autodesk: ${entry.email} has a status accessbot does not know; check the account in the Autodesk admin center`, 'unknown_status');
     }
@@ -335,7 +383,7 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
       });
     },
     handleWebhook: (rawBody, headers) =>
-      handleAutodeskWebhook({ db, clock, log, directory, secret: settings.webhookSecret, onActivated: wakeActivations }, rawBody, headers),
+      handleAutodeskWebhook({ db, clock, log, secret: settings.webhookSecret, onHint: wakeActivations }, rawBody, headers),
     close: () => client.close(),
   };
 }

@@ -4,11 +4,14 @@
  * API returns the original casing, kept here for display and for the guard before irreversible calls).
  *
  * A full refresh pages with the maximum page size and is shared by every concurrent caller (single-flight),
- * so a bulk run of N people costs about size/100 list calls plus its writes, never N traversals. Writes and
- * webhooks update rows as they happen.
+ * so a bulk run of N people costs about size/100 list calls plus its writes, never N traversals. Only
+ * Autodesk's own answers write rows (complete listings, GETs, the answers to our writes), each stamped with
+ * when it was read: `seen_at` is what lets a caller demand an answer newer than its approval. Webhooks never
+ * write here; they are unauthenticated claims about Autodesk, not Autodesk.
  */
 import { inTransaction, type Db } from '../../db/connection.js';
 import type { Logger } from '../../util/log.js';
+import { AutodeskApiError } from './http.js';
 import type { Clock } from '../../util/time.js';
 import type { AutodeskApi, AutodeskUser, UserStatus } from './api.js';
 
@@ -34,6 +37,11 @@ export interface DirectoryOptions {
 const PAGE_OVERLAP = 5;
 /** A runaway server (total that keeps growing) cannot keep a refresh going for ever. */
 const MAX_PAGES = 2000;
+/**
+ * A listing that moved under us is read again from the start this many times in all; a directory that keeps
+ * moving fails the refresh (retryable), because a partial listing would turn someone's account into "none".
+ */
+const MAX_READS = 4;
 
 interface Row { email_lc: string; user_id: string; email: string; status: UserStatus; role: string | null; seen_at: number }
 
@@ -53,18 +61,20 @@ export class AutodeskDirectory {
 
   /**
    * The user with this e-mail (any casing), refreshing the directory first when it is stale or when a miss might
-   * be stale. A miss decides "no Autodesk account", so with `missTrustedSince` (the item's approval time) it is
-   * believed only from a listing started after that moment: an account created since the last listing, by
-   * anyone, is never mistaken for none. A bulk request shares its approval time, so its misses share one listing.
+   * be stale. With `trustedSince` (the item's approval time) both answers must come from Autodesk after that
+   * moment: a hit only from a row read since (a listing, a GET or a write's answer), a miss only from a complete
+   * listing started since. A bulk request shares its approval time, so its people share one listing.
    */
-  async find(email: string, signal?: AbortSignal, missTrustedSince?: number): Promise<DirectoryEntry | undefined> {
-    if (this.ageMs() > this.maxAgeMs) await this.refresh(signal);
+  async find(email: string, signal?: AbortSignal, trustedSince?: number): Promise<DirectoryEntry | undefined> {
+    if (this.ageMs() > this.maxAgeMs) await this.refresh(signal, trustedSince);
     const hit = this.lookup(email);
-    if (hit) return hit;
+    if (hit && (trustedSince === undefined || hit.seenAt >= trustedSince)) return hit;
     const listedAt = this.refreshedAt();
-    const missIsFresh = listedAt !== null && (missTrustedSince !== undefined ? listedAt >= missTrustedSince : this.ageMs() <= this.missRefreshAfterMs);
-    if (missIsFresh) return undefined;
-    await this.refresh(signal, missTrustedSince);
+    if (!hit) {
+      const missIsFresh = listedAt !== null && (trustedSince !== undefined ? listedAt >= trustedSince : this.ageMs() <= this.missRefreshAfterMs);
+      if (missIsFresh) return undefined;
+    }
+    await this.refresh(signal, trustedSince);
     return this.lookup(email);
   }
 
@@ -109,7 +119,7 @@ export class AutodeskDirectory {
     }
   }
 
-  /** Records what a write, a GET or a webhook just showed. */
+  /** Records what Autodesk just answered (a write or a GET), as of `at`. Never a webhook's claim. */
   record(user: Pick<AutodeskUser, 'id' | 'email' | 'status' | 'role'>, at = this.clock.now()): void {
     inTransaction(this.db, () => this.upsert(user, at));
   }
@@ -138,26 +148,63 @@ export class AutodeskDirectory {
   }
 
   private async traverse(startedAt: number, signal: AbortSignal | undefined): Promise<void> {
-    const seen = new Map<string, AutodeskUser>();
+    for (let read = 1; ; read++) {
+      const readAt = read === 1 ? startedAt : this.clock.now();
+      const listing = await this.readAll(signal);
+      if (listing.complete) {
+        this.commit(listing.users, readAt);
+        this.log.info('autodesk: directory refreshed', { users: listing.users.size, pages: listing.pages, reads: read });
+        return;
+      }
+      this.log.warn('autodesk: the directory moved while it was listed; reading it again', { why: listing.why, read });
+      if (read >= MAX_READS) {
+        throw new AutodeskApiError(
+          `autodesk: list users: the user list kept changing while it was read (${listing.why}); nobody is looked up from a partial list, trying again later`,
+          'list users', null, true, 'directory_moving',
+        );
+      }
+    }
+  }
+
+  /**
+   * One pass over every page. It is complete only when nothing moved under it: every page reports the same
+   * total, each page starts with the rows that ended the previous one (offset pages shift when rows before
+   * the offset come or go), and the distinct ids seen are exactly that total.
+   */
+  private async readAll(signal: AbortSignal | undefined): Promise<{ users: Map<string, AutodeskUser>; pages: number; complete: boolean; why: string }> {
+    const users = new Map<string, AutodeskUser>();
     const limit = this.api.maxPageSize;
     let offset = 0;
     let pages = 0;
+    let total: number | null | undefined;
+    let tail: string[] = [];
     while (pages < MAX_PAGES) {
       const page = await this.api.listUsersPage(offset, limit, signal);
       pages++;
-      for (const user of page.users) seen.set(user.id, user);
-      if (page.users.length < limit) break;
-      if (page.total !== null && offset + page.users.length >= page.total) break;
+      if (page.total === null) return { users, pages, complete: false, why: 'Autodesk did not say how many users there are' };
+      if (total !== undefined && page.total !== total) return { users, pages, complete: false, why: `the total went from ${total} to ${page.total}` };
+      total = page.total;
+      const head = page.users.slice(0, tail.length).map((user) => user.id);
+      if (head.join('\n') !== tail.join('\n')) return { users, pages, complete: false, why: `the rows at offset ${offset} shifted` };
+      for (const user of page.users) users.set(user.id, user);
+      if (page.users.length < limit || offset + page.users.length >= total) {
+        const complete = users.size === total;
+        return { users, pages, complete, why: complete ? '' : `${users.size} distinct users seen, ${total} announced` };
+      }
+      tail = page.users.slice(-PAGE_OVERLAP).map((user) => user.id);
       offset += limit - PAGE_OVERLAP;
     }
+    return { users, pages, complete: false, why: `more than ${MAX_PAGES} pages` };
+  }
+
+  private commit(users: Map<string, AutodeskUser>, readAt: number): void {
     inTransaction(this.db, () => {
       // Rows written by calls made during the traversal are newer than its pages and win.
-      for (const user of seen.values()) this.upsert(user, startedAt);
-      this.db.prepare('DELETE FROM autodesk_directory WHERE seen_at < ?').run(startedAt);
+      for (const user of users.values()) this.upsert(user, readAt);
+      this.db.prepare('DELETE FROM autodesk_directory WHERE seen_at < ?').run(readAt);
       this.db
         .prepare('INSERT INTO autodesk_directory_state (id, refreshed_at, size) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET refreshed_at = excluded.refreshed_at, size = excluded.size')
-        .run(startedAt, seen.size);
+        .run(readAt, users.size);
     });
-    this.log.info('autodesk: directory refreshed', { users: seen.size, pages });
   }
 }

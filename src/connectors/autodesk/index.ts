@@ -4,6 +4,6 @@ export {
   type AutodeskConnector, type AutodeskConnectorOptions,
 } from './connector.js';
 export { autodeskProgressLine, type ProgressLineOptions } from './progress.js';
-export { SIGNATURE_HEADER, signatureOf, type WebhookAnswer } from './webhook.js';
+export { MAX_DELIVERY_AGE_MS, SIGNATURE_HEADER, signatureOf, WEBHOOKS_OFF, type WebhookAnswer } from './webhook.js';
 export { AutodeskApiError } from './http.js';
 export type { AutodeskApi, AutodeskUser } from './api.js';

@@ -54,6 +54,8 @@ export interface RecordedRequest {
   status: number;
   /** `now()` in ms when the response was sent. */
   at: number;
+  /** `now()` in ms when the request arrived: what pacing is about, without the jitter of answering. */
+  receivedAt: number;
 }
 
 export interface RequestFilter {
@@ -98,6 +100,16 @@ export interface SeedUsersOptions {
   status?: UserStatus;
   /** Local-part prefix; emails look like `user0001@example.com`. @default 'user' */
   prefix?: string;
+}
+
+/** How the directory moves between two list pages (see `moveBetweenPages`). */
+export interface DirectoryMove {
+  /** Users deleted from the front of the listing order, as concurrent deletions of early accounts do. @default 0 */
+  remove?: number;
+  /** New users created (they list last). @default 0 */
+  insert?: number;
+  /** For this many list pages served. @default 1 */
+  pages?: number;
 }
 
 export interface WaitForOptions {
@@ -173,6 +185,11 @@ export interface AutodeskSandbox {
   countRequests(filter?: RequestFilter): number;
   /** The next `count` API answers fail with `status`; `message` is the error text they carry (outside text the bot must not trust). */
   injectFailures(count: number, status?: number, message?: string): void;
+  /**
+   * Fault: right after each of the next `pages` list pages is served, the directory changes (users removed from
+   * the front, new ones added), so an offset traversal skips or repeats rows exactly as with a busy tenant.
+   */
+  moveBetweenPages(move: DirectoryMove): void;
   setLatency(ms: number): void;
   setRateLimit(limit: { requestsPerWindow?: number; windowMs?: number }): void;
   setWebhookUrl(url: string | undefined): void;
@@ -318,6 +335,7 @@ class AutodeskSandboxImpl implements AutodeskSandbox {
   private windowStartMs: number | null = null;
   private windowUsed = 0;
   private failuresLeft = 0;
+  private pendingMove: Required<DirectoryMove> | undefined;
   private failureStatus = 503;
   private failureMessage = 'Injected failure';
   private inFlight = 0;
@@ -444,6 +462,7 @@ class AutodeskSandboxImpl implements AutodeskSandbox {
   private async handleApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const method = req.method ?? 'GET';
     const path = url.pathname + url.search;
+    const receivedAt = this.now();
     this.inFlight++;
     this.maxInFlightSeen = Math.max(this.maxInFlightSeen, this.inFlight);
     // Announced so a test can act while a call is in flight (e.g. stop the bot mid-request).
@@ -455,7 +474,7 @@ class AutodeskSandboxImpl implements AutodeskSandbox {
     });
     const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       this.send(res, status, body, headers);
-      this.requestLog.push({ method, path, status, at: this.now() });
+      this.requestLog.push({ method, path, status, at: this.now(), receivedAt });
       this.changed();
     };
 
@@ -643,13 +662,24 @@ class AutodeskSandboxImpl implements AutodeskSandbox {
     const limit = parsePagingParam(params.get('limit'), 'limit', 20, 1, 100);
     const offset = parsePagingParam(params.get('offset'), 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
     const all = this.sortedUsers();
-    return {
+    const answer = {
       status: 200,
       body: {
         data: all.slice(offset, offset + limit).map((u) => this.toPublic(u)),
         pagination: { total: all.length, limit, offset },
       },
     };
+    this.applyMove();
+    return answer;
+  }
+
+  private applyMove(): void {
+    const move = this.pendingMove;
+    if (!move) return;
+    if (--move.pages <= 0) this.pendingMove = undefined;
+    for (const user of this.sortedUsers().slice(0, move.remove)) this.usersById.delete(user.id);
+    for (let i = 0; i < move.insert; i++) this.seedUsers(1, { prefix: 'moved' });
+    this.changed();
   }
 
   private findByEmail(email: string): UserRecord | undefined {
@@ -968,6 +998,10 @@ class AutodeskSandboxImpl implements AutodeskSandbox {
     ).length;
   }
 
+  moveBetweenPages(move: DirectoryMove): void {
+    this.pendingMove = { remove: move.remove ?? 0, insert: move.insert ?? 0, pages: move.pages ?? 1 };
+  }
+
   injectFailures(count: number, status = 503, message = 'Injected failure'): void {
     this.failuresLeft = count;
     this.failureStatus = status;
@@ -1051,6 +1085,7 @@ class AutodeskSandboxImpl implements AutodeskSandbox {
     this.tokenRequests = 0;
     this.maxInFlightSeen = this.inFlight;
     this.failuresLeft = 0;
+    this.pendingMove = undefined;
     this.seedCounter = 0;
     this.latencyMs = this.opts.latencyMs ?? 0;
     this.requestsPerWindow = this.opts.requestsPerWindow ?? 1000;
