@@ -227,3 +227,22 @@ test('the reminder settings are checked at start-up, each problem named by its p
       && ['approvalRemindEvery: must be a duration', 'workingHours: must look like "09:00-18:00 Mon-Fri"', 'approvalEscalateAfter:'].every((part) => error.problems.some((p) => p.startsWith(part))),
   );
 });
+
+test('a step opened while reminders were off is reminded once reminders are switched on and the bot restarted', async () => {
+  const b = (bot = await startBot({}));
+  const id = ask(b);
+  const card = await cardTo(b, b.slack.dmChannelOf(MANAGER), id);
+  const step = approvalId(b, id);
+  assert.equal(queuedReminder(b, step), undefined, 'no reminders while approvalRemindEvery is unset');
+
+  b.ctx.config.approvalRemindEvery = 6 * HOUR;
+  await b.runner.stop();
+  b.clock.t = MONDAY_10_UTC + DAY;
+  await b.restart();
+  await b.slack.waitFor(() => repliesUnder(b, card)[0], { description: 'the overdue step reminded at start-up' });
+  await b.runner.idle();
+  assert.equal(repliesUnder(b, card).length, 1, 'one reminder for the day it waited, not four');
+  assert.equal(queuedReminder(b, step)?.run_at, MONDAY_10_UTC + DAY + 6 * HOUR);
+  await b.restart();
+  assert.equal((b.ctx.db.prepare("SELECT COUNT(*) AS n FROM jobs WHERE key = ? AND state = 'queued'").get(approvalRemindKey(step)) as { n: number }).n, 1, 'a restart does not schedule it twice');
+});
