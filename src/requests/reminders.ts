@@ -10,6 +10,7 @@ import type { AppContext } from '../context.js';
 import { alignToHours, isWithinHours, nextReminderTime, parseReminderHours } from '../connectors/manual/schedule.js';
 import { writeAudit } from '../db/audit.js';
 import { inTransaction, type Db } from '../db/connection.js';
+import { RetryAt } from '../jobs/errors.js';
 import { JOB } from '../jobs/kinds.js';
 import { enqueue } from '../jobs/queue.js';
 import type { JobRunner } from '../jobs/runner.js';
@@ -80,20 +81,25 @@ async function remind(ctx: AppContext, approvalId: number): Promise<void> {
     const card = ctx.db.prepare('SELECT channel, ts FROM slack_messages WHERE request_id = ? AND purpose = ? AND recipient = ?').get(detail.request.id, target.card, target.cardRecipient) as
       | { channel: string; ts: string }
       | undefined;
-    if (!card) {
-      failures.push(`${target.cardRecipient}: the approval card is not posted yet`);
-      continue;
-    }
     // Looked at again right before each post: a decision made meanwhile stops the rest of this round.
     if (reminderState(ctx.db, approvalId)?.state !== 'pending') return;
-    const rendered = approvalReminder(config, detail, approval, { recipients: target.recipients, count, now });
-    const posted = await slackCall(ctx, () => ctx.slack.chat.postMessage({ channel: card.channel, thread_ts: card.ts, text: rendered.text, blocks: rendered.blocks, unfurl_links: false }));
+    const rendered = approvalReminder(config, detail, approval, { recipients: target.recipients, count, now, underCard: card !== undefined });
+    // A card that could not be posted (its sync job is failing and IT was told) leaves a plain message, not silence.
+    const where = card ? { channel: card.channel, thread_ts: card.ts } : { channel: target.cardRecipient };
+    let posted;
+    try {
+      posted = await slackCall(ctx, () => ctx.slack.chat.postMessage({ ...where, text: rendered.text, blocks: rendered.blocks, unfurl_links: false }));
+    } catch (error) {
+      if (error instanceof RetryAt) throw error;
+      failures.push(`${target.cardRecipient}: ${(error as Error).message}`);
+      continue;
+    }
     ctx.db
       .prepare(
         `INSERT INTO slack_messages (request_id, purpose, recipient, channel, ts, content_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (request_id, purpose, recipient) DO UPDATE SET ts = excluded.ts, content_hash = excluded.content_hash`,
       )
-      .run(detail.request.id, purpose, target.cardRecipient, posted.channel ?? card.channel, posted.ts ?? '', String(count), now);
+      .run(detail.request.id, purpose, target.cardRecipient, posted.channel ?? where.channel, posted.ts ?? '', String(count), now);
   }
   if (failures.length) throw new Error(`approval reminder not sent to ${failures.join('; ')}`);
   inTransaction(ctx.db, () => {
@@ -121,9 +127,13 @@ export function registerApprovalReminders(runner: JobRunner, ctx: AppContext): v
     schema: z.object({ approvalId: z.number().int().positive() }),
     logFields: ({ approvalId }) => ({ approvalId, requestId: reminderState(ctx.db, approvalId)?.request_id }),
     run: ({ approvalId }) => remind(ctx, approvalId),
-    // A reminder that keeps failing (a card that cannot be found) must not end the chain: try at the next interval.
+    // A reminder that keeps failing (an approver Slack will not deliver to) must not end the chain: the round
+    // counts as sent, so those it did reach are reminded again next time, at the next interval.
     onGiveUp({ approvalId }) {
-      if (reminderState(ctx.db, approvalId)?.state === 'pending') scheduleApprovalReminder(ctx, approvalId, ctx.clock.now());
+      const state = reminderState(ctx.db, approvalId);
+      if (state?.state !== 'pending') return;
+      ctx.db.prepare('UPDATE approvals SET reminders_sent = reminders_sent + 1 WHERE id = ?').run(approvalId);
+      scheduleApprovalReminder(ctx, approvalId, ctx.clock.now());
       ctx.wake();
     },
   });

@@ -27,6 +27,7 @@ import { FakeClock, HOUR, MONDAY_10_UTC } from '../manual/harness.js';
 const REQUESTER = 'U0ALICE';
 const MANAGER = 'U0MANAGER';
 const OWNER = 'U0OWNER';
+const OWNER2 = 'U0OWNER2';
 const ADMIN = 'U0ADMIN';
 const IT_CHANNEL = 'C0ITOPS';
 const DAY = 24 * HOUR;
@@ -37,7 +38,7 @@ function configWith(reminders: Record<string, unknown>) {
     itAdmins: [ADMIN],
     ...reminders,
     apps: [
-      { id: 'axure', name: 'Axure RP', connector: 'manual', assignees: ['U0IT1'], approvalSteps: [{ name: 'Manager', approvers: [MANAGER] }, { name: 'Owner', approvers: [OWNER] }] },
+      { id: 'axure', name: 'Axure RP', connector: 'manual', assignees: ['U0IT1'], approvalSteps: [{ name: 'Manager', approvers: [MANAGER] }, { name: 'Owner', approvers: [OWNER, OWNER2] }] },
       // Its only approver is the requester below, so its step falls back to the IT admins.
       { id: 'miro', name: 'Miro', connector: 'manual', assignees: ['U0IT1'], approvers: [REQUESTER] },
     ],
@@ -63,7 +64,7 @@ async function startBot(reminders: Record<string, unknown>): Promise<Bot> {
   const dir = mkdtempSync(join(tmpdir(), 'accessbot-reminders-'));
   const db = openDatabase(join(dir, 'bot.db'));
   const slack = await startSlackSandbox({
-    users: [REQUESTER, MANAGER, OWNER, ADMIN, 'U0IT1', 'U0BOB'].map((id) => ({ id, name: id.toLowerCase(), email: `${id.toLowerCase()}@example.com` })),
+    users: [REQUESTER, MANAGER, OWNER, OWNER2, ADMIN, 'U0IT1', 'U0BOB'].map((id) => ({ id, name: id.toLowerCase(), email: `${id.toLowerCase()}@example.com` })),
   });
   const clock = new FakeClock(MONDAY_10_UTC);
   const config = configWith(reminders);
@@ -245,4 +246,25 @@ test('a step opened while reminders were off is reminded once reminders are swit
   assert.equal(queuedReminder(b, step)?.run_at, MONDAY_10_UTC + DAY + 6 * HOUR);
   await b.restart();
   assert.equal((b.ctx.db.prepare("SELECT COUNT(*) AS n FROM jobs WHERE key = ? AND state = 'queued'").get(approvalRemindKey(step)) as { n: number }).n, 1, 'a restart does not schedule it twice');
+});
+
+test('a reminder Slack refused for one approver is sent again to that one only', async () => {
+  const b = (bot = await startBot({ approvalRemindEvery: '1h' }));
+  const id = ask(b);
+  await cardTo(b, b.slack.dmChannelOf(MANAGER), id);
+  assert.ok(decide(b.ctx, id, MANAGER, 'approve').ok);
+  const ownerCard = await cardTo(b, b.slack.dmChannelOf(OWNER), id);
+  const owner2Card = await cardTo(b, b.slack.dmChannelOf(OWNER2), id);
+
+  b.slack.failNext('chat.postMessage', 1, { error: 'internal_error' });
+  at(b, MONDAY_10_UTC + HOUR);
+  await b.slack.waitFor(() => repliesUnder(b, owner2Card).length === 1, { description: 'the second approver reminded despite the first failing' });
+  await b.runner.idle();
+  assert.equal(repliesUnder(b, ownerCard).length, 0);
+  at(b, MONDAY_10_UTC + HOUR + 60_000);
+  await b.slack.waitFor(() => repliesUnder(b, ownerCard).length === 1, { description: 'the retry reaches the first approver' });
+  await b.runner.idle();
+  assert.equal(repliesUnder(b, owner2Card).length, 1, 'the retry does not remind twice who was reminded already');
+  const step = approvalId(b, id, 1);
+  assert.equal((b.ctx.db.prepare('SELECT reminders_sent AS n FROM approvals WHERE id = ?').get(step) as { n: number }).n, 1, 'one reminder round counted');
 });

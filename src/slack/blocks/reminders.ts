@@ -15,6 +15,8 @@ export interface ReminderFacts {
   /** The how-manieth reminder of this step. */
   count: number;
   now: number;
+  /** Posted in the thread under the recipient's card; false when there is no card to point at. */
+  underCard?: boolean;
 }
 
 /**
@@ -27,7 +29,8 @@ export function approvalReminder(config: AccessConfig, detail: RequestDetail, ap
   const request = escapeMrkdwn(detail.request.id);
   const whose = approval.fallbackToIt ? mrkdwn`${people(facts.recipients)}: an IT admin's decision` : mrkdwn`your decision`;
   const text = mrkdwn`:bell: Reminder ${facts.count}: ${escapeMrkdwn(kindWord(detail))} request ${request} from ${mention(detail.request.requesterId)} has waited ${waited} for ${whose} on ${step}.`;
-  return { text, blocks: [section(text), context(mrkdwn`*Approve* or *Deny* on the card above this thread.`)] };
+  const where = facts.underCard === false ? mrkdwn`on the request's card, or on the accessbot Home tab` : mrkdwn`on the card above this thread`;
+  return { text, blocks: [section(text), context(mrkdwn`*Approve* or *Deny* ${where}.`)] };
 }
 
 /** Told once to the IT channel after `approvalEscalateAfter` reminders: who is waiting for whom since when. */
