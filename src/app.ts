@@ -18,6 +18,7 @@ import { createItAdmins } from './requests/it-admins.js';
 import { createKnownEmails } from './requests/people.js';
 import { createMetrics } from './metrics.js';
 import { registerFulfillment } from './requests/fulfillment.js';
+import { registerApprovalReminders } from './requests/reminders.js';
 import { createItemProgress } from './requests/service.js';
 import { DIRECTORY_REFRESH_MS, refreshDirectory } from './slack/directory.js';
 import { registerSlackJobs } from './slack/jobs.js';
@@ -171,6 +172,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
     else connectors.set(app.id, (manual ??= createManualConnector(ctx)));
   }
   registerFulfillment(runner, ctx);
+  registerApprovalReminders(runner, ctx);
   registerSlackJobs(ctx, taskHomeBlocks);
   const people = new PeopleDirectory(db, bolt.client, clock, log.child({ component: 'people' }));
   registerListeners(bolt, ctx, tasksCommandText, people);

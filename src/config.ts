@@ -76,6 +76,12 @@ export const accessConfigSchema = z
       .array(slackUserOrGroupId)
       .min(1, 'name at least one IT admin: they decide steps nobody listed may decide, retry failures and cancel requests')
       .describe('The IT team (Slack user ids or user group ids): decide steps nobody listed may decide, use Retry, may cancel any open request, take manual tasks no listed assignee may take'),
+    approvalRemindEvery: durationText
+      .optional()
+      .transform((text) => (text === undefined ? undefined : parseDuration(text)!))
+      .describe("How often an undecided approval step is reminded to its approvers, in a thread under their card; unset: never"),
+    approvalEscalateAfter: z.number().int().min(1).default(3).describe('Reminders of one step before itChannel is told, once, who has waited for whom since when'),
+    workingHours: z.string().regex(REMINDER_HOURS, 'must look like "09:00-18:00 Mon-Fri"').optional().describe('Approval reminders go out only inside these hours (timezone); default around the clock'),
     jobs: z
       .strictObject({
         retryBase: duration('2s').describe('First retry delay; doubles per attempt, with jitter'),

@@ -8,6 +8,8 @@ export const JOB = {
   sendMessage: 'slack.send',
   /** Re-publish one person's App Home. */
   refreshHome: 'slack.refresh_home',
+  /** Remind the approvers of one pending approval step, in the thread under their card. */
+  remindApproval: 'approval.remind',
 } as const;
 
 /**
@@ -17,7 +19,7 @@ export const JOB = {
 export type Pool = 'slack' | 'connector' | 'housekeeping';
 
 /** Job kinds that only talk to Slack. Manual tasks (`task.*`) are DMs to IT admins, so they are Slack work too. */
-const SLACK_KINDS: ReadonlySet<string> = new Set([JOB.syncRequestMessages, JOB.sendMessage, JOB.refreshHome]);
+const SLACK_KINDS: ReadonlySet<string> = new Set([JOB.syncRequestMessages, JOB.sendMessage, JOB.refreshHome, JOB.remindApproval]);
 
 /** Housekeeping: pruning settled rows. */
 export const HOUSEKEEPING_JOB = 'jobs.housekeeping';

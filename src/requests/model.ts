@@ -102,6 +102,8 @@ export interface Approval {
   decidedBy: string | null;
   decidedAt: number | null;
   reason: string | null;
+  /** When the step opened: what "waiting on @x since 2 days" counts from. */
+  openedAt: number;
 }
 
 export interface RequestDetail {
@@ -176,7 +178,7 @@ function personalBar(detail: RequestDetail, approval: Approval, actor: string, f
  * not someone who decided an earlier step of the same chain. Empty means the step goes to the IT admins.
  */
 export function eligibleApprovers(detail: Pick<RequestDetail, 'request' | 'items' | 'approvals'>, appId: string, stepIndex: number, approvers: readonly string[], facts: PeopleFacts): string[] {
-  const probe: Approval = { id: 0, requestId: detail.request.id, appId, stepIndex, approvers: [...approvers], fallbackToIt: false, state: 'pending', decidedBy: null, decidedAt: null, reason: null };
+  const probe: Approval = { id: 0, requestId: detail.request.id, appId, stepIndex, approvers: [...approvers], fallbackToIt: false, state: 'pending', decidedBy: null, decidedAt: null, reason: null, openedAt: 0 };
   return approvers.filter((approver) => personalBar(detail, probe, approver, facts) === null);
 }
 

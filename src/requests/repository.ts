@@ -9,7 +9,7 @@ interface ItemRow {
 }
 interface ApprovalRow {
   id: number; request_id: string; app_id: string; step_index: number; approvers: string; fallback_to_it: number; state: ApprovalState;
-  decided_by: string | null; decided_at: number | null; reason: string | null;
+  decided_by: string | null; decided_at: number | null; reason: string | null; created_at: number;
 }
 
 const toRequest = (row: RequestRow): AccessRequest => ({
@@ -23,7 +23,7 @@ export const toItem = (row: ItemRow): Item => ({
 });
 const toApproval = (row: ApprovalRow): Approval => ({
   id: row.id, requestId: row.request_id, appId: row.app_id, stepIndex: row.step_index, approvers: JSON.parse(row.approvers) as string[],
-  fallbackToIt: row.fallback_to_it === 1, state: row.state, decidedBy: row.decided_by, decidedAt: row.decided_at, reason: row.reason,
+  fallbackToIt: row.fallback_to_it === 1, state: row.state, decidedBy: row.decided_by, decidedAt: row.decided_at, reason: row.reason, openedAt: row.created_at,
 });
 
 export function insertRequest(db: Db, request: AccessRequest): void {
@@ -41,10 +41,12 @@ export function insertItem(db: Db, requestId: string, appId: string, subject: Su
   );
 }
 
-export function insertApproval(db: Db, approval: Omit<Approval, 'id' | 'state' | 'decidedBy' | 'decidedAt' | 'reason'>, now: number): void {
-  db.prepare(
+/** Returns the new approval's id. */
+export function insertApproval(db: Db, approval: Omit<Approval, 'id' | 'state' | 'decidedBy' | 'decidedAt' | 'reason' | 'openedAt'>, now: number): number {
+  const { lastInsertRowid } = db.prepare(
     `INSERT INTO approvals (request_id, app_id, step_index, approvers, fallback_to_it, state, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?)`,
   ).run(approval.requestId, approval.appId, approval.stepIndex, JSON.stringify(approval.approvers), approval.fallbackToIt ? 1 : 0, now);
+  return Number(lastInsertRowid);
 }
 
 export function getRequestDetail(db: Db, requestId: string): RequestDetail | undefined {

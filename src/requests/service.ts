@@ -14,6 +14,7 @@ import type { Logger } from '../util/log.js';
 import { channelMention, escapeMrkdwn, mention, mrkdwn, type Mrkdwn } from '../util/mrkdwn.js';
 import type { ItAdmins } from './it-admins.js';
 import { peopleFacts, type KnownEmails } from './people.js';
+import { scheduleApprovalReminder } from './reminders.js';
 import { startOfDateInZone, type Clock } from '../util/time.js';
 import {
   canTransition, decidableBy, eligibleApprovers, isCancellable, isOpenRequest, subjectLabel, summarizeStates,
@@ -120,7 +121,8 @@ function openStep(deps: RequestDeps, detail: Pick<RequestDetail, 'request' | 'it
   const approvals = approvalsOf(deps.db, detail.request.id, app.id);
   const eligible = eligibleApprovers({ ...detail, approvals }, app.id, stepIndex, step.approvers, peopleFacts(deps));
   const fallbackToIt = eligible.length === 0;
-  insertApproval(deps.db, { requestId: detail.request.id, appId: app.id, stepIndex, approvers: step.approvers, fallbackToIt }, now);
+  const approvalId = insertApproval(deps.db, { requestId: detail.request.id, appId: app.id, stepIndex, approvers: step.approvers, fallbackToIt }, now);
+  scheduleApprovalReminder(deps, approvalId, now);
   if (fallbackToIt) {
     writeAudit(deps.db, now, { actor: 'accessbot', action: 'approval.routed_to_it', requestId: detail.request.id, appId: app.id, detail: { stepIndex } });
     if (eligibleApprovers({ ...detail, approvals }, app.id, stepIndex, deps.itAdmins.members(), peopleFacts(deps)).length === 0) {

@@ -88,7 +88,7 @@ async function syncRequestMessages(ctx: AppContext, requestId: string): Promise<
     const note = `Nobody listed may decide this step (the requester and the people concerned cannot approve themselves, and one person decides one step), so the IT admins decide: ${admins}.`;
     await upsert('it_approval_card', config.itChannel, approvalCard(config, detail, { shared: itPending, who }, note));
   }
-  await upsert('requester_status', detail.request.requesterId, requesterStatus(config, detail));
+  await upsert('requester_status', detail.request.requesterId, requesterStatus(config, detail, ctx.clock.now()));
   const appsWithAlerts = new Set(
     (ctx.db.prepare("SELECT purpose FROM slack_messages WHERE request_id = ? AND purpose LIKE 'failure_alert:%'").all(requestId) as { purpose: string }[]).map((row) =>
       row.purpose.slice('failure_alert:'.length)),
@@ -107,7 +107,7 @@ export function publishHome(ctx: AppContext, userId: string, tasks: HomeTasks): 
   const awaiting = requestsAwaiting(ctx.db, userId, ctx.itAdmins.has(userId))
     .map((detail: RequestDetail) => ({ detail, decides: pendingDecidableBy(detail, userId, facts) }))
     .filter(({ decides }) => decides.length > 0);
-  return slackCall(ctx, () => ctx.slack.views.publish({ user_id: userId, view: homeView(ctx.config, mine, awaiting, tasks(ctx, userId)) }));
+  return slackCall(ctx, () => ctx.slack.views.publish({ user_id: userId, view: homeView(ctx.config, mine, awaiting, tasks(ctx, userId), ctx.clock.now()) }));
 }
 
 export function registerSlackJobs(ctx: AppContext, homeTasks: HomeTasks): void {

@@ -38,7 +38,7 @@ function detail(over: { justification?: string; items?: Partial<Item>[]; approva
   }));
   const approvals = (over.approvals ?? [{}]).map((approval, i): Approval => ({
     id: i + 1, requestId: request.id, appId: 'axure', stepIndex: 0, approvers: ['U0OWNER3'], fallbackToIt: false, state: 'pending', decidedBy: null, decidedAt: null,
-    reason: null, ...approval,
+    reason: null, openedAt: 0, ...approval,
   }));
   return { request, items, approvals };
 }
@@ -114,7 +114,7 @@ describe('request builders', () => {
       items: [{ state: 'denied', detail: escapeMrkdwn(`denied: ${EVIL}`) }, { id: 2, state: 'failed', detail: escapeMrkdwn(`autodesk: invite: 400 ${EVIL}`) }],
       approvals: [{ state: 'denied', decidedBy: 'U0OWNER3', decidedAt: 1_700_000_000_000, reason: EVIL }],
     });
-    const status = requesterStatus(config, denied);
+    const status = requesterStatus(config, denied, 0);
     const alert = failureAlert(config, denied, 'axure');
     for (const rendered of [status, alert, approvalCard(config, denied)]) {
       assert.deepEqual(validateBlocks(rendered.blocks, 'message'), []);

@@ -14,7 +14,7 @@ const facts: PeopleFacts = { isItAdmin: (id) => id === 'U0ADMIN', itAdminIds: ()
 
 let nextId = 1;
 function approval(appId: string, stepIndex: number, approvers: string[], extra: Partial<Approval> = {}): Approval {
-  return { id: nextId++, requestId: 'AR-1', appId, stepIndex, approvers, fallbackToIt: false, state: 'pending', decidedBy: null, decidedAt: null, reason: null, ...extra };
+  return { id: nextId++, requestId: 'AR-1', appId, stepIndex, approvers, fallbackToIt: false, state: 'pending', decidedBy: null, decidedAt: null, reason: null, openedAt: 0, ...extra };
 }
 function item(appId: string, subject: Partial<Subject>): Item {
   return {

@@ -6,7 +6,7 @@ import { mrkdwn } from '../../util/mrkdwn.js';
 import { context, header, section } from './common.js';
 import { approvalCard, requestOverview } from './request.js';
 
-export function homeView(config: AccessConfig, mine: RequestDetail[], awaitingMe: { detail: RequestDetail; decides: Approval[] }[], taskBlocks: KnownBlock[]): View {
+export function homeView(config: AccessConfig, mine: RequestDetail[], awaitingMe: { detail: RequestDetail; decides: Approval[] }[], taskBlocks: KnownBlock[], now: number): View {
   const blocks: KnownBlock[] = [header('Access requests'), context(mrkdwn`Type \`/access\` anywhere to ask for access, \`/access help\` for more.`)];
   blocks.push(section(mrkdwn`*Waiting for your approval* (${awaitingMe.length})`));
   if (awaitingMe.length === 0) blocks.push(context(mrkdwn`Nothing waiting for you.`));
@@ -17,7 +17,7 @@ export function homeView(config: AccessConfig, mine: RequestDetail[], awaitingMe
   if (awaitingMe.length > 5) blocks.push(context(mrkdwn`…and ${awaitingMe.length - 5} more in your DMs.`));
   blocks.push(section(mrkdwn`*Your open requests* (${mine.length})`));
   if (mine.length === 0) blocks.push(context(mrkdwn`You have no open requests.`));
-  for (const detail of mine.slice(0, 8)) blocks.push(...requestOverview(config, detail));
+  for (const detail of mine.slice(0, 8)) blocks.push(...requestOverview(config, detail, now));
   if (taskBlocks.length) blocks.push({ type: 'divider' }, ...taskBlocks);
   // Slack allows 100 blocks in a Home view.
   return { type: 'home', blocks: blocks.slice(0, 100) };

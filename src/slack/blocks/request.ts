@@ -1,5 +1,6 @@
 /** Approval cards, the requester's status message and IT failure alerts: pure renderings of a request's state. */
 import type { KnownBlock } from '@slack/types';
+import { formatDistance } from 'date-fns';
 import { approvalStepsOf, type AccessConfig, type AppConfig } from '../../config.js';
 import { STATE_LABEL, isCancellable, subjectLabel, type Approval, type Item, type RequestDetail } from '../../requests/model.js';
 import { escapeMrkdwn, joinMrkdwn, mention, mrkdwn, trustedMrkdwn, type Mrkdwn } from '../../util/mrkdwn.js';
@@ -52,11 +53,35 @@ function itemLine(config: AccessConfig, item: Item): Mrkdwn {
   return mrkdwn`${escapeMrkdwn(icon)} ${subjectLabel(item.subject)} · ${appName(config, item.appId)}: ${escapeMrkdwn(STATE_LABEL[item.state])}${detail}`;
 }
 
-function approvalLine(config: AccessConfig, approval: Approval): Mrkdwn {
+/**
+ * Who a pending listed step waits on: its approvers but those who may not decide it (the requester, a person
+ * concerned, someone who decided an earlier step of the chain).
+ */
+function waitingOn(detail: RequestDetail, approval: Approval): string[] {
+  const subjects = new Set(detail.items.filter((item) => item.appId === approval.appId).map((item) => item.subject.slackId));
+  const earlier = new Set(detail.approvals.filter((a) => a.appId === approval.appId && a.stepIndex < approval.stepIndex).map((a) => a.decidedBy));
+  return approval.approvers.filter((id) => id !== detail.request.requesterId && !subjects.has(id) && !earlier.has(id));
+}
+
+/** "⏳ Autodesk, step 1/2 (Manager): waiting on @mona since 2 days", for the requester. */
+function waitingLine(config: AccessConfig, detail: RequestDetail, approval: Approval, now: number): Mrkdwn {
+  const who = approval.fallbackToIt ? mrkdwn`the IT admins` : joinMrkdwn(waitingOn(detail, approval).map(mention), ' or ');
+  return mrkdwn`⏳ ${stepLine(config, approval)}: waiting on ${who} since ${escapeMrkdwn(formatDistance(approval.openedAt, now))}`;
+}
+
+function waitingLines(config: AccessConfig, detail: RequestDetail, now: number): Mrkdwn[] {
+  return detail.approvals.filter((approval) => approval.state === 'pending').map((approval) => waitingLine(config, detail, approval, now));
+}
+
+function stepLine(config: AccessConfig, approval: Approval): Mrkdwn {
   const app = appOf(config, approval.appId);
   const steps = app ? approvalStepsOf(app) : [];
   const stepName = steps[approval.stepIndex]?.name;
-  const label = mrkdwn`${appName(config, approval.appId)}, step ${approval.stepIndex + 1}/${Math.max(steps.length, 1)}${stepName ? escapeMrkdwn(` (${stepName})`) : mrkdwn``}`;
+  return mrkdwn`${appName(config, approval.appId)}, step ${approval.stepIndex + 1}/${Math.max(steps.length, 1)}${stepName ? escapeMrkdwn(` (${stepName})`) : mrkdwn``}`;
+}
+
+function approvalLine(config: AccessConfig, approval: Approval): Mrkdwn {
+  const label = stepLine(config, approval);
   const by = mention(approval.decidedBy ?? '');
   if (approval.state === 'approved') return mrkdwn`✅ ${label}: approved by ${by} ${formatTime(approval.decidedAt!)}`;
   if (approval.state === 'denied') {
@@ -103,9 +128,11 @@ function requestSummary(config: AccessConfig, detail: RequestDetail): KnownBlock
   return blocks;
 }
 
-function statusBlocks(config: AccessConfig, detail: RequestDetail): KnownBlock[] {
+/** With `now` (the requester's view), a pending step says whom it waits on and since when. */
+function statusBlocks(config: AccessConfig, detail: RequestDetail, now?: number): KnownBlock[] {
   const blocks: KnownBlock[] = [];
-  if (detail.approvals.length) blocks.push(...contexts(joinMrkdwn(detail.approvals.map((approval) => approvalLine(config, approval)), '\n')));
+  const line = (approval: Approval) => (now !== undefined && approval.state === 'pending' ? waitingLine(config, detail, approval, now) : approvalLine(config, approval));
+  if (detail.approvals.length) blocks.push(...contexts(joinMrkdwn(detail.approvals.map(line), '\n')));
   const appIds = [...new Set(detail.items.map((item) => item.appId))];
   const started = detail.items.some((item) => !['awaiting_approval', 'denied', 'cancelled'].includes(item.state));
   if (started) blocks.push(...sections(mrkdwn`*Progress*\n${joinMrkdwn(appIds.map((id) => progressLine(config, detail, id)), '\n')}`));
@@ -196,14 +223,14 @@ function cancelButton(config: AccessConfig, detail: RequestDetail): KnownBlock[]
   }];
 }
 
-/** The requester's own message about the request, kept current. */
-export function requesterStatus(config: AccessConfig, detail: RequestDetail): Rendered {
+/** The requester's own message about the request, kept current (and re-rendered at each approval reminder). */
+export function requesterStatus(config: AccessConfig, detail: RequestDetail, now: number): Rendered {
   const lines = detail.items.map((item) => itemLine(config, item));
   return {
     text: escapeMrkdwn(`Your ${kindWord(detail).toLowerCase()} request ${detail.request.id}`),
     blocks: [
       section(mrkdwn`*${escapeMrkdwn(`Your ${kindWord(detail).toLowerCase()} request ${detail.request.id}`)}* (effective ${escapeMrkdwn(detail.request.effectiveDate)})`),
-      ...statusBlocks(config, detail),
+      ...statusBlocks(config, detail, now),
       ...sectionsOfLines(lines, 40),
       ...cancelButton(config, detail),
     ],
@@ -231,10 +258,12 @@ export function failureAlert(config: AccessConfig, detail: RequestDetail, appId:
   return { text: mrkdwn`${appName(config, appId)} could not finish request ${escapeMrkdwn(detail.request.id)}: ${failed.length} failed`, blocks };
 }
 
-/** For `/access status` and the Home tab: one request in a few lines. */
-export function requestOverview(config: AccessConfig, detail: RequestDetail): KnownBlock[] {
+/** For `/access status` and the Home tab: one request in a few lines, with whom each pending step waits on. */
+export function requestOverview(config: AccessConfig, detail: RequestDetail, now: number): KnownBlock[] {
+  const waiting = waitingLines(config, detail, now);
   return [
     section(overviewTitle(detail)),
+    ...(waiting.length ? contexts(joinMrkdwn(waiting, '\n')) : []),
     ...sectionsOfLines(detail.items.map((item) => itemLine(config, item)), 15),
   ];
 }
@@ -242,6 +271,6 @@ export function requestOverview(config: AccessConfig, detail: RequestDetail): Kn
 const overviewTitle = (detail: RequestDetail) =>
   mrkdwn`*${escapeMrkdwn(detail.request.id)}* · ${escapeMrkdwn(kindWord(detail))} · effective ${escapeMrkdwn(detail.request.effectiveDate)}`;
 
-export function requestOverviewText(config: AccessConfig, detail: RequestDetail): Mrkdwn {
-  return joinMrkdwn([overviewTitle(detail), ...detail.items.slice(0, 15).map((item) => itemLine(config, item))], '\n');
+export function requestOverviewText(config: AccessConfig, detail: RequestDetail, now: number): Mrkdwn {
+  return joinMrkdwn([overviewTitle(detail), ...waitingLines(config, detail, now), ...detail.items.slice(0, 15).map((item) => itemLine(config, item))], '\n');
 }

@@ -25,7 +25,7 @@ export function accessCommand(ctx: AppContext, tasksText: TasksText) {
       if (word === 'status') {
         const open = requestsOf(ctx.db, command.user_id).filter(isOpenRequest);
         const text = open.length
-          ? `*Your open requests* (${open.length})\n\n${open.map((detail) => requestOverviewText(ctx.config, detail)).join('\n\n')}`
+          ? `*Your open requests* (${open.length})\n\n${open.map((detail) => requestOverviewText(ctx.config, detail, ctx.clock.now())).join('\n\n')}`
           : 'You have no open requests. Type `/access` to make one.';
         await ack({ response_type: 'ephemeral', text });
         return;
