@@ -13,7 +13,7 @@ export const DIRECTORY_REFRESH_MS = 10 * 60_000;
 
 async function readEmail(ctx: AppContext, userId: string): Promise<void> {
   const answer = await ctx.slack.users.info({ user: userId });
-  ctx.knownEmails?.remember(userId, answer.user?.profile?.email, ctx.clock.now());
+  ctx.knownEmails?.remember(userId, answer.user?.profile?.email, ctx.clock.now(), answer.user?.deleted === true);
 }
 
 /**
