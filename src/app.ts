@@ -17,6 +17,7 @@ import { JobRunner } from './jobs/runner.js';
 import { createItAdmins } from './requests/it-admins.js';
 import { createKnownEmails } from './requests/people.js';
 import { createMetrics } from './metrics.js';
+import { registerDelegationJobs } from './requests/delegation.js';
 import { registerFulfillment } from './requests/fulfillment.js';
 import { createItemProgress } from './requests/service.js';
 import { DIRECTORY_REFRESH_MS, refreshDirectory } from './slack/directory.js';
@@ -175,6 +176,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
     else connectors.set(app.id, (manual ??= createManualConnector(ctx)));
   }
   registerFulfillment(runner, ctx);
+  registerDelegationJobs(runner, ctx);
   registerSlackJobs(ctx, taskHomeBlocks);
   registerListeners(bolt, ctx, tasksCommandText);
   registerTaskListeners(bolt, ctx);
