@@ -226,11 +226,13 @@ export function refusalFor(detail: RequestDetail, approval: Approval, actor: str
   const bar = personalBar(detail, approval, actor, facts);
   if (bar) return bar;
   if (approval.fallbackToIt) return facts.isItAdmin(actor) ? null : { reason: 'it_admins_only', admins: facts.itAdminIds() };
-  if (decidersOf(detail, approval, facts).has(actor)) return null;
+  const deciders = decidersOf(detail, approval, facts);
+  if (deciders.has(actor)) return null;
   const delegate = approval.approvers.includes(actor) ? facts.delegateOf?.(actor) : undefined;
   if (delegate) return { reason: 'delegated', delegate };
-  // Name whom to ask: for an approver who delegated, their delegate.
-  return { reason: 'not_an_approver', approvers: [...new Set(approval.approvers.map((approver) => facts.delegateOf?.(approver) ?? approver))] };
+  // Name whom to ask: for an approver whose share their delegate decides, the delegate.
+  const decidesFor = new Map([...deciders].flatMap(([decider, forWhom]) => (forWhom ? [[forWhom, decider] as const] : [])));
+  return { reason: 'not_an_approver', approvers: [...new Set(approval.approvers.map((approver) => decidesFor.get(approver) ?? approver))] };
 }
 
 /** The pending approvals this person may decide now (what their own card's buttons decide). */

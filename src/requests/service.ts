@@ -126,7 +126,8 @@ function openStep(deps: RequestDeps, detail: Pick<RequestDetail, 'request' | 'it
   insertApproval(deps.db, { requestId: detail.request.id, appId: app.id, stepIndex, approvers: step.approvers, fallbackToIt }, now);
   if (fallbackToIt) {
     writeAudit(deps.db, now, { actor: 'accessbot', action: 'approval.routed_to_it', requestId: detail.request.id, appId: app.id, detail: { stepIndex } });
-    if (eligibleApprovers({ ...detail, approvals }, app.id, stepIndex, deps.itAdmins.members(), peopleFacts(deps)).length === 0) {
+    // IT steps are decided by IT admins themselves: an admin's delegation does not hand them on.
+    if (eligibleApprovers({ ...detail, approvals }, app.id, stepIndex, deps.itAdmins.members(), { ...peopleFacts(deps), delegateOf: undefined }).length === 0) {
       // Every IT admin is barred too (they asked, it is their access, or they decided step 1): say so rather than let it wait unseen.
       sendDm(
         deps, deps.config.itChannel,

@@ -92,7 +92,9 @@ async function syncRequestMessages(ctx: AppContext, requestId: string): Promise<
     const personal = listedPending(approver);
     const forId = personal.map((approval) => decidingFor(detail, approval, approver, facts)).find((id) => id !== null);
     const forWhom = forId ? { id: forId, name: delegationOf(ctx.db, forId, ctx.clock.now())?.delegatorName ?? null } : undefined;
-    const delegatedTo = facts.delegateOf?.(approver);
+    // Said only where a step still waiting lists them; a card from a step they decided before stays as it was.
+    const listedOnPending = detail.approvals.some((approval) => approval.state === 'pending' && !approval.fallbackToIt && approval.approvers.includes(approver));
+    const delegatedTo = listedOnPending ? facts.delegateOf?.(approver) : undefined;
     await upsert('approval_card', approver, approvalCard(config, detail, { personal, ...(forWhom ? { forWhom } : {}), ...(delegatedTo ? { delegatedTo } : {}) }));
   }
   const pending = detail.approvals.filter((approval) => approval.state === 'pending');

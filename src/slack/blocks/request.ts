@@ -192,7 +192,7 @@ export function approvalCard(config: AccessConfig, detail: RequestDetail, button
   if (buttons && approvals.length > 0) {
     blocks.push(context(decidesLine(config, buttons)));
     blocks.push(decisionButtons(detail.request.id, approvals, 'personal' in buttons ? buttons.forWhom : undefined));
-  } else if (buttons && 'personal' in buttons && buttons.delegatedTo && detail.approvals.some((approval) => approval.state === 'pending')) {
+  } else if (buttons && 'personal' in buttons && buttons.delegatedTo) {
     blocks.push(context(mrkdwn`You handed your approvals to ${mention(buttons.delegatedTo)}: they decide this for you. \`/access delegate off\` to decide it yourself.`));
   }
   return { text: mrkdwn`${escapeMrkdwn(`${kindWord(detail)} request ${detail.request.id}`)} from ${mention(detail.request.requesterId)} needs a decision`, blocks };
