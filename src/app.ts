@@ -17,6 +17,7 @@ import { JobRunner } from './jobs/runner.js';
 import { createItAdmins } from './requests/it-admins.js';
 import { createKnownEmails } from './requests/people.js';
 import { createMetrics } from './metrics.js';
+import { registerDelegationJobs } from './requests/delegation.js';
 import { registerFulfillment } from './requests/fulfillment.js';
 import { registerApprovalReminders } from './requests/reminders.js';
 import { createItemProgress } from './requests/service.js';
@@ -173,6 +174,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
   }
   registerFulfillment(runner, ctx);
   registerApprovalReminders(runner, ctx);
+  registerDelegationJobs(runner, ctx);
   registerSlackJobs(ctx, taskHomeBlocks);
   const people = new PeopleDirectory(db, bolt.client, clock, log.child({ component: 'people' }));
   registerListeners(bolt, ctx, tasksCommandText, people);

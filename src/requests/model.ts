@@ -100,6 +100,8 @@ export interface Approval {
   fallbackToIt: boolean;
   state: ApprovalState;
   decidedBy: string | null;
+  /** The listed approver a delegate decided for (`/access delegate`); null when the decider was listed. */
+  decidedFor?: string | null;
   decidedAt: number | null;
   reason: string | null;
   /** When the step opened: what "waiting on @x since 2 days" counts from. */
@@ -128,6 +130,10 @@ export interface PeopleFacts {
   /** The IT admins who are people, to name them in a refusal. */
   itAdminIds(): string[];
   emailOf(userId: string): string | undefined;
+  /** Slack says this account is deactivated (as last read): skipped like an absent approver. */
+  isDeactivated?(userId: string): boolean;
+  /** Who decides this approver's steps now: the delegate of their delegation in force, if any. */
+  delegateOf?(userId: string): string | undefined;
 }
 
 export type DecisionRefusal =
@@ -140,6 +146,8 @@ export type DecisionRefusal =
   /** A step nobody listed may decide is the IT team's. */
   | { reason: 'it_admins_only'; admins: string[] }
   | { reason: 'not_an_approver'; approvers: string[] }
+  /** The clicker handed their approvals to someone else (`/access delegate`) and has not ended it. */
+  | { reason: 'delegated'; delegate: string }
   /** A card rendered before buttons named their steps: it is re-rendered, and the click decides nothing. */
   | { reason: 'outdated_card' };
 
@@ -159,7 +167,9 @@ export function isSubjectOf(items: readonly Item[], appId: string, userId: strin
 function earlierDeciders(approvals: readonly Approval[], appId: string, stepIndex: number): Map<string, number> {
   const deciders = new Map<string, number>();
   for (const approval of approvals) {
-    if (approval.appId === appId && approval.stepIndex < stepIndex && approval.decidedBy) deciders.set(approval.decidedBy, approval.stepIndex);
+    if (approval.appId !== appId || approval.stepIndex >= stepIndex) continue;
+    // A decision made for someone counts as both people's: neither decides a later step of the chain.
+    for (const who of [approval.decidedBy, approval.decidedFor]) if (who) deciders.set(who, approval.stepIndex);
   }
   return deciders;
 }
@@ -174,12 +184,43 @@ function personalBar(detail: RequestDetail, approval: Approval, actor: string, f
 }
 
 /**
- * The approvers of a step who may decide it when it opens: not the requester, not a subject (by id or e-mail),
- * not someone who decided an earlier step of the same chain. Empty means the step goes to the IT admins.
+ * Who decides a listed approver's share of a step, and for whom: themselves, or the delegate they handed their
+ * approvals to. Nobody when the approver's account is deactivated (skipped like an absent one), or when the one
+ * deciding is barred: a delegate is bound by the same rules, and decides only what the approver could have.
+ */
+function deciderFor(detail: Pick<RequestDetail, 'request' | 'items' | 'approvals'>, approval: Approval, approver: string, facts: PeopleFacts): { decider: string; forWhom: string | null } | null {
+  if (facts.isDeactivated?.(approver)) return null;
+  if (personalBar(detail, approval, approver, facts)) return null;
+  const delegate = facts.delegateOf?.(approver);
+  if (!delegate) return { decider: approver, forWhom: null };
+  return personalBar(detail, approval, delegate, facts) ? null : { decider: delegate, forWhom: approver };
+}
+
+/** Everyone who may decide this listed step now, each with whom they decide for (null: in their own right). */
+export function decidersOf(detail: Pick<RequestDetail, 'request' | 'items' | 'approvals'>, approval: Approval, facts: PeopleFacts): Map<string, string | null> {
+  const deciders = new Map<string, string | null>();
+  for (const approver of approval.approvers) {
+    const found = deciderFor(detail, approval, approver, facts);
+    // Listed in their own right wins over deciding for someone else.
+    if (found && (!deciders.has(found.decider) || found.forWhom === null)) deciders.set(found.decider, found.forWhom);
+  }
+  return deciders;
+}
+
+/**
+ * Who may decide a step when it opens: of its approvers, those not the requester, not a subject (by id or
+ * e-mail), not someone who decided an earlier step of the same chain, not deactivated in Slack; for an approver
+ * who delegated, their delegate, under the same rules. Empty means the step goes to the IT admins.
  */
 export function eligibleApprovers(detail: Pick<RequestDetail, 'request' | 'items' | 'approvals'>, appId: string, stepIndex: number, approvers: readonly string[], facts: PeopleFacts): string[] {
   const probe: Approval = { id: 0, requestId: detail.request.id, appId, stepIndex, approvers: [...approvers], fallbackToIt: false, state: 'pending', decidedBy: null, decidedAt: null, reason: null, openedAt: 0 };
-  return approvers.filter((approver) => personalBar(detail, probe, approver, facts) === null);
+  return [...decidersOf(detail, probe, facts).keys()];
+}
+
+/** Whom this person decides a pending listed step for: null in their own right (or an IT step), else the delegator. */
+export function decidingFor(detail: RequestDetail, approval: Approval, actor: string, facts: PeopleFacts): string | null {
+  if (approval.fallbackToIt) return null;
+  return decidersOf(detail, approval, facts).get(actor) ?? null;
 }
 
 /** Why this person may not decide this pending approval, or null when they may. */
@@ -187,7 +228,13 @@ export function refusalFor(detail: RequestDetail, approval: Approval, actor: str
   const bar = personalBar(detail, approval, actor, facts);
   if (bar) return bar;
   if (approval.fallbackToIt) return facts.isItAdmin(actor) ? null : { reason: 'it_admins_only', admins: facts.itAdminIds() };
-  return approval.approvers.includes(actor) ? null : { reason: 'not_an_approver', approvers: approval.approvers };
+  const deciders = decidersOf(detail, approval, facts);
+  if (deciders.has(actor)) return null;
+  const delegate = approval.approvers.includes(actor) ? facts.delegateOf?.(actor) : undefined;
+  if (delegate) return { reason: 'delegated', delegate };
+  // Name whom to ask: for an approver whose share their delegate decides, the delegate.
+  const decidesFor = new Map([...deciders].flatMap(([decider, forWhom]) => (forWhom ? [[forWhom, decider] as const] : [])));
+  return { reason: 'not_an_approver', approvers: [...new Set(approval.approvers.map((approver) => decidesFor.get(approver) ?? approver))] };
 }
 
 /** The pending approvals this person may decide now (what their own card's buttons decide). */
@@ -196,7 +243,7 @@ export function pendingDecidableBy(detail: RequestDetail, actor: string, facts: 
 }
 
 /** The refusal that explains most to the clicker when several steps refuse them: who they are before what is listed. */
-const REFUSAL_ORDER: Refusal['reason'][] = ['own_request', 'own_access', 'decided_earlier_step', 'it_admins_only', 'not_an_approver'];
+const REFUSAL_ORDER: Refusal['reason'][] = ['own_request', 'own_access', 'decided_earlier_step', 'it_admins_only', 'delegated', 'not_an_approver'];
 
 /**
  * What a click decides: of the approvals the button was rendered for (`approvalIds`; every pending one when

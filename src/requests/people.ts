@@ -3,6 +3,9 @@
  * hire is known by e-mail only, and whether an approver is that new hire must be judged inside a click's
  * transaction, which never waits on Slack. Whoever owns the Slack client fills it (`src/slack/directory.ts`).
  */
+import type { Db } from '../db/connection.js';
+import type { Clock } from '../util/time.js';
+import { delegationOf } from './delegation-store.js';
 import type { ItAdmins } from './it-admins.js';
 import type { PeopleFacts } from './model.js';
 
@@ -10,23 +13,37 @@ export interface KnownEmails {
   emailOf(userId: string): string | undefined;
   /** When this user's e-mail was last read from Slack (ms), to know when to read it again. */
   readAt(userId: string): number | undefined;
-  remember(userId: string, email: string | undefined, at: number): void;
+  remember(userId: string, email: string | undefined, at: number, deactivated?: boolean): void;
+  /** Whether Slack said, when last read, that this account is deactivated. */
+  isDeactivated(userId: string): boolean;
 }
 
 export function createKnownEmails(): KnownEmails {
-  const known = new Map<string, { email: string | undefined; at: number }>();
+  const known = new Map<string, { email: string | undefined; at: number; deactivated: boolean }>();
   return {
     emailOf: (userId) => known.get(userId)?.email,
     readAt: (userId) => known.get(userId)?.at,
-    remember: (userId, email, at) => void known.set(userId, { email: email?.toLowerCase(), at }),
+    remember: (userId, email, at, deactivated = false) => void known.set(userId, { email: email?.toLowerCase(), at, deactivated }),
+    isDeactivated: (userId) => known.get(userId)?.deactivated === true,
   };
 }
 
-/** The model's view of people, from the request deps. Without a Slack directory, only Slack ids are compared. */
-export function peopleFacts(deps: { itAdmins: ItAdmins; knownEmails?: KnownEmails }): PeopleFacts {
+/**
+ * The model's view of people, from the request deps. Without a Slack directory, only Slack ids are compared and
+ * nobody is known to be deactivated; without a database, nobody has delegated.
+ */
+export function peopleFacts(deps: { itAdmins: ItAdmins; knownEmails?: KnownEmails; db?: Db; clock?: Clock }): PeopleFacts {
+  const isDeactivated = (userId: string) => deps.knownEmails?.isDeactivated(userId) ?? false;
   return {
     isItAdmin: (userId) => deps.itAdmins.has(userId),
     itAdminIds: () => deps.itAdmins.members(),
     emailOf: (userId) => deps.knownEmails?.emailOf(userId),
+    isDeactivated,
+    delegateOf: (userId) => {
+      if (!deps.db || !deps.clock) return undefined;
+      const delegate = delegationOf(deps.db, userId, deps.clock.now())?.delegate;
+      // A delegate who has left Slack since is absent too: the approver's steps go back to them.
+      return delegate && !isDeactivated(delegate) ? delegate : undefined;
+    },
   };
 }

@@ -9,7 +9,7 @@ interface ItemRow {
 }
 interface ApprovalRow {
   id: number; request_id: string; app_id: string; step_index: number; approvers: string; fallback_to_it: number; state: ApprovalState;
-  decided_by: string | null; decided_at: number | null; reason: string | null; created_at: number;
+  decided_by: string | null; decided_at: number | null; reason: string | null; created_at: number; decided_for?: string | null;
 }
 
 const toRequest = (row: RequestRow): AccessRequest => ({
@@ -23,7 +23,7 @@ export const toItem = (row: ItemRow): Item => ({
 });
 const toApproval = (row: ApprovalRow): Approval => ({
   id: row.id, requestId: row.request_id, appId: row.app_id, stepIndex: row.step_index, approvers: JSON.parse(row.approvers) as string[],
-  fallbackToIt: row.fallback_to_it === 1, state: row.state, decidedBy: row.decided_by, decidedAt: row.decided_at, reason: row.reason, openedAt: row.created_at,
+  fallbackToIt: row.fallback_to_it === 1, state: row.state, decidedBy: row.decided_by, decidedFor: row.decided_for ?? null, decidedAt: row.decided_at, reason: row.reason, openedAt: row.created_at,
 });
 
 export function insertRequest(db: Db, request: AccessRequest): void {
@@ -80,10 +80,10 @@ export function getItem(db: Db, itemId: number): Item | undefined {
 }
 
 /** Compare-and-set on the approval's state: false when someone else decided first. */
-export function decideApproval(db: Db, approvalId: number, state: 'approved' | 'denied', actor: string, reason: string | null, now: number): boolean {
+export function decideApproval(db: Db, approvalId: number, state: 'approved' | 'denied', actor: string, reason: string | null, now: number, decidedFor: string | null = null): boolean {
   return (
-    db.prepare("UPDATE approvals SET state = ?, decided_by = ?, decided_at = ?, reason = ? WHERE id = ? AND state = 'pending'")
-      .run(state, actor, now, reason, approvalId).changes === 1
+    db.prepare("UPDATE approvals SET state = ?, decided_by = ?, decided_for = ?, decided_at = ?, reason = ? WHERE id = ? AND state = 'pending'")
+      .run(state, actor, decidedFor, now, reason, approvalId).changes === 1
   );
 }
 

@@ -17,7 +17,7 @@ import { peopleFacts, type KnownEmails } from './people.js';
 import { scheduleApprovalReminder } from './reminders.js';
 import { startOfDateInZone, type Clock } from '../util/time.js';
 import {
-  canTransition, decidableBy, eligibleApprovers, isCancellable, isOpenRequest, subjectLabel, summarizeStates,
+  canTransition, decidableBy, decidingFor, eligibleApprovers, isCancellable, isOpenRequest, subjectLabel, summarizeStates,
   type AccessRequest, type Approval, type DecisionRefusal, type Item, type ItemState, type RequestDetail, type RequestKind, type RequestOptions, type Subject,
 } from './model.js';
 import {
@@ -105,10 +105,13 @@ export function sendDm(deps: RequestDeps, channel: string, text: Mrkdwn, key?: s
   enqueue(deps.db, deps.clock.now(), JOB.sendMessage, { channel, text }, key ? { key } : {});
 }
 
-/** Everyone whose Home tab shows this request: the IT admins too while a step is theirs to decide. */
+/** Everyone whose Home tab shows this request: the IT admins too while a step is theirs to decide, and delegates. */
 function peopleOf(deps: RequestDeps, detail: Pick<RequestDetail, 'request' | 'approvals'>): string[] {
   const it = detail.approvals.some((approval) => approval.fallbackToIt) ? deps.itAdmins.members() : [];
-  return [detail.request.requesterId, ...detail.approvals.flatMap((approval) => approval.approvers), ...it];
+  const facts = peopleFacts(deps);
+  const approvers = detail.approvals.flatMap((approval) => approval.approvers);
+  const delegates = approvers.flatMap((approver) => facts.delegateOf?.(approver) ?? []);
+  return [detail.request.requesterId, ...approvers, ...delegates, ...it];
 }
 
 /**
@@ -125,7 +128,8 @@ function openStep(deps: RequestDeps, detail: Pick<RequestDetail, 'request' | 'it
   scheduleApprovalReminder(deps, approvalId, now);
   if (fallbackToIt) {
     writeAudit(deps.db, now, { actor: 'accessbot', action: 'approval.routed_to_it', requestId: detail.request.id, appId: app.id, detail: { stepIndex } });
-    if (eligibleApprovers({ ...detail, approvals }, app.id, stepIndex, deps.itAdmins.members(), peopleFacts(deps)).length === 0) {
+    // IT steps are decided by IT admins themselves: an admin's delegation does not hand them on.
+    if (eligibleApprovers({ ...detail, approvals }, app.id, stepIndex, deps.itAdmins.members(), { ...peopleFacts(deps), delegateOf: undefined }).length === 0) {
       // Every IT admin is barred too (they asked, it is their access, or they decided step 1): say so rather than let it wait unseen.
       sendDm(
         deps, deps.config.itChannel,
@@ -134,7 +138,7 @@ function openStep(deps: RequestDeps, detail: Pick<RequestDetail, 'request' | 'it
     }
     sendDm(
       deps, detail.request.requesterId,
-      mrkdwn`Nobody listed for step ${stepIndex + 1} of ${escapeMrkdwn(app.name)} may approve request ${escapeMrkdwn(detail.request.id)} (you cannot approve your own request, people cannot approve their own access, and one person decides one step). It has been sent to the IT channel ${channelMention(deps.config.itChannel)} for an IT admin to decide.`,
+      mrkdwn`Nobody listed for step ${stepIndex + 1} of ${escapeMrkdwn(app.name)} may approve request ${escapeMrkdwn(detail.request.id)} (you cannot approve your own request, people cannot approve their own access, one person decides one step, and approvers deactivated in Slack are skipped). It has been sent to the IT channel ${channelMention(deps.config.itChannel)} for an IT admin to decide.`,
     );
   }
 }
@@ -199,30 +203,33 @@ export function decide(deps: RequestDeps, requestId: string, actor: string, deci
     if (!check.ok) return check;
     const { detail } = check;
     const decided: Approval[] = [];
+    const facts = peopleFacts(deps);
     for (const approval of check.decided) {
-      if (!decideApproval(deps.db, approval.id, decision === 'approve' ? 'approved' : 'denied', actor, reason ?? null, now)) continue;
+      const forWhom = decidingFor(detail, approval, actor, facts);
+      if (!decideApproval(deps.db, approval.id, decision === 'approve' ? 'approved' : 'denied', actor, reason ?? null, now, forWhom)) continue;
       decided.push(approval);
+      const by = forWhom ? mrkdwn`${mention(actor)} (for ${mention(forWhom)})` : mention(actor);
       const app = appById(deps.config, approval.appId);
       const items = detail.items.filter((item) => item.appId === approval.appId && item.state === 'awaiting_approval');
       writeAudit(deps.db, now, {
         actor, action: decision === 'approve' ? 'approval.approved' : 'approval.denied', requestId, appId: approval.appId,
-        fromState: 'pending', toState: decision === 'approve' ? 'approved' : 'denied', detail: { stepIndex: approval.stepIndex, reason },
+        fromState: 'pending', toState: decision === 'approve' ? 'approved' : 'denied', detail: { stepIndex: approval.stepIndex, reason, ...(forWhom ? { for: forWhom } : {}) },
       });
       const appName = escapeMrkdwn(app?.name ?? approval.appId);
       const request = escapeMrkdwn(requestId);
       if (decision === 'deny') {
         for (const item of items) transition(deps, item, 'denied', now, actor, { detail: escapeMrkdwn(reason ? `denied: ${reason}` : 'denied') });
-        sendDm(deps, detail.request.requesterId, mrkdwn`Request ${request}: ${mention(actor)} denied ${appName} access${reason ? mrkdwn`: "${escapeMrkdwn(reason)}"` : mrkdwn``}.`);
+        sendDm(deps, detail.request.requesterId, mrkdwn`Request ${request}: ${by} denied ${appName} access${reason ? mrkdwn`: "${escapeMrkdwn(reason)}"` : mrkdwn``}.`);
         continue;
       }
       const steps = app ? approvalStepsOf(app) : [];
       if (app && approval.stepIndex + 1 < steps.length) {
         for (const item of items) transition(deps, item, 'awaiting_approval', now, actor, { stepIndex: approval.stepIndex + 1 });
         openStep(deps, detail, app, approval.stepIndex + 1, now);
-        sendDm(deps, detail.request.requesterId, mrkdwn`Request ${request}: ${mention(actor)} approved step ${approval.stepIndex + 1} of ${steps.length} for ${appName}; waiting for the next approver.`);
+        sendDm(deps, detail.request.requesterId, mrkdwn`Request ${request}: ${by} approved step ${approval.stepIndex + 1} of ${steps.length} for ${appName}; waiting for the next approver.`);
       } else {
         for (const item of items) handOff(deps, detail, item, now, actor);
-        sendDm(deps, detail.request.requesterId, mrkdwn`Request ${request}: ${mention(actor)} approved ${appName} access. ${escapeMrkdwn(handOffWhen(deps, detail, approval.appId))}`);
+        sendDm(deps, detail.request.requesterId, mrkdwn`Request ${request}: ${by} approved ${appName} access. ${escapeMrkdwn(handOffWhen(deps, detail, approval.appId))}`);
       }
     }
     if (decided.length === 0) {

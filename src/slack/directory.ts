@@ -1,6 +1,7 @@
 /**
  * Reads from Slack what judging a click needs and must not wait for inside a transaction: the members of the
- * `itAdmins` user groups, and the e-mails of the people who may decide (approvers, IT admins, clickers). Read
+ * `itAdmins` user groups, and the e-mails of the people who may decide (approvers, IT admins, clickers) and
+whether their accounts are deactivated (such an approver is skipped when a step opens). Read
  * at start-up, refreshed periodically; a clicker's e-mail is read (once an hour at most) before their click is judged.
  */
 import { approvalStepsOf } from '../config.js';
@@ -13,7 +14,7 @@ export const DIRECTORY_REFRESH_MS = 10 * 60_000;
 
 async function readEmail(ctx: AppContext, userId: string): Promise<void> {
   const answer = await ctx.slack.users.info({ user: userId });
-  ctx.knownEmails?.remember(userId, answer.user?.profile?.email, ctx.clock.now());
+  ctx.knownEmails?.remember(userId, answer.user?.profile?.email, ctx.clock.now(), answer.user?.deleted === true);
 }
 
 /**

@@ -10,7 +10,8 @@ import type { AppContext } from '../context.js';
 import { RetryAt } from '../jobs/errors.js';
 import { JOB } from '../jobs/kinds.js';
 import { enqueue } from '../jobs/queue.js';
-import { isOpenRequest, pendingDecidableBy, refusalFor, type Approval, type RequestDetail } from '../requests/model.js';
+import { delegationOf, delegationsTo } from '../requests/delegation-store.js';
+import { decidersOf, decidingFor, isOpenRequest, pendingDecidableBy, refusalFor, type Approval, type RequestDetail } from '../requests/model.js';
 import { peopleFacts } from '../requests/people.js';
 import { escapeMrkdwn, joinMrkdwn, mention, mrkdwn } from '../util/mrkdwn.js';
 import { getRequestDetail, requestsAwaiting, requestsOf } from '../requests/repository.js';
@@ -74,11 +75,28 @@ async function syncRequestMessages(ctx: AppContext, requestId: string): Promise<
     if (approval.fallbackToIt) continue;
     for (const approver of approval.approvers) {
       const bar = refusalFor(detail, approval, approver, facts)?.reason;
-      if (bar !== 'own_request' && bar !== 'own_access') approvers.add(approver);
+      // Nobody reads a deactivated account's DMs (and Slack may refuse them): it is skipped like an absent one.
+      if (bar !== 'own_request' && bar !== 'own_access' && !facts.isDeactivated?.(approver)) approvers.add(approver);
     }
   }
+  // Delegates of listed approvers get one too; so does whoever had one before (a delegation that ended), so
+  // their buttons go away.
+  for (const approval of detail.approvals) {
+    if (approval.state !== 'pending' || approval.fallbackToIt) continue;
+    for (const [decider, forWhom] of decidersOf(detail, approval, facts)) if (forWhom) approvers.add(decider);
+  }
+  const carded = ctx.db.prepare("SELECT recipient FROM slack_messages WHERE request_id = ? AND purpose = 'approval_card'").all(requestId) as { recipient: string }[];
+  for (const { recipient } of carded) approvers.add(recipient);
   const listedPending = (userId: string) => pendingDecidableBy(detail, userId, facts).filter((approval) => !approval.fallbackToIt);
-  for (const approver of approvers) await upsert('approval_card', approver, approvalCard(config, detail, { personal: listedPending(approver) }));
+  for (const approver of approvers) {
+    const personal = listedPending(approver);
+    const forId = personal.map((approval) => decidingFor(detail, approval, approver, facts)).find((id) => id !== null);
+    const forWhom = forId ? { id: forId, name: delegationOf(ctx.db, forId, ctx.clock.now())?.delegatorName ?? null } : undefined;
+    // Said only where a step still waiting lists them; a card from a step they decided before stays as it was.
+    const listedOnPending = detail.approvals.some((approval) => approval.state === 'pending' && !approval.fallbackToIt && approval.approvers.includes(approver));
+    const delegatedTo = listedOnPending ? facts.delegateOf?.(approver) : undefined;
+    await upsert('approval_card', approver, approvalCard(config, detail, { personal, ...(forWhom ? { forWhom } : {}), ...(delegatedTo ? { delegatedTo } : {}) }));
+  }
   const pending = detail.approvals.filter((approval) => approval.state === 'pending');
   const who = (approval: Approval) => (approval.fallbackToIt ? mrkdwn`an IT admin` : joinMrkdwn(approval.approvers.map(mention), ' or '));
   if (config.approvalsChannel) await upsert('approval_mirror', config.approvalsChannel, approvalCard(config, detail, { shared: pending, who }));
@@ -104,7 +122,14 @@ export type HomeTasks = (ctx: AppContext, userId: string) => KnownBlock[];
 export function publishHome(ctx: AppContext, userId: string, tasks: HomeTasks): Promise<unknown> {
   const mine = requestsOf(ctx.db, userId).filter(isOpenRequest);
   const facts = peopleFacts(ctx);
-  const awaiting = requestsAwaiting(ctx.db, userId, ctx.itAdmins.has(userId))
+  // Requests naming someone who delegated to me are mine to decide too.
+  const delegators = delegationsTo(ctx.db, userId, ctx.clock.now()).map((delegation) => delegation.delegator);
+  const byId = new Map<string, RequestDetail>();
+  for (const who of [userId, ...delegators]) {
+    for (const detail of requestsAwaiting(ctx.db, who, who === userId && ctx.itAdmins.has(userId))) byId.set(detail.request.id, detail);
+  }
+  const awaiting = [...byId.values()]
+    .sort((a, b) => a.request.createdAt - b.request.createdAt)
     .map((detail: RequestDetail) => ({ detail, decides: pendingDecidableBy(detail, userId, facts) }))
     .filter(({ decides }) => decides.length > 0);
   return slackCall(ctx, () => ctx.slack.views.publish({ user_id: userId, view: homeView(ctx.config, mine, awaiting, tasks(ctx, userId), ctx.clock.now()) }));

@@ -22,6 +22,8 @@ export function refusalText(refusal: DecisionRefusal): Mrkdwn {
       return mrkdwn`You decided step ${refusal.stepIndex + 1} of this approval chain; one person decides at most one step, so another approver (or IT) decides this one. Nothing was changed.`;
     case 'it_admins_only':
       return mrkdwn`Nobody listed may decide this step, so only the IT admins (${joinMrkdwn(refusal.admins.map(mention), ', ')}) can. Nothing was changed.`;
+    case 'delegated':
+      return mrkdwn`You handed your approvals to ${mention(refusal.delegate)} (\`/access delegate\`), so they decide this one. Type \`/access delegate off\` to decide yourself again. Nothing was changed.`;
     case 'outdated_card':
       return mrkdwn`This card is out of date and has been refreshed: look at it again and click there if it is still yours to decide. Nothing was changed.`;
   }
@@ -37,6 +39,7 @@ export const USAGE = [
   '• `/access status` — your open requests and where each item stands',
   '• `/access tasks` — the access tasks assigned to you',
   '• `/access cancel <request id>` — cancel what has not been done yet (yours; IT admins: any)',
+  '• `/access delegate @person until YYYY-MM-DD` — hand your approvals to someone until the end of that day; `/access delegate off` ends it',
   '• `/access help` — this message',
 ].join('\n');
 

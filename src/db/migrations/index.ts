@@ -10,6 +10,7 @@ import { sql as cancel } from './005_cancel.js';
 import { sql as runner } from './006_runner.js';
 import { sql as slackPeople } from './007_slack_people.js';
 import { sql as approvalReminders } from './008_approval_reminders.js';
+import { sql as delegation } from './009_delegation.js';
 
 export const migrations: { version: number; name: string; sql: string }[] = [
   { version: 1, name: 'core', sql: core },
@@ -20,4 +21,5 @@ export const migrations: { version: number; name: string; sql: string }[] = [
   { version: 6, name: 'runner', sql: runner },
   { version: 7, name: 'slack_people', sql: slackPeople },
   { version: 8, name: 'approval_reminders', sql: approvalReminders },
+  { version: 9, name: 'delegation', sql: delegation },
 ];

@@ -82,7 +82,7 @@ function stepLine(config: AccessConfig, approval: Approval): Mrkdwn {
 
 function approvalLine(config: AccessConfig, approval: Approval): Mrkdwn {
   const label = stepLine(config, approval);
-  const by = mention(approval.decidedBy ?? '');
+  const by = approval.decidedFor ? mrkdwn`${mention(approval.decidedBy ?? '')} (for ${mention(approval.decidedFor)})` : mention(approval.decidedBy ?? '');
   if (approval.state === 'approved') return mrkdwn`✅ ${label}: approved by ${by} ${formatTime(approval.decidedAt!)}`;
   if (approval.state === 'denied') {
     return mrkdwn`⛔ ${label}: denied by ${by} ${formatTime(approval.decidedAt!)}${approval.reason ? mrkdwn` — "${escapeMrkdwn(approval.reason)}"` : mrkdwn``}`;
@@ -163,14 +163,22 @@ export function parseDecisionValue(value: string | undefined): { requestId: stri
   return { requestId, approvalIds: ids.split(',').filter((id) => /^\d+$/.test(id)).map(Number) };
 }
 
-function decisionButtons(requestId: string, approvals: readonly Approval[]): KnownBlock {
+/** Whom a delegate's buttons decide for: "Approve (for @mona)". Plain text, so a name, not a mention. */
+export interface DecidingFor {
+  id: string;
+  name: string | null;
+}
+
+function decisionButtons(requestId: string, approvals: readonly Approval[], forWhom?: DecidingFor): KnownBlock {
   const value = decisionValue(requestId, approvals);
+  // Slack cuts button text at 75 characters.
+  const suffix = forWhom ? ` (for @${(forWhom.name ?? forWhom.id).slice(0, 50)})` : '';
   return {
     type: 'actions',
     block_id: `decide:${requestId}`,
     elements: [
-      { type: 'button', action_id: `${ACTION.approve}:${requestId}`, text: { type: 'plain_text', text: 'Approve' }, style: 'primary', value },
-      { type: 'button', action_id: `${ACTION.deny}:${requestId}`, text: { type: 'plain_text', text: 'Deny' }, style: 'danger', value },
+      { type: 'button', action_id: `${ACTION.approve}:${requestId}`, text: { type: 'plain_text', text: `Approve${suffix}` }, style: 'primary', value },
+      { type: 'button', action_id: `${ACTION.deny}:${requestId}`, text: { type: 'plain_text', text: `Deny${suffix}` }, style: 'danger', value },
     ],
   };
 }
@@ -180,11 +188,22 @@ function decisionButtons(requestId: string, approvals: readonly Approval[]): Kno
  * whose buttons decide exactly `approvals`. `shared`: a channel copy, whose buttons decide, of `approvals`,
  * only what each clicker may decide.
  */
-export type CardButtons = { personal: readonly Approval[] } | { shared: readonly Approval[]; who: (approval: Approval) => Mrkdwn };
+export type CardButtons =
+  | {
+      personal: readonly Approval[];
+      /** The recipient decides these for an approver who delegated to them. */
+      forWhom?: DecidingFor;
+      /** The recipient handed their approvals to this person: the card says so instead of offering buttons. */
+      delegatedTo?: string;
+    }
+  | { shared: readonly Approval[]; who: (approval: Approval) => Mrkdwn };
 
 function decidesLine(config: AccessConfig, buttons: CardButtons): Mrkdwn {
   const label = (approval: Approval) => escapeMrkdwn(stepLabel(config, approval));
-  if ('personal' in buttons) return mrkdwn`*Approve* or *Deny* decides: ${joinMrkdwn(buttons.personal.map(label), ', ')}.`;
+  if ('personal' in buttons) {
+    const forWhom = buttons.forWhom ? mrkdwn` for ${mention(buttons.forWhom.id)}, who handed you their approvals` : mrkdwn``;
+    return mrkdwn`*Approve* or *Deny* decides${forWhom}: ${joinMrkdwn(buttons.personal.map(label), ', ')}.`;
+  }
   const steps = buttons.shared.map((approval) => mrkdwn`${label(approval)}, by ${buttons.who(approval)}`);
   return mrkdwn`A click here decides only the step the clicker may decide: ${joinMrkdwn(steps, '; ')}.`;
 }
@@ -199,7 +218,9 @@ export function approvalCard(config: AccessConfig, detail: RequestDetail, button
   const approvals = buttons ? ('personal' in buttons ? buttons.personal : buttons.shared) : [];
   if (buttons && approvals.length > 0) {
     blocks.push(context(decidesLine(config, buttons)));
-    blocks.push(decisionButtons(detail.request.id, approvals));
+    blocks.push(decisionButtons(detail.request.id, approvals, 'personal' in buttons ? buttons.forWhom : undefined));
+  } else if (buttons && 'personal' in buttons && buttons.delegatedTo) {
+    blocks.push(context(mrkdwn`You handed your approvals to ${mention(buttons.delegatedTo)}: they decide this for you. \`/access delegate off\` to decide it yourself.`));
   }
   return { text: mrkdwn`${escapeMrkdwn(`${kindWord(detail)} request ${detail.request.id}`)} from ${mention(detail.request.requesterId)} needs a decision`, blocks };
 }

@@ -1,9 +1,10 @@
-/** `/access [onboard|offboard|status|tasks|cancel <id>|help]`. Acks first; the modal opens inside the trigger's 3 seconds. */
+/** `/access [onboard|offboard|status|tasks|cancel <id>|delegate …|help]`. Acks first; the modal opens inside the trigger's 3 seconds. */
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { AppContext } from '../../../context.js';
 import { isOpenRequest } from '../../../requests/model.js';
 import { requestsOf } from '../../../requests/repository.js';
 import { cancelRequest } from '../../../requests/service.js';
+import { delegateCommandText } from './delegate.js';
 import { escapeMrkdwn } from '../../../util/mrkdwn.js';
 import { dateInZone } from '../../../util/time.js';
 import { requestModal } from '../../blocks/modals.js';
@@ -39,6 +40,11 @@ export function accessCommand(ctx: AppContext, tasksText: TasksText) {
         }
         const result = cancelRequest(ctx, requestId, command.user_id);
         await ack({ response_type: 'ephemeral', text: result.ok ? cancelledText(ctx.config, result) : result.message });
+        return;
+      }
+      if (word === 'delegate' || word.startsWith('delegate ')) {
+        const text = await delegateCommandText(ctx, client, command.user_id, command.user_name, command.text.trim().slice('delegate'.length).trim());
+        await ack({ response_type: 'ephemeral', text });
         return;
       }
       if (word === 'tasks') {
