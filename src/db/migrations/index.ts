@@ -8,6 +8,7 @@ import { sql as manual } from './003_manual.js';
 import { sql as autodeskCalls } from './004_autodesk_calls.js';
 import { sql as cancel } from './005_cancel.js';
 import { sql as runner } from './006_runner.js';
+import { sql as jobFailingSince } from './007_job_failing_since.js';
 
 export const migrations: { version: number; name: string; sql: string }[] = [
   { version: 1, name: 'core', sql: core },
@@ -16,4 +17,5 @@ export const migrations: { version: number; name: string; sql: string }[] = [
   { version: 4, name: 'autodesk_calls', sql: autodeskCalls },
   { version: 5, name: 'cancel', sql: cancel },
   { version: 6, name: 'runner', sql: runner },
+  { version: 7, name: 'job_failing_since', sql: jobFailingSince },
 ];
