@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { KnownBlock } from '@slack/types';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
-import { RetryAt } from '../jobs/errors.js';
+import { PermanentError, RetryAt } from '../jobs/errors.js';
 import { JOB } from '../jobs/kinds.js';
 import { enqueue } from '../jobs/queue.js';
 import { isOpenRequest, pendingDecidableBy, refusalFor, type Approval, type RequestDetail } from '../requests/model.js';
@@ -107,7 +107,7 @@ const UNDELIVERABLE = new Set([
   'restricted_action', 'invalid_blocks', 'msg_too_long', 'no_text', 'too_many_attachments',
 ]);
 
-function undeliverableReason(error: Error): string | undefined {
+function undeliverableReason(error: unknown): string | undefined {
   const code = (error as { data?: { error?: unknown } }).data?.error;
   return typeof code === 'string' && UNDELIVERABLE.has(code) ? code : undefined;
 }
@@ -120,7 +120,7 @@ function undeliverableReason(error: Error): string | undefined {
  */
 function keepUndelivered(ctx: AppContext, message: z.infer<typeof sendMessageSchema>, error: Error): void {
   const now = ctx.clock.now();
-  const reason = undeliverableReason(error);
+  const reason = error instanceof PermanentError ? error.code : undefined;
   if (!reason) {
     enqueue(ctx.db, now, JOB.sendMessage, message, { runAt: now + ctx.config.jobs.retryMax });
     ctx.log.warn('Slack message not delivered yet; queued again', { channel: message.channel, at: new Date(now + ctx.config.jobs.retryMax).toISOString() });
@@ -153,7 +153,13 @@ export function registerSlackJobs(ctx: AppContext, homeTasks: HomeTasks): void {
   ctx.runner.register(JOB.sendMessage, {
     schema: sendMessageSchema,
     async run({ channel, text, blocks }) {
-      await slackCall(ctx, () => ctx.slack.chat.postMessage({ channel, text, ...(blocks ? { blocks } : {}), unfurl_links: false }));
+      try {
+        await slackCall(ctx, () => ctx.slack.chat.postMessage({ channel, text, ...(blocks ? { blocks } : {}), unfurl_links: false }));
+      } catch (error) {
+        const reason = undeliverableReason(error);
+        if (reason) throw new PermanentError(`Slack refused the message: ${reason}`, reason);
+        throw error;
+      }
     },
     onGiveUp: (message, error) => keepUndelivered(ctx, message, error),
   });
