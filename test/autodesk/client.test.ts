@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { createRestApi, type AutodeskApi } from '../../src/connectors/autodesk/api.js';
-import { AutodeskClient, type AutodeskClientOptions } from '../../src/connectors/autodesk/client.js';
+import { AutodeskClient, withPriority, type AutodeskClientOptions } from '../../src/connectors/autodesk/client.js';
+import { PRIORITY } from '../../src/connectors/autodesk/limiter.js';
 import { AutodeskApiError } from '../../src/connectors/autodesk/http.js';
 import { RetryAt } from '../../src/jobs/errors.js';
 import { startAutodeskSandbox, type AutodeskSandbox, type AutodeskSandboxOptions } from '../../src/sandboxes/autodesk/server.js';
@@ -268,6 +269,19 @@ describe('Autodesk client: rate limits', () => {
     const rescheduled = results.filter((r) => r.status === 'rejected');
     assert.ok(rescheduled.length > 0 && rescheduled.every((r) => (r as PromiseRejectedResult).reason instanceof RetryAt), 'calls beyond ~450 ms of queue are rescheduled');
     assert.equal(sent.length, 8 - rescheduled.length);
+  });
+
+  test('an offboarding call waiting for a slot goes before polls and onboarding calls queued earlier', async () => {
+    const { sandbox, api } = await setup({ latencyMs: 40, maxConcurrent: 1 }, { maxConcurrent: 1 });
+    const [leaver] = sandbox.seedUsers(3);
+    const calls = [api.listUsersPage(0, 1)]; // holds the only slot while the others queue
+    calls.push(api.listUsersPage(1, 1), api.listUsersPage(2, 1));
+    calls.push(withPriority(PRIORITY.onboard, () => api.listUsersPage(3, 1)));
+    calls.push(withPriority(PRIORITY.offboard, () => api.deactivateUser(leaver!.id)) as Promise<never>);
+    await Promise.all(calls);
+    assert.deepEqual(sandbox.requests.map((r) => r.method + ' ' + r.path), [
+      'GET /users?limit=1&offset=0', `PATCH /users/${leaver!.id}`, 'GET /users?limit=1&offset=3', 'GET /users?limit=1&offset=1', 'GET /users?limit=1&offset=2',
+    ]);
   });
 
   test('X-RateLimit-Remaining resyncs the budget to the server count', async () => {
