@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { AWAIT_ACTIVATION_JOB, INVITED_DETAIL } from '../../src/connectors/autodesk/index.js';
 import { harnessPerTest, type Harness } from './context.js';
 
 const harness = harnessPerTest();
@@ -80,5 +81,26 @@ describe('Autodesk faults', () => {
     h.runQueuedNow();
     const items = await h.settle(itemIds);
     assert.deepEqual(items.map((item) => item.state), itemIds.map(() => 'completed'));
+  });
+
+  test('a pending invitation counts only failures in a row: four failed polls, each followed by a good one, fail nothing', async () => {
+    // At most 2 failures in a row, and every failure reaches the job (no retry inside the client).
+    const h = await harness({ runner: { maxAttempts: 2, retryBaseMs: 5, retryMaxMs: 10 }, connector: { client: { retry: { tries: 1 } } } });
+    const { itemIds } = h.submit('onboard', ['invitee@example.com']);
+    await h.waitForItems(itemIds, ([item]) => item!.detail === INVITED_DETAIL);
+    const userId = h.sandbox.userByEmail('invitee@example.com')!.id;
+    const goodPolls = () => h.sandbox.countRequests({ method: 'GET', pathPrefix: `/users/${userId}`, status: 200 });
+    const pollQueued = () => (h.bot.db.prepare('SELECT state FROM jobs WHERE kind = ?').get(AWAIT_ACTIVATION_JOB) as { state: string }).state === 'queued';
+    for (let round = 1; round <= 4; round++) {
+      h.sandbox.injectFailures(1, 503);
+      h.runQueuedNow(); // the poll fails; its retry a few ms later reads "still pending"
+      await until(h, () => (goodPolls() === round && pollQueued()) || h.items(itemIds)[0]!.state !== 'in_progress', `poll round ${round}: a failure, then a good poll`);
+      assert.equal(h.sandbox.countRequests({ status: 503 }), round);
+      assert.equal(h.items(itemIds)[0]!.state, 'in_progress', `still waiting after ${round} failed polls, none two in a row`);
+    }
+    h.sandbox.accept('invitee@example.com');
+    h.runQueuedNow();
+    const [item] = await h.settle(itemIds);
+    assert.equal(item!.state, 'completed');
   });
 });
