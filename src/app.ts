@@ -75,7 +75,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
   const processLock = lock;
   const jobs = settings.access.jobs;
   const runner = new JobRunner(db, clock, log.child({ component: 'jobs' }), {
-    concurrency: jobs.concurrency, retryBaseMs: jobs.retryBase, retryMaxMs: jobs.retryMax, maxAttempts: jobs.maxAttempts, housekeeping: { retentionMs: jobs.retention },
+    concurrency: jobs.concurrency, retryBaseMs: jobs.retryBase, retryMaxMs: jobs.retryMax, giveUpAfterMs: jobs.giveUpAfter, maxAttempts: jobs.maxAttempts, housekeeping: { retentionMs: jobs.retention },
   });
   const connectors = new Map<string, Connector>();
   const metrics = createMetrics({ db, clock, settings });

@@ -84,10 +84,11 @@ export const accessConfigSchema = z
     workingHours: z.string().regex(REMINDER_HOURS, 'must look like "09:00-18:00 Mon-Fri"').optional().describe('Approval reminders go out only inside these hours (timezone); default around the clock'),
     jobs: z
       .strictObject({
-        retryBase: duration('2s').describe('First retry delay; doubles per attempt, with jitter'),
+        retryBase: duration('2s').describe('First retry delay of a failing job; doubles per attempt, with jitter (one call\'s short faults are already retried inside the Autodesk client)'),
         retryMax: duration('10m').describe('Longest wait between retries'),
+        giveUpAfter: duration('6h').describe('A job failing this long in a row fails for good (the item fails, the requester and IT are told), so an outage of Autodesk or Slack shorter than this fails nothing'),
         retention: duration('7d').describe('Finished jobs, seen deliveries and confirmed Autodesk intents are deleted after this; the audit is kept for ever'),
-        maxAttempts: z.number().int().min(1).max(100).default(8).describe('Attempts before a job fails for good (the item fails and IT is alerted)'),
+        maxAttempts: z.number().int().min(1).max(1000).optional().describe('Also fail a job after this many failed attempts in a row; unset, only giveUpAfter ends a failing job'),
         concurrency: z.number().int().min(1).max(64).default(10).describe('Connector jobs run at once (10 matches the Autodesk Standard plan\'s concurrency); Slack messages have their own 4 workers beside them'),
       })
       .prefault({})

@@ -19,7 +19,7 @@ export interface EnqueueOptions {
   mode?: 'once' | 'coalesce' | 'replace';
   /** Jobs sharing a queue name run one at a time, in run_at order. */
   queue?: string;
-  /** Default: the runner's `maxAttempts` (config `jobs.maxAttempts`). */
+  /** Failed attempts in a row before the job fails for good, on top of the runner's `giveUpAfter`. Default: the runner's `maxAttempts` (config `jobs.maxAttempts`), if any. */
   maxAttempts?: number;
 }
 
@@ -27,7 +27,7 @@ export interface JobRow {
   id: number; kind: string; payload: string; key: string | null; queue: string | null; state: string;
   run_at: number; attempts: number; max_attempts: number | null; last_error: string | null;
   locked_by: string | null; lease_until: number | null; created_at: number; updated_at: number;
-  pool: string; lease_token: string | null; restarts: number;
+  pool: string; lease_token: string | null; restarts: number; failing_since: number | null;
 }
 
 /** Returns the id of the job that will do the work (new or existing), or undefined for a `once` no-op. */

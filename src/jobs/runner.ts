@@ -1,8 +1,9 @@
 /**
  * Runs due jobs from the SQLite queue. A job is claimed with a lease in one transaction (compare-and-set on
  * its state) and a fresh token; finishing, retrying and extending all check that token, so a claim that lost its
- * lease can never write over a newer one. Failures back off exponentially with jitter; giving up is one
- * transaction with its consequence (`onGiveUp`); `stop()` takes no new work and lets running jobs finish, or
+ * lease can never write over a newer one. Failures back off exponentially with jitter, for outages: a job gives up
+ * only once it has been failing for `giveUpAfterMs` (6 hours; short faults are retried inside the clients); giving
+ * up is one transaction with its consequence (`onGiveUp`); `stop()` takes no new work and lets running jobs finish, or
  * releases them. Each pool (Slack, connectors, housekeeping) has its own workers.
  */
 import { randomUUID } from 'node:crypto';
@@ -18,8 +19,9 @@ import { enqueue, type JobRow } from './queue.js';
 
 export interface JobContext {
   id: number;
-  /** Attempts made before this one. */
+  /** Failed attempts in a row before this one. */
   attempts: number;
+  /** Infinity unless a limit was configured: `giveUpAfterMs` is what normally ends a failing job. */
   maxAttempts: number;
   /** Aborted when the runner is stopping or this claim lost its lease: a long job should return or throw RetryAt soon. */
   signal: AbortSignal;
@@ -49,8 +51,10 @@ export interface RunnerOptions {
   retryBaseMs?: number;
   retryMaxMs?: number;
   leaseMs?: number;
-  /** Attempts of a job enqueued without its own maxAttempts. */
+  /** Failed attempts in a row after which a job enqueued without its own maxAttempts fails, when set. @default unlimited */
   maxAttempts?: number;
+  /** A job failing for this long (since its first failure in a row) fails for good at its next failure. @default 6 hours */
+  giveUpAfterMs?: number;
   /** How long stop() waits for running jobs before releasing them. */
   stopGraceMs?: number;
   /** A job found cut off while running this many times in a row is failed, not started again. @default 3 */
@@ -91,7 +95,8 @@ export class JobRunner {
       retryBaseMs: options.retryBaseMs ?? 2000,
       retryMaxMs: options.retryMaxMs ?? 600_000,
       leaseMs: options.leaseMs ?? 60_000,
-      maxAttempts: options.maxAttempts ?? 8,
+      maxAttempts: options.maxAttempts ?? Number.POSITIVE_INFINITY,
+      giveUpAfterMs: options.giveUpAfterMs ?? 6 * 3_600_000,
       stopGraceMs: options.stopGraceMs ?? 10_000,
       maxRestarts: options.maxRestarts ?? 3,
     };
@@ -288,19 +293,20 @@ export class JobRunner {
     const message = errorMessage(error);
     if (error instanceof RetryAt) {
       context.log.info('job rescheduled', { reason: message, at: new Date(error.at).toISOString() });
-      this.requeue(job.id, token, error.at, message, 0, context);
+      this.requeue(job.id, token, error.at, message, error.succeeded ? 'reset' : 'keep', context);
       return;
     }
     const attempts = job.attempts + 1;
     const permanent = error instanceof PermanentError || payload === undefined;
-    if (permanent || attempts >= context.maxAttempts) {
-      context.log.warn('job failed for good', { attempts, error: message });
+    const failingForMs = job.failing_since === null ? 0 : now - job.failing_since;
+    if (permanent || attempts >= context.maxAttempts || failingForMs >= this.opts.giveUpAfterMs) {
+      context.log.warn('job failed for good', { attempts, failingForMs, error: message });
       this.giveUp({ ...job, attempts }, handler, payload, error instanceof Error ? error : new Error(message), { ...context, attempts }, token);
       return;
     }
     const delay = this.backoff(attempts);
     context.log.warn('job failed, will retry', { attempts, retryInMs: delay, error: message });
-    this.requeue(job.id, token, now + delay, message, 1, context);
+    this.requeue(job.id, token, now + delay, message, 'spend', context);
   }
 
   /**
@@ -336,13 +342,23 @@ export class JobRunner {
     return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
   }
 
-  private requeue(id: number, token: string, runAt: number, lastError: string, spend: 0 | 1, context: JobContext): void {
+  /**
+   * Back to the queue. `spend`: one more failure in a row (the first one starts the clock of `giveUpAfterMs`);
+   * `keep`: a wait that is no failure (a rate limit); `reset`: the work went fine and is not finished yet.
+   */
+  private requeue(id: number, token: string, runAt: number, lastError: string, failures: 'spend' | 'keep' | 'reset', context: JobContext): void {
+    const now = this.clock.now();
+    const counting = {
+      spend: 'attempts = attempts + 1, failing_since = COALESCE(failing_since, @now)',
+      keep: 'attempts = attempts',
+      reset: 'attempts = 0, failing_since = NULL',
+    }[failures];
     const changes = this.db
       .prepare(
-        `UPDATE jobs SET state = 'queued', run_at = ?, attempts = attempts + ?, restarts = 0, last_error = ?, locked_by = NULL, lease_token = NULL, lease_until = NULL, updated_at = ?
-         WHERE id = ? AND lease_token = ?`,
+        `UPDATE jobs SET state = 'queued', run_at = @runAt, ${counting}, restarts = 0, last_error = @lastError, locked_by = NULL, lease_token = NULL, lease_until = NULL, updated_at = @now
+         WHERE id = @id AND lease_token = @token`,
       )
-      .run(runAt, spend, lastError, this.clock.now(), id, token).changes;
+      .run({ runAt, lastError, now, id, token }).changes;
     if (changes === 0) context.log.warn('job failed after its lease was taken over; the newer claim decides');
   }
 

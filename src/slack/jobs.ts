@@ -7,13 +7,13 @@ import { createHash } from 'node:crypto';
 import type { KnownBlock } from '@slack/types';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
-import { RetryAt } from '../jobs/errors.js';
+import { PermanentError, RetryAt } from '../jobs/errors.js';
 import { JOB } from '../jobs/kinds.js';
 import { enqueue } from '../jobs/queue.js';
 import { delegationOf, delegationsTo } from '../requests/delegation-store.js';
 import { decidersOf, decidingFor, isOpenRequest, pendingDecidableBy, refusalFor, type Approval, type RequestDetail } from '../requests/model.js';
 import { peopleFacts } from '../requests/people.js';
-import { escapeMrkdwn, joinMrkdwn, mention, mrkdwn } from '../util/mrkdwn.js';
+import { channelMention, escapeMrkdwn, joinMrkdwn, mention, mrkdwn, quoteLines, trustedMrkdwn } from '../util/mrkdwn.js';
 import { getRequestDetail, requestsAwaiting, requestsOf } from '../requests/repository.js';
 import { homeView } from './blocks/home.js';
 import { approvalCard, failureAlert, requesterStatus, type Rendered } from './blocks/request.js';
@@ -117,6 +117,45 @@ async function syncRequestMessages(ctx: AppContext, requestId: string): Promise<
   if (rateLimited) throw rateLimited;
 }
 
+const sendMessageSchema = z.object({ channel: z.string(), text: z.string(), blocks: z.array(z.any()).optional() });
+
+/** Slack's answers that retrying the same message cannot change. */
+const UNDELIVERABLE = new Set([
+  'channel_not_found', 'not_in_channel', 'is_archived', 'user_not_found', 'user_disabled', 'cannot_dm_bot', 'messages_tab_disabled',
+  'restricted_action', 'invalid_blocks', 'msg_too_long', 'no_text', 'too_many_attachments',
+]);
+
+function undeliverableReason(error: unknown): string | undefined {
+  const code = (error as { data?: { error?: unknown } }).data?.error;
+  return typeof code === 'string' && UNDELIVERABLE.has(code) ? code : undefined;
+}
+
+/**
+ * A message the runner gave up on is never dropped. When Slack refuses it for good (a channel the bot is not in, a
+ * deactivated user), IT gets its text with the reason, so someone can pass it on; when Slack was just unreachable
+ * for all of `jobs.giveUpAfter`, the same message is queued again for `jobs.retryMax` later, and again after
+ * that, until Slack takes it (the give-up still shows in /healthz). Runs inside the give-up transaction.
+ */
+function keepUndelivered(ctx: AppContext, message: z.infer<typeof sendMessageSchema>, error: Error): void {
+  const now = ctx.clock.now();
+  const reason = error instanceof PermanentError ? error.code : undefined;
+  if (!reason) {
+    enqueue(ctx.db, now, JOB.sendMessage, message, { runAt: now + ctx.config.jobs.retryMax });
+    ctx.log.warn('Slack message not delivered yet; queued again', { channel: message.channel, at: new Date(now + ctx.config.jobs.retryMax).toISOString() });
+    return;
+  }
+  if (message.channel === ctx.config.itChannel) {
+    ctx.log.error('Slack message to the IT channel cannot be delivered', { reason, text: message.text });
+    return;
+  }
+  const to = /^[CG]/.test(message.channel) ? channelMention(message.channel) : mention(message.channel);
+  enqueue(ctx.db, now, JOB.sendMessage, {
+    channel: ctx.config.itChannel,
+    text: mrkdwn`:warning: accessbot could not deliver this message to ${to} (Slack says ${escapeMrkdwn(reason)}); please pass it on:\n${quoteLines(trustedMrkdwn(message.text))}`,
+  });
+  ctx.wake();
+}
+
 export type HomeTasks = (ctx: AppContext, userId: string) => KnownBlock[];
 
 export function publishHome(ctx: AppContext, userId: string, tasks: HomeTasks): Promise<unknown> {
@@ -137,10 +176,17 @@ export function publishHome(ctx: AppContext, userId: string, tasks: HomeTasks): 
 
 export function registerSlackJobs(ctx: AppContext, homeTasks: HomeTasks): void {
   ctx.runner.register(JOB.sendMessage, {
-    schema: z.object({ channel: z.string(), text: z.string(), blocks: z.array(z.any()).optional() }),
+    schema: sendMessageSchema,
     async run({ channel, text, blocks }) {
-      await slackCall(ctx, () => ctx.slack.chat.postMessage({ channel, text, ...(blocks ? { blocks } : {}), unfurl_links: false }));
+      try {
+        await slackCall(ctx, () => ctx.slack.chat.postMessage({ channel, text, ...(blocks ? { blocks } : {}), unfurl_links: false }));
+      } catch (error) {
+        const reason = undeliverableReason(error);
+        if (reason) throw new PermanentError(`Slack refused the message: ${reason}`, reason);
+        throw error;
+      }
     },
+    onGiveUp: (message, error) => keepUndelivered(ctx, message, error),
   });
   ctx.runner.register(JOB.syncRequestMessages, {
     schema: z.object({ requestId: z.string() }),

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { createRestApi, type AutodeskApi } from '../../src/connectors/autodesk/api.js';
-import { AutodeskClient, type AutodeskClientOptions } from '../../src/connectors/autodesk/client.js';
+import { AutodeskClient, withPriority, type AutodeskClientOptions } from '../../src/connectors/autodesk/client.js';
+import { PRIORITY } from '../../src/connectors/autodesk/limiter.js';
 import { AutodeskApiError } from '../../src/connectors/autodesk/http.js';
 import { RetryAt } from '../../src/jobs/errors.js';
 import { startAutodeskSandbox, type AutodeskSandbox, type AutodeskSandboxOptions } from '../../src/sandboxes/autodesk/server.js';
@@ -91,12 +92,58 @@ describe('Autodesk client: errors', () => {
     assert.equal(bad.retryable, false);
     assert.equal(bad.status, 400);
     assert.equal(bad.message, 'autodesk: create user: HTTP 400 invalid_request: email is not a valid email address');
-    sandbox.injectFailures(1, 502);
+    sandbox.injectFailures(3, 502);
     const flaky = await api.getUser('x').then(() => undefined, (e: unknown) => e);
     assert.ok(flaky instanceof AutodeskApiError);
     assert.equal(flaky.retryable, true);
     assert.equal(flaky.status, 502);
     assert.equal(await api.getUser('no-such-id'), null, '404 on get is "no such user"');
+  });
+
+  test('a GET answered 5xx is tried again inside the client, and the third failure in a row reaches the job', async () => {
+    const { sandbox, api } = await setup();
+    const [user] = sandbox.seedUsers(1);
+    sandbox.injectFailures(2, 503);
+    assert.equal((await api.getUser(user!.id))?.email, user!.email, 'two 503s then the answer');
+    assert.equal(sandbox.countRequests({ method: 'GET' }), 3);
+    sandbox.injectFailures(3, 500);
+    const error = await api.getUser(user!.id).then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof AutodeskApiError && error.retryable && error.status === 500);
+    assert.equal(sandbox.countRequests({ method: 'GET' }), 6, 'three tries, no more');
+  });
+
+  test('PATCH to inactive and a team join are repeated after a 5xx; POST /users and DELETE are not', async () => {
+    const { sandbox, api } = await setup();
+    const [first, second] = sandbox.seedUsers(2);
+    sandbox.injectFailures(1, 503);
+    assert.equal(await api.deactivateUser(first!.id), 'inactive');
+    assert.equal(sandbox.countRequests({ method: 'PATCH' }), 2);
+    sandbox.injectFailures(1, 503);
+    assert.equal(await api.assignTeam(second!.id, 'team-789', 'member'), 'assigned');
+    assert.equal(sandbox.countRequests({ method: 'POST', pathPrefix: `/users/${second!.id}/teams` }), 2);
+    // A 5xx after a POST /users may have created the account: the connector reads it again at the job level.
+    sandbox.injectFailures(1, 503);
+    const create = await api.createUser({ email: 'new@example.com', firstName: null, lastName: null, role: 'user' }).then(() => undefined, (e: unknown) => e);
+    assert.ok(create instanceof AutodeskApiError && create.retryable);
+    assert.equal(sandbox.countRequests({ method: 'POST', pathPrefix: '/users' }) - 2, 1, 'POST /users sent once');
+    sandbox.injectFailures(1, 503);
+    const remove = await api.deleteUser(second!.id).then(() => undefined, (e: unknown) => e);
+    assert.ok(remove instanceof AutodeskApiError && remove.retryable);
+    assert.equal(sandbox.countRequests({ method: 'DELETE' }), 1, 'DELETE sent once');
+  });
+
+  test('a token endpoint failing now and then does not fail the call that needed the token', async () => {
+    const { sandbox, client, api } = await setup();
+    sandbox.seedUsers(1);
+    await api.listUsersPage(0, 1);
+    sandbox.setFaults({ rate: 0, tokenRate: 0.5 }); // from now on every second token request answers 503
+    client.tokens.invalidate(await client.tokens.get());
+    await api.listUsersPage(0, 1);
+    client.tokens.invalidate(await client.tokens.get());
+    await api.listUsersPage(0, 1);
+    assert.equal(sandbox.tokenRequests, 4, 'the second renewal failed once and was tried again');
+    assert.equal(sandbox.countRequests({ status: 200 }), 3);
+    assert.equal(sandbox.requests.length, 3, 'no API call was sent without a token');
   });
 
   test('a response slower than the headers timeout is a retryable timeout', async () => {
@@ -222,6 +269,19 @@ describe('Autodesk client: rate limits', () => {
     const rescheduled = results.filter((r) => r.status === 'rejected');
     assert.ok(rescheduled.length > 0 && rescheduled.every((r) => (r as PromiseRejectedResult).reason instanceof RetryAt), 'calls beyond ~450 ms of queue are rescheduled');
     assert.equal(sent.length, 8 - rescheduled.length);
+  });
+
+  test('an offboarding call waiting for a slot goes before polls and onboarding calls queued earlier', async () => {
+    const { sandbox, api } = await setup({ latencyMs: 40, maxConcurrent: 1 }, { maxConcurrent: 1 });
+    const [leaver] = sandbox.seedUsers(3);
+    const calls = [api.listUsersPage(0, 1)]; // holds the only slot while the others queue
+    calls.push(api.listUsersPage(1, 1), api.listUsersPage(2, 1));
+    calls.push(withPriority(PRIORITY.onboard, () => api.listUsersPage(3, 1)));
+    calls.push(withPriority(PRIORITY.offboard, () => api.deactivateUser(leaver!.id)) as Promise<never>);
+    await Promise.all(calls);
+    assert.deepEqual(sandbox.requests.map((r) => r.method + ' ' + r.path), [
+      'GET /users?limit=1&offset=0', `PATCH /users/${leaver!.id}`, 'GET /users?limit=1&offset=3', 'GET /users?limit=1&offset=1', 'GET /users?limit=1&offset=2',
+    ]);
   });
 
   test('X-RateLimit-Remaining resyncs the budget to the server count', async () => {

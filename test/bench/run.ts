@@ -4,9 +4,13 @@
  * 1. Bulk Autodesk offboarding through the real connector (real SQLite file, job runner, request service) and
  *    the real Autodesk sandbox over HTTP, versus a naive baseline that pages through `GET /users` for every
  *    person through the same client. Standard plan: 10 concurrent, 1000 calls/hour.
- * 2. The job runner's throughput with concurrency 1 versus 8, for no-op jobs and for jobs waiting 5 ms on I/O.
+ * 2. A bulk offboarding against a budget the run has to wait for (100 calls per 10 s, the sandbox's fixed window,
+ *    the bot's sliding window set the same), fault-free and with 20% 503s (API and token) and 3-second tokens:
+ *    elapsed against the lower bound the budget allows, utilisation, calls per person, 429s.
+ * 3. The job runner's throughput with concurrency 1 versus 8, for no-op jobs and for jobs waiting 5 ms on I/O.
  *
- * Runs in well under two minutes on two cores and leaves no server or temp file behind.
+ * Runs in about two minutes on two cores and leaves no server or temp file behind. `--json` prints one JSON
+ * object instead of the tables.
  */
 import { z } from 'zod';
 import { createRestApi, type AutodeskApi } from '../../src/connectors/autodesk/api.js';
@@ -122,6 +126,69 @@ async function naiveDeactivate(api: AutodeskApi, email: string): Promise<void> {
   }
 }
 
+const BUDGET = { calls: 100, windowMs: 10_000 };
+const BUDGET_PEOPLE = 300;
+const BUDGET_DIRECTORY = 400;
+
+interface BudgetRun {
+  label: string;
+  people: number;
+  elapsedMs: number;
+  /** The least time the budget allows for the calls that succeeded: whole windows before the last call. */
+  lowerBoundMs: number;
+  /** Calls answered (not 429) over the budget the elapsed time offered. */
+  utilisation: number;
+  apiCalls: number;
+  answered2xx: number;
+  faults: number;
+  rateLimited: number;
+  tokenRequests: number;
+}
+
+/** 300 people offboarded in one request with the budget as the bottleneck; `faults` adds 20% 503s and 3 s tokens. */
+async function budgetOffboarding(faults: boolean): Promise<BudgetRun> {
+  const h = await startHarness({
+    sandbox: { latencyMs: LATENCY_MS, maxConcurrent: PLAN.maxConcurrent, requestsPerWindow: BUDGET.calls, windowMs: BUDGET.windowMs, ...(faults ? { tokenTtlSeconds: 3 } : {}) },
+    perHour: BUDGET.calls, maxConcurrent: PLAN.maxConcurrent,
+    runner: { concurrency: PLAN.maxConcurrent },
+    connector: { client: { budgetWindowMs: BUDGET.windowMs } },
+  });
+  try {
+    const users = h.sandbox.seedUsers(BUDGET_DIRECTORY);
+    const targets = users.filter((_, index) => index % 4 !== 3).slice(0, BUDGET_PEOPLE).map((user) => user.email);
+    if (faults) h.sandbox.setFaults({ rate: 0.2, tokenRate: 0.2 });
+    const started = performance.now();
+    const { requestId } = h.submit('offboard', targets);
+    const unfinished = h.bot.db.prepare("SELECT COUNT(*) AS n FROM items WHERE request_id = ? AND state NOT IN ('completed', 'failed', 'denied')");
+    const deadline = Date.now() + 150_000;
+    while ((unfinished.get(requestId) as { n: number }).n > 0) {
+      if (Date.now() > deadline) throw new Error('budget run: items still unfinished after 150 s');
+      await sleep(20);
+    }
+    const elapsedMs = performance.now() - started;
+    const notDone = h.bot.db.prepare("SELECT COUNT(*) AS n, MIN(detail) AS detail FROM items WHERE request_id = ? AND state <> 'completed'").get(requestId) as { n: number; detail: string | null };
+    if (notDone.n) throw new Error(`budget run: ${notDone.n} items not completed, e.g. ${notDone.detail}`);
+    const requests = h.sandbox.requests;
+    const answered2xx = requests.filter((r) => r.status < 300).length;
+    const rateLimited = requests.filter((r) => r.status === 429).length;
+    const spent = requests.length - rateLimited - (faults ? requests.filter((r) => r.status === 503).length : 0);
+    return {
+      label: faults ? '20% 503s, 3 s tokens' : 'fault-free',
+      people: targets.length,
+      elapsedMs,
+      lowerBoundMs: Math.floor((spent - 1) / BUDGET.calls) * BUDGET.windowMs,
+      utilisation: spent / (BUDGET.calls * (elapsedMs / BUDGET.windowMs)),
+      apiCalls: requests.length,
+      answered2xx,
+      faults: requests.filter((r) => r.status >= 500).length,
+      rateLimited,
+      tokenRequests: h.sandbox.tokenRequests,
+    };
+  } finally {
+    await h.close();
+  }
+}
+
 interface RunnerRun {
   label: string;
   concurrency: number;
@@ -171,14 +238,19 @@ function table(headers: string[], rows: string[][]): string {
   return [line(headers), `|${widths.map((width, column) => (column === 0 ? ':' : '-') + '-'.repeat(width) + (column === 0 ? '-' : ':')).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
+const JSON_OUTPUT = process.argv.includes('--json');
+const print = (...lines: string[]) => {
+  if (!JSON_OUTPUT) console.log(...lines);
+};
+
 async function main(): Promise<void> {
   const benchStarted = performance.now();
-  console.log(`Bulk Autodesk offboarding: ${PEOPLE} people in a directory of ${DIRECTORY_SIZE}, sandbox latency ${LATENCY_MS} ms, ` +
+  print(`Bulk Autodesk offboarding: ${PEOPLE} people in a directory of ${DIRECTORY_SIZE}, sandbox latency ${LATENCY_MS} ms, ` +
     `Standard plan (${PLAN.maxConcurrent} concurrent, ${PLAN.perHour} calls/hour)\n`);
   const naive = await naiveOffboarding();
   const connector = await connectorOffboarding();
   const runs = [naive, connector];
-  console.log(table(
+  print(table(
     ['way', 'wall time', 'list calls', 'PATCH', 'other', 'API calls', 'fits 1000/h', 'max in flight', '429s', 'deactivated'],
     runs.map((run) => {
       const total = run.listCalls + run.patches + run.other;
@@ -188,19 +260,33 @@ async function main(): Promise<void> {
   ));
   const naiveCalls = naive.listCalls + naive.patches + naive.other;
   const connectorCalls = connector.listCalls + connector.patches + connector.other;
-  console.log(`\nconnector vs naive: ${(naive.wallMs / connector.wallMs).toFixed(1)}x faster, ${(naiveCalls / connectorCalls).toFixed(1)}x fewer API calls.`);
-  console.log(`(Before the sliding-hour limiter, calls were paced ${3600 / PLAN.perHour} s apart on this plan: ` +
+  print(`\nconnector vs naive: ${(naive.wallMs / connector.wallMs).toFixed(1)}x faster, ${(naiveCalls / connectorCalls).toFixed(1)}x fewer API calls.`);
+  print(`(Before the sliding-hour limiter, calls were paced ${3600 / PLAN.perHour} s apart on this plan: ` +
     `${connectorCalls} calls would have taken at least ${Math.round((connectorCalls - 1) * 3600 / PLAN.perHour)} s.)`);
 
-  console.log('\nJob runner throughput (SQLite queue, real file)\n');
+  print(`\nBulk offboarding against the budget: ${BUDGET_PEOPLE} people, directory of ${BUDGET_DIRECTORY}, ${BUDGET.calls} calls per ${BUDGET.windowMs / 1000} s ` +
+    `(the sandbox's fixed window; the bot's sliding window set the same), ${PLAN.maxConcurrent} concurrent, latency ${LATENCY_MS} ms\n`);
+  const clean = await budgetOffboarding(false);
+  const faulty = await budgetOffboarding(true);
+  print(table(
+    ['run', 'elapsed', 'lower bound', 'utilisation', 'API calls', 'calls/person', '5xx', '429s', '429 %', 'token requests'],
+    [clean, faulty].map((run) => [run.label, seconds(run.elapsedMs), seconds(run.lowerBoundMs), run.utilisation.toFixed(2), String(run.apiCalls),
+      (run.apiCalls / run.people).toFixed(2), String(run.faults), String(run.rateLimited), `${((100 * run.rateLimited) / run.apiCalls).toFixed(2)} %`, String(run.tokenRequests)]),
+  ));
+  print(`\nwith faults vs fault-free: ${(faulty.elapsedMs / clean.elapsedMs).toFixed(2)}x the elapsed time.`);
+
+  print('\nJob runner throughput (SQLite queue, real file)\n');
   const runnerRuns: RunnerRun[] = [];
   for (const concurrency of [1, 8]) runnerRuns.push(await runnerThroughput('no-op', concurrency, 2000, async () => undefined));
   for (const concurrency of [1, 8]) runnerRuns.push(await runnerThroughput('waits 5 ms (I/O)', concurrency, 400, () => sleep(5)));
-  console.log(table(
+  print(table(
     ['job', 'concurrency', 'jobs', 'wall time', 'jobs/s'],
     runnerRuns.map((run) => [run.label, String(run.concurrency), String(run.jobs), seconds(run.wallMs), String(Math.round(run.jobs / (run.wallMs / 1000)))]),
   ));
-  console.log(`\nbench finished in ${seconds(performance.now() - benchStarted)}`);
+  print(`\nbench finished in ${seconds(performance.now() - benchStarted)}`);
+  if (JSON_OUTPUT) {
+    console.log(JSON.stringify({ offboarding: runs, budget: { clean, faulty, elapsedRatio: faulty.elapsedMs / clean.elapsedMs }, runner: runnerRuns }, null, 2));
+  }
 }
 
 await main();

@@ -354,3 +354,78 @@ test('a give-up whose consequence cannot be stored still fails the job, and stor
   await runner.stop();
   assert.equal((db.prepare('SELECT COUNT(*) AS n FROM jobs WHERE kind = ?').get(JOB.sendMessage) as { n: number }).n, 0);
 });
+
+/** A wall clock the test moves: each failed run jumps it forward, as hours of backoff would. */
+function steppingClock() {
+  let offset = 0;
+  return { now: () => Date.now() + offset, advance: (ms: number) => { offset += ms; } };
+}
+
+test('without maxAttempts a failing job keeps retrying until it has been failing for giveUpAfter, then gives up once', async () => {
+  const db = freshDb();
+  const wall = steppingClock();
+  const runner = new JobRunner(db, wall, silentLogger, { pollMs: 5, retryBaseMs: 1, retryMaxMs: 2, giveUpAfterMs: 6 * 3_600_000 });
+  const gaveUp = counter(1);
+  let runs = 0;
+  runner.register('outage', {
+    schema: payload,
+    // Each failure is followed by 20 minutes of wall time: twenty failures span 6 h 20 min.
+    run: async () => { runs++; wall.advance(20 * 60_000); throw new Error('503 from upstream'); },
+    onGiveUp: () => gaveUp.hit(),
+  });
+  runner.start();
+  const id = enqueue(db, wall.now(), 'outage', { n: 1 })!;
+  await gaveUp.done;
+  await runner.stop();
+  // The clock starts at the first failure (its end): 6 h later is the 19th failure's end, so the 19th is the last.
+  assert.equal(runs, 19, 'gives up at the first failure 6 hours after failing began, not after 8 attempts');
+  assert.equal(job(db, id).state, 'failed');
+  assert.equal(job(db, id).attempts, 19);
+});
+
+test('a "not yet" (RetryAt succeeded) clears the failures before it, so only failures in a row count', async () => {
+  const db = freshDb();
+  const runner = new JobRunner(db, clock, silentLogger, { pollMs: 5, retryBaseMs: 1, retryMaxMs: 2, maxAttempts: 3 });
+  const done = counter(1);
+  let runs = 0;
+  let gaveUp = false;
+  runner.register('poll', {
+    schema: payload,
+    // Two failures, then a successful "still pending", over and over: never three failures in a row.
+    run: async () => {
+      runs++;
+      if (runs === 30) return done.hit();
+      if (runs % 3 === 0) throw new RetryAt(Date.now(), 'invitation not accepted yet', { succeeded: true });
+      throw new Error('503 from upstream');
+    },
+    onGiveUp: () => { gaveUp = true; done.hit(); },
+  });
+  runner.start();
+  const id = enqueue(db, Date.now(), 'poll', { n: 1 })!;
+  await done.done;
+  await runner.stop();
+  assert.equal(gaveUp, false, `gave up after ${runs} runs with 20 failures spread over them`);
+  assert.equal(job(db, id).state, 'done');
+});
+
+test('a plain RetryAt (a rate limit) neither spends nor clears the failures in a row', async () => {
+  const db = freshDb();
+  const runner = new JobRunner(db, clock, silentLogger, { pollMs: 5, retryBaseMs: 1, retryMaxMs: 2, maxAttempts: 3 });
+  const gaveUp = counter(1);
+  let runs = 0;
+  runner.register('limited', {
+    schema: payload,
+    run: async () => {
+      runs++;
+      if (runs % 3 === 0) throw new RetryAt(Date.now(), 'rate limited');
+      throw new Error('503 from upstream');
+    },
+    onGiveUp: () => gaveUp.hit(),
+  });
+  runner.start();
+  const id = enqueue(db, Date.now(), 'limited', { n: 1 })!;
+  await gaveUp.done;
+  await runner.stop();
+  assert.equal(runs, 4, 'fail, fail, rate limited, fail: the third failure gives up');
+  assert.equal(job(db, id).attempts, 3);
+});

@@ -147,7 +147,7 @@ export function createRestApi(client: AutodeskClient): AutodeskApi {
 
     async assignTeam(id, teamId, role, signal) {
       try {
-        await client.call('assign team', 'POST', `${userPath(id)}/teams`, { body: { teamId, role }, signal });
+        await client.call('assign team', 'POST', `${userPath(id)}/teams`, { body: { teamId, role }, signal, repeatable: true });
         return 'assigned';
       } catch (error) {
         // A 409 is "already a member", except the one that says the invitation is still pending.

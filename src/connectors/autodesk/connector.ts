@@ -17,7 +17,8 @@ import { formatDuration } from '../../util/duration.js';
 import { startOfDateInZone } from '../../util/time.js';
 import type { Connector, FulfillmentItem, Outcome } from '../types.js';
 import { createRestApi, type AutodeskApi, type AutodeskUser, type UserStatus } from './api.js';
-import { AutodeskClient } from './client.js';
+import { AutodeskClient, withPriority, type AutodeskClientOptions } from './client.js';
+import { PRIORITY } from './limiter.js';
 import { AutodeskDirectory, normalizeEmail, type DirectoryEntry, type DirectoryOptions } from './directory.js';
 import { AutodeskApiError, type Headers, type HttpTimeouts } from './http.js';
 import {
@@ -37,6 +38,8 @@ export interface AutodeskConnectorOptions {
   /** Rate-limit waits longer than this reschedule the job. @default 30_000 */
   longWaitMs?: number;
   timeouts?: HttpTimeouts;
+  /** Client tuning for tests and the bench (a short budget window, the in-client retries). */
+  client?: Pick<AutodeskClientOptions, 'budgetWindowMs' | 'retry'>;
 }
 
 export interface AutodeskConnector extends Connector {
@@ -84,7 +87,7 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
   const settings = ctx.settings.autodesk;
   const client = new AutodeskClient({
     baseUrl: settings.baseUrl, tokenUrl: settings.tokenUrl, clientId: settings.clientId, clientSecret: settings.clientSecret,
-    perHour: settings.perHour, maxConcurrent: settings.maxConcurrent, db, clock, log, longWaitMs: options.longWaitMs, timeouts: options.timeouts,
+    perHour: settings.perHour, maxConcurrent: settings.maxConcurrent, db, clock, log, longWaitMs: options.longWaitMs, timeouts: options.timeouts, ...options.client,
   });
   const api = createRestApi(client);
   const directory = new AutodeskDirectory(db, api, clock, log, options.directory);
@@ -222,7 +225,7 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
         failPending(itemId, `the Autodesk invitation was not accepted within ${formatDuration(app.pendingGiveUpAfter)}; ask the person to accept it, then retry`);
         return;
       }
-      throw new RetryAt(Math.min(now + app.pendingPollEvery, giveUpAt), 'invitation not accepted yet');
+      throw new RetryAt(Math.min(now + app.pendingPollEvery, giveUpAt), 'invitation not accepted yet', { succeeded: true });
     }
     if (user.status !== 'active') {
       failPending(itemId, user.status === 'inactive' ? `the invited user was deactivated before accepting; ${DEACTIVATED_ON_ONBOARD}` : 'the Autodesk user has an unexpected status');
@@ -368,8 +371,8 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
     client,
     api,
     directory,
-    onboard: (item, job) => classified(() => onboard(item, job)),
-    offboard: (item, job) => classified(() => offboard(item, job)),
+    onboard: (item, job) => withPriority(PRIORITY.onboard, () => classified(() => onboard(item, job))),
+    offboard: (item, job) => withPriority(PRIORITY.offboard, () => classified(() => offboard(item, job))),
     async verify() {
       await classified(() => api.listUsersPage(0, 1));
     },

@@ -7,6 +7,13 @@ import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici'
 import type { z } from 'zod';
 import { redact } from '../../util/log.js';
 
+/** How often one failed call (or token request) is tried, and the backoff between tries. */
+export interface RetryPolicy {
+  tries: number;
+  baseMs: number;
+  maxMs: number;
+}
+
 export interface HttpTimeouts {
   /** @default 10_000 */
   connectTimeoutMs?: number;
@@ -159,4 +166,23 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
   const at = Date.parse(trimmed);
   if (Number.isNaN(at)) return undefined;
   return Math.max(1000, at - now);
+}
+
+/** Exponential from `baseMs`, capped at `maxMs`, with jitter over its upper half so retries of a burst spread out. */
+export function backoffMs(policy: RetryPolicy, failedTries: number): number {
+  const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** (failedTries - 1));
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+}
+
+export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }

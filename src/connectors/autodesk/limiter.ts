@@ -26,6 +26,12 @@ import { header, parseRetryAfter, type HttpResponse } from './http.js';
 
 const HOUR_MS = 3_600_000;
 const BUCKET_MS = 1000;
+/**
+ * bottleneck runs higher priorities first (0 is the highest). Offboarding is security work and goes first;
+ * onboarding next; polls of pending invitations and directory refreshes take what is left.
+ */
+export const PRIORITY = { offboard: 2, onboard: 4, background: 7 } as const;
+export type Priority = (typeof PRIORITY)[keyof typeof PRIORITY];
 /** A `Retry-After: 0` must not turn into a tight loop. */
 const MIN_PAUSE_MS = 500;
 const MAX_BACKOFF_MS = 60_000;
@@ -43,6 +49,8 @@ export interface RateLimiterOptions {
   longWaitMs?: number;
   /** Least time between two call starts; the sliding hour needs none. @default 0 */
   pacingMs?: number;
+  /** Length of the sliding window `perHour` counts over; only benches and tests shorten it. @default 3_600_000 */
+  windowMs?: number;
 }
 
 export interface BudgetState {
@@ -65,10 +73,6 @@ interface Bucket {
   calls: number;
 }
 
-/** The first second still (partly) inside the hour before `now`: earlier seconds have left the window. */
-const firstSecondInWindow = (now: number) => Math.floor((now - HOUR_MS) / BUCKET_MS);
-/** When the calls of `second` leave the window. */
-const leavesAt = (second: number) => (second + 1) * BUCKET_MS + HOUR_MS;
 
 function prepareStatements(db: Db) {
   return {
@@ -93,8 +97,10 @@ export class RateLimiter {
   /** Consecutive 429s without a Retry-After nor a reset header: drives exponential backoff. */
   private blindRefusals = 0;
   private readonly statements: ReturnType<typeof prepareStatements>;
+  private readonly windowMs: number;
 
   constructor(private readonly options: RateLimiterOptions) {
+    this.windowMs = options.windowMs ?? HOUR_MS;
     this.longWaitMs = options.longWaitMs ?? 30_000;
     this.pacingMs = options.pacingMs ?? 0;
     this.bottleneck = new Bottleneck({ maxConcurrent: options.maxConcurrent, minTime: this.pacingMs });
@@ -107,11 +113,11 @@ export class RateLimiter {
    * Runs `task` once concurrency, any pause and the budget allow it. A long wait throws RetryAt so the job is
    * rescheduled; an aborted signal (runner stopping) throws RetryAt(now) before any call.
    */
-  async run<T>(signal: AbortSignal | undefined, task: () => Promise<T>): Promise<T> {
+  async run<T>(signal: AbortSignal | undefined, task: () => Promise<T>, priority: number = PRIORITY.background): Promise<T> {
     // Checked before queueing too, so a paused or spent connector does not queue jobs just to refuse them.
     this.throwIfLongWait(this.options.clock.now());
     this.throwIfLongQueue();
-    const scheduled = this.bottleneck.schedule(async () => {
+    const scheduled = this.bottleneck.schedule({ priority }, async () => {
       this.lastStartAt = Date.now();
       await this.awaitTurn(signal);
       return task();
@@ -173,12 +179,22 @@ export class RateLimiter {
     await this.bottleneck.stop({ dropWaitingJobs: true }).catch(() => undefined);
   }
 
+  /** The first second still (partly) inside the window before `now`: earlier seconds have left it. */
+  private firstSecondInWindow(now: number): number {
+    return Math.floor((now - this.windowMs) / BUCKET_MS);
+  }
+
+  /** When the calls of `second` leave the window. */
+  private leavesAt(second: number): number {
+    return (second + 1) * BUCKET_MS + this.windowMs;
+  }
+
   private row(): BudgetRow {
     return this.statements.row.get() as BudgetRow;
   }
 
   private inWindow(now: number): number {
-    return (this.statements.inWindow.get(firstSecondInWindow(now)) as { n: number }).n;
+    return (this.statements.inWindow.get(this.firstSecondInWindow(now)) as { n: number }).n;
   }
 
   /** Until when a call starting now is held (a pause, our sliding hour, the server's window), or undefined. */
@@ -192,10 +208,10 @@ export class RateLimiter {
     if (excess > 0) {
       // Enough of the oldest calls have to leave the window to make room for one more.
       let leaving = 0;
-      for (const bucket of this.statements.buckets.iterate(firstSecondInWindow(now)) as IterableIterator<Bucket>) {
+      for (const bucket of this.statements.buckets.iterate(this.firstSecondInWindow(now)) as IterableIterator<Bucket>) {
         leaving += bucket.calls;
         if (leaving >= excess) {
-          hold(leavesAt(bucket.second));
+          hold(this.leavesAt(bucket.second));
           break;
         }
       }
@@ -237,7 +253,7 @@ export class RateLimiter {
    */
   private reserve(now: number): number | undefined {
     return inTransaction(this.options.db, () => {
-      this.statements.prune.run(firstSecondInWindow(now));
+      this.statements.prune.run(this.firstSecondInWindow(now));
       const row = this.row();
       const blockedUntil = this.blockedUntil(now, row);
       if (blockedUntil !== undefined) return blockedUntil;

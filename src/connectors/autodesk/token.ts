@@ -5,7 +5,7 @@
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import type { Clock } from '../../util/time.js';
-import { AutodeskApiError, errorFromResponse, parseBody, send } from './http.js';
+import { AutodeskApiError, backoffMs, errorFromResponse, parseBody, send, sleep, type RetryPolicy } from './http.js';
 
 /** The guide's scopes: read and write users, read teams. */
 export const AUTODESK_SCOPES = ['user:read', 'user:write', 'organization:read'] as const;
@@ -23,6 +23,8 @@ export interface TokenSourceOptions {
   dispatcher: Dispatcher;
   clock: Clock;
   scopes?: readonly string[];
+  /** Transient token errors (5xx, timeouts, resets) are tried again this way. @default one try */
+  retry?: RetryPolicy;
 }
 
 export class TokenSource {
@@ -47,7 +49,20 @@ export class TokenSource {
     if (this.cached?.token === token) this.cached = undefined;
   }
 
+  /** A token endpoint that fails now and then must not fail the call that needed the token. */
   private async fetch(): Promise<string> {
+    const tries = this.options.retry?.tries ?? 1;
+    for (let failed = 1; ; failed++) {
+      try {
+        return await this.fetchOnce();
+      } catch (error) {
+        if (!(error instanceof AutodeskApiError && error.retryable) || failed >= tries) throw error;
+        await sleep(backoffMs(this.options.retry!, failed), undefined);
+      }
+    }
+  }
+
+  private async fetchOnce(): Promise<string> {
     const { tokenUrl, clientId, clientSecret, dispatcher, clock } = this.options;
     const action = 'get token';
     if (!clientId || !clientSecret) {

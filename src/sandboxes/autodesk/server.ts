@@ -190,6 +190,13 @@ export interface AutodeskSandbox {
    * the front, new ones added), so an offset traversal skips or repeats rows exactly as with a busy tenant.
    */
   moveBetweenPages(move: DirectoryMove): void;
+  /**
+   * A steady fault rate: that fraction of API answers (and of token answers, `tokenRate`) is `status`, spread
+   * evenly (every 5th at 0.2) so a test's numbers are the same on every run. 0 turns it off.
+   */
+  setFaults(faults: { rate: number; tokenRate?: number; status?: number }): void;
+  /** While set, every API and token request is answered with this status (an outage); null ends it. */
+  setOutage(status: number | null): void;
   setLatency(ms: number): void;
   setRateLimit(limit: { requestsPerWindow?: number; windowMs?: number }): void;
   setWebhookUrl(url: string | undefined): void;
@@ -338,6 +345,8 @@ class AutodeskSandboxImpl implements AutodeskSandbox {
   private pendingMove: Required<DirectoryMove> | undefined;
   private failureStatus = 503;
   private failureMessage = 'Injected failure';
+  private faults = { rate: 0, tokenRate: 0, status: 503, apiSeen: 0, tokenSeen: 0 };
+  private outageStatus: number | null = null;
   private inFlight = 0;
   /** "METHOD /path" of the requests being handled now. */
   readonly inFlightPaths = new Set<string>();
@@ -430,6 +439,8 @@ class AutodeskSandboxImpl implements AutodeskSandbox {
       this.send(res, status, { error, error_description: description }, { 'Cache-Control': 'no-store', ...headers });
     if (req.method !== 'POST') return this.send(res, 405, errorBody('method_not_allowed', 'Use POST'), { Allow: 'POST' });
     const raw = await readBody(req);
+    const fault = this.outageStatus ?? (this.faultDue('token') ? this.faults.status : null);
+    if (fault !== null) return oauthError(fault, 'temporarily_unavailable', 'Injected failure');
     const creds = parseBasic(req.headers.authorization);
     if (!creds || creds.id !== this.clientId || creds.secret !== this.clientSecret) {
       return oauthError(401, 'invalid_client', 'Client authentication failed', { 'WWW-Authenticate': 'Basic' });
@@ -494,6 +505,9 @@ class AutodeskSandboxImpl implements AutodeskSandbox {
       throw err;
     }
     if (this.latencyMs > 0) await this.sleep(this.latencyMs);
+
+    const fault = this.outageStatus ?? (this.faultDue('api') ? this.faults.status : null);
+    if (fault !== null) return reply(fault, errorBody('service_unavailable', 'Injected failure'));
 
     if (this.failuresLeft > 0) {
       this.failuresLeft--;
@@ -1008,6 +1022,22 @@ class AutodeskSandboxImpl implements AutodeskSandbox {
     this.failureMessage = message;
   }
 
+  setFaults(faults: { rate: number; tokenRate?: number; status?: number }): void {
+    this.faults = { rate: faults.rate, tokenRate: faults.tokenRate ?? 0, status: faults.status ?? 503, apiSeen: 0, tokenSeen: 0 };
+  }
+
+  setOutage(status: number | null): void {
+    this.outageStatus = status;
+  }
+
+  /** Whether this request is one of the steady faults: the n-th fails when rate*n passes a whole number. */
+  private faultDue(kind: 'api' | 'token'): boolean {
+    const rate = kind === 'api' ? this.faults.rate : this.faults.tokenRate;
+    if (rate <= 0) return false;
+    const n = kind === 'api' ? ++this.faults.apiSeen : ++this.faults.tokenSeen;
+    return Math.floor(n * rate + 1e-9) > Math.floor((n - 1) * rate + 1e-9);
+  }
+
   setLatency(ms: number): void {
     this.latencyMs = ms;
   }
@@ -1086,6 +1116,8 @@ class AutodeskSandboxImpl implements AutodeskSandbox {
     this.maxInFlightSeen = this.inFlight;
     this.failuresLeft = 0;
     this.pendingMove = undefined;
+    this.faults = { rate: 0, tokenRate: 0, status: 503, apiSeen: 0, tokenSeen: 0 };
+    this.outageStatus = null;
     this.seedCounter = 0;
     this.latencyMs = this.opts.latencyMs ?? 0;
     this.requestsPerWindow = this.opts.requestsPerWindow ?? 1000;
