@@ -13,7 +13,7 @@ import { enqueue } from '../jobs/queue.js';
 import { delegationOf, delegationsTo } from '../requests/delegation-store.js';
 import { decidersOf, decidingFor, isOpenRequest, pendingDecidableBy, refusalFor, type Approval, type RequestDetail } from '../requests/model.js';
 import { peopleFacts } from '../requests/people.js';
-import { channelMention, escapeMrkdwn, joinMrkdwn, mention, mrkdwn, quoteLines, trustedMrkdwn } from '../util/mrkdwn.js';
+import { channelMention, escapeMrkdwn, joinMrkdwn, mention, mrkdwn, quoteLines, trustedMrkdwn, type Mrkdwn } from '../util/mrkdwn.js';
 import { getRequestDetail, requestsAwaiting, requestsOf } from '../requests/repository.js';
 import { homeView } from './blocks/home.js';
 import { approvalCard, failureAlert, requesterStatus, type Rendered } from './blocks/request.js';
@@ -156,6 +156,18 @@ function keepUndelivered(ctx: AppContext, message: z.infer<typeof sendMessageSch
   ctx.wake();
 }
 
+/** "You handed your approvals to @x until …" and "@y handed you their approvals until …", for Home. */
+function delegationLines(ctx: AppContext, userId: string): Mrkdwn[] {
+  const now = ctx.clock.now();
+  const lines: Mrkdwn[] = [];
+  const mineOut = delegationOf(ctx.db, userId, now);
+  if (mineOut) lines.push(mrkdwn`:handshake: You handed your approvals to ${mention(mineOut.delegate)} until ${escapeMrkdwn(mineOut.untilDate)} (\`/access delegate off\` to take them back).`);
+  for (const incoming of delegationsTo(ctx.db, userId, now)) {
+    lines.push(mrkdwn`:handshake: ${mention(incoming.delegator)} handed you their approvals until ${escapeMrkdwn(incoming.untilDate)}.`);
+  }
+  return lines;
+}
+
 export type HomeTasks = (ctx: AppContext, userId: string) => KnownBlock[];
 
 export function publishHome(ctx: AppContext, userId: string, tasks: HomeTasks): Promise<unknown> {
@@ -171,7 +183,7 @@ export function publishHome(ctx: AppContext, userId: string, tasks: HomeTasks): 
     .sort((a, b) => a.request.createdAt - b.request.createdAt)
     .map((detail: RequestDetail) => ({ detail, decides: pendingDecidableBy(detail, userId, facts) }))
     .filter(({ decides }) => decides.length > 0);
-  return slackCall(ctx, () => ctx.slack.views.publish({ user_id: userId, view: homeView(ctx.config, mine, awaiting, tasks(ctx, userId), ctx.clock.now()) }));
+  return slackCall(ctx, () => ctx.slack.views.publish({ user_id: userId, view: homeView(ctx.config, mine, awaiting, tasks(ctx, userId), ctx.clock.now(), delegationLines(ctx, userId)) }));
 }
 
 export function registerSlackJobs(ctx: AppContext, homeTasks: HomeTasks): void {
