@@ -20,6 +20,7 @@ function directory(opts: { unknown?: string[]; unavailable?: string[]; byEmail?:
       return new Map(ids.map((id) => [id, answer(id)]));
     },
     byEmail: async (email) => opts.byEmail?.(email) ?? { status: 'not_found' },
+    byEmails: async (emails) => new Map(emails.map((email) => [email.toLowerCase(), opts.byEmail?.(email) ?? { status: 'not_found' }])),
   };
 }
 const lookup = directory();

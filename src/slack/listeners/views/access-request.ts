@@ -13,6 +13,7 @@ function readModal(values: Values): ModalInput {
   return {
     kind: field('kind')?.selected_option?.value,
     subjects: field('subjects')?.selected_users ?? [],
+    subjectEmails: text('subject_emails'),
     newHireEmail: text('new_hire_email'),
     newHireFirstName: text('new_hire_first_name'),
     newHireLastName: text('new_hire_last_name'),
