@@ -111,7 +111,7 @@ export async function validateRequest(config: AccessConfig, input: ModalInput, n
   const pickedIds = [...new Set(input.subjects)];
   const typed = readEmailLines(input.subjectEmails, isProtected);
   // The same address on two lines is one person.
-  const emailLines = [...new Map(typed.lines.map((entry) => [entry.address.toLowerCase(), entry])).values()];
+  const emailLines = typed.lines.filter((entry, index) => typed.lines.findIndex((other) => other.address.toLowerCase() === entry.address.toLowerCase()) === index);
   const named = pickedIds.length + emailLines.length + typed.bad.length + (hasNewHire ? 1 : 0);
   if (named > MAX_PEOPLE) {
     // Refused before any look-up: checking them would cost hundreds of Slack calls for a request that cannot be sent.
