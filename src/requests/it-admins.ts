@@ -1,9 +1,9 @@
 import { createApproverEntries, isGroupEntry, type ApproverEntries } from './approver-entries.js';
 
 /**
- * Who the IT team is. `itAdmins` entries are Slack user ids, user group ids or e-mails (approver-entries.ts); deciding whether someone is an
- * IT admin must never wait on Slack (it runs inside a click's transaction), so group members are read into
- * memory ahead of time by whoever owns the Slack client and handed in through `setGroupMembers`.
+ * Who the IT team is. `itAdmins` entries are Slack user ids, user group ids or e-mails (approver-entries.ts);
+ * deciding whether someone is an IT admin must never wait on Slack (it runs inside a click's transaction), so
+ * what groups and e-mails name is read ahead of time by whoever owns the Slack client and handed in.
  */
 export interface ItAdmins {
   /** Whether this Slack user is on the IT team now. */
