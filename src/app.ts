@@ -14,6 +14,7 @@ import { openDatabase, type Db } from './db/connection.js';
 import { acquireProcessLock } from './db/process-lock.js';
 import { checkHealth } from './health.js';
 import { JobRunner } from './jobs/runner.js';
+import { createApproverEntries } from './requests/approver-entries.js';
 import { createItAdmins } from './requests/it-admins.js';
 import { createKnownEmails } from './requests/people.js';
 import { createMetrics } from './metrics.js';
@@ -21,7 +22,7 @@ import { registerDelegationJobs } from './requests/delegation.js';
 import { registerFulfillment } from './requests/fulfillment.js';
 import { registerApprovalReminders } from './requests/reminders.js';
 import { createItemProgress } from './requests/service.js';
-import { DIRECTORY_REFRESH_MS, refreshDirectory } from './slack/directory.js';
+import { DIRECTORY_REFRESH_MS, refreshDirectory, resolveApproverEmails } from './slack/directory.js';
 import { registerSlackJobs } from './slack/jobs.js';
 import { registerListeners } from './slack/listeners/index.js';
 import { PeopleDirectory } from './slack/people.js';
@@ -159,8 +160,11 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
     log.error('slack listener failed', { error: error.message, code: (error as { code?: string }).code });
   });
 
+  // One copy of what groups and e-mails name, shared by the IT team and the approval steps.
+  const approverEntries = createApproverEntries();
   const ctx: AppContext = {
-    db, config: settings.access, settings, clock, log, connectors, runner, slack: bolt.client, itAdmins: createItAdmins(settings.access.itAdmins), knownEmails: createKnownEmails(),
+    db, config: settings.access, settings, clock, log, connectors, runner, slack: bolt.client,
+    itAdmins: createItAdmins(settings.access.itAdmins, approverEntries), approverEntries, knownEmails: createKnownEmails(),
     wake: () => runner.wake(),
     progress: undefined as never,
   };
@@ -185,6 +189,8 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
   return {
     ctx, db, bolt,
     async start() {
+      // Before anything else: an approver e-mail nobody in Slack has stops start-up, naming it.
+      await resolveApproverEmails(ctx);
       // Who the IT admins are and the deciders' e-mails are known before the first click is judged; an
       // unreachable Slack delays start-up a little, never blocks it (clicks then read the clicker themselves).
       await Promise.race([refreshDirectory(ctx), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);

@@ -12,13 +12,18 @@ const durationText = z.string().refine((text) => parseDuration(text) !== undefin
 const duration = (fallback: string) => durationText.default(fallback).transform((text) => parseDuration(text)!);
 
 const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id like "U0123ABC"');
-/** A person (`U…`/`W…`) or a Slack user group (`S…`, its members when asked). */
-const slackUserOrGroupId = z.string().regex(/^[UWS][A-Z0-9]{2,}$/, 'must be a Slack user id like "U0123ABC" or a user group id like "S0123ABC"');
+/**
+ * Someone who decides: a person (`U…`/`W…`), a Slack user group (`S…`, its members when a step opens) or an
+ * e-mail (looked up in Slack once at start-up: e-mails survive a re-created Slack account, ids do not).
+ */
+const personEntry = z.union([z.string().regex(/^[UWS][A-Z0-9]{2,}$/), z.email()], {
+  error: 'must be a Slack user id like "U0123ABC", a user group id like "S0123ABC" or an e-mail address',
+});
 const slackChannelId = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'must be a Slack channel id like "C0123ABC"');
 
 const approvalStep = z.strictObject({
   name: z.string().min(1).optional().describe('Shown on the approval card, e.g. "Manager"'),
-  approvers: z.array(slackUserId).min(1, 'a step needs at least one approver').describe('Slack user ids; any one of them decides the step'),
+  approvers: z.array(personEntry).min(1, 'a step needs at least one approver').describe('Slack user ids, user group ids (S…) or e-mails; any one of them decides the step'),
 });
 
 /** Working hours for reminders, e.g. "09:00-18:00 Mon-Fri" (config timezone). */
@@ -27,7 +32,7 @@ export const REMINDER_HOURS = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]
 const appCommon = {
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,30}$/, 'must be lower-case letters, digits, "-" or "_"').describe('Stable id, used in the form and the database'),
   name: z.string().min(1).max(60).describe('Shown to people'),
-  approvers: z.array(slackUserId).min(1).optional().describe('Shorthand for one approval step'),
+  approvers: z.array(personEntry).min(1).optional().describe('Shorthand for one approval step: Slack user ids, user group ids (S…) or e-mails'),
   approvalSteps: z.array(approvalStep).min(1).optional().describe('Steps run in order; any one approver of a step decides it'),
 };
 
@@ -73,9 +78,9 @@ export const accessConfigSchema = z
     timezone: z.string().refine(isValidTimeZone, 'must be an IANA timezone like "Europe/Paris"').default('UTC').describe('Effective dates and reminder hours are in this zone'),
     protectedEmails: z.array(z.email()).default([]).describe('Accounts no connector will ever offboard'),
     itAdmins: z
-      .array(slackUserOrGroupId)
+      .array(personEntry)
       .min(1, 'name at least one IT admin: they decide steps nobody listed may decide, retry failures and cancel requests')
-      .describe('The IT team (Slack user ids or user group ids): decide steps nobody listed may decide, use Retry, may cancel any open request, take manual tasks no listed assignee may take'),
+      .describe('The IT team (Slack user ids, user group ids or e-mails): decide steps nobody listed may decide, use Retry, may cancel any open request, take manual tasks no listed assignee may take'),
     approvalRemindEvery: durationText
       .optional()
       .transform((text) => (text === undefined ? undefined : parseDuration(text)!))
@@ -108,9 +113,22 @@ export type AppConfig = AccessConfig['apps'][number];
 export type AutodeskAppConfig = Extract<AppConfig, { connector: 'autodesk' }>;
 export type ManualAppConfig = Extract<AppConfig, { connector: 'manual' }>;
 
-/** The approval steps of an app, whichever way the config spelled them. */
+/**
+ * The approval steps of an app, whichever way the config spelled them. Their approvers are config entries (ids,
+ * groups, e-mails): `expandApprovers` in src/requests/approver-entries.ts turns them into people.
+ */
 export function approvalStepsOf(app: AppConfig): { name?: string; approvers: string[] }[] {
   return app.approvalSteps ?? [{ approvers: app.approvers ?? [] }];
+}
+
+/** Every entry that names people (itAdmins and approvers), with the JSON path it was written at. */
+export function personEntriesOf(config: AccessConfig): { entry: string; path: string }[] {
+  const entries = config.itAdmins.map((entry, i) => ({ entry, path: `itAdmins[${i}]` }));
+  config.apps.forEach((app, a) => {
+    if (app.approvalSteps) app.approvalSteps.forEach((step, s) => step.approvers.forEach((entry, i) => entries.push({ entry, path: `apps[${a}].approvalSteps[${s}].approvers[${i}]` })));
+    else (app.approvers ?? []).forEach((entry, i) => entries.push({ entry, path: `apps[${a}].approvers[${i}]` }));
+  });
+  return entries;
 }
 
 const optionalText = z.string().trim().min(1).optional();

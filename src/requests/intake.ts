@@ -22,12 +22,17 @@ export type PersonLookup = { status: 'found'; person: SlackPerson } | { status: 
 
 export interface PeopleLookup {
   byIds(ids: readonly string[]): Promise<Map<string, PersonLookup>>;
+  /** Deactivated Slack users included (matched through the listed directory, not users.lookupByEmail). */
   byEmail(email: string): Promise<PersonLookup>;
+  /** Many e-mails at once, keyed by the lower-cased e-mail. */
+  byEmails(emails: readonly string[]): Promise<Map<string, PersonLookup>>;
 }
 
 export interface ModalInput {
   kind?: string;
   subjects: string[];
+  /** The `subject_emails` field as typed: one e-mail a line. */
+  subjectEmails?: string;
   newHireEmail?: string;
   newHireFirstName?: string;
   newHireLastName?: string;
@@ -58,6 +63,33 @@ const email = z.email();
 
 const SLACK_SLOW = 'Slack is answering slowly right now, so this could not be checked. Nothing was submitted: please submit again in a minute.';
 
+/** `Name <name@example.com>`, as mail clients copy addresses, or a bare address; a trailing "," or ";" is dropped. */
+function addressOf(line: string): string {
+  const bare = line.replace(/[,;]+$/, '').trim();
+  const bracketed = /^[^<>]*<([^<>]+)>$/.exec(bare);
+  return (bracketed ? bracketed[1]! : bare).trim();
+}
+
+interface EmailLine {
+  line: number;
+  address: string;
+}
+
+/** The non-blank lines of the `subject_emails` field (numbered as typed), and each bad one with why. */
+export function readEmailLines(text: string | undefined, isProtected: (address: string) => boolean): { lines: EmailLine[]; bad: string[] } {
+  const lines: EmailLine[] = [];
+  const bad: string[] = [];
+  (text ?? '').split(/\r?\n/).forEach((raw, index) => {
+    if (!raw.trim()) return;
+    const address = addressOf(raw);
+    const line = index + 1;
+    if (!email.safeParse(address).success) bad.push(`line ${line}: "${raw.trim().slice(0, 80)}" is not an e-mail address`);
+    else if (isProtected(address)) bad.push(`line ${line}: ${address} is a protected account, accessbot never changes its access`);
+    else lines.push({ line, address });
+  });
+  return { lines, bad };
+}
+
 function listRefusals(refused: string[]): string {
   const shown = refused.slice(0, LISTED_REFUSALS).join('; ');
   return refused.length > LISTED_REFUSALS ? `${shown}; and ${refused.length - LISTED_REFUSALS} more` : shown;
@@ -77,10 +109,16 @@ export async function validateRequest(config: AccessConfig, input: ModalInput, n
   const hireEmail = input.newHireEmail?.trim();
   const hasNewHire = Boolean(hireEmail || input.newHireFirstName?.trim() || input.newHireLastName?.trim());
   const pickedIds = [...new Set(input.subjects)];
-  const named = pickedIds.length + (hasNewHire ? 1 : 0);
+  const typed = readEmailLines(input.subjectEmails, isProtected);
+  // The same address on two lines is one person.
+  const emailLines = typed.lines.filter((entry, index) => typed.lines.findIndex((other) => other.address.toLowerCase() === entry.address.toLowerCase()) === index);
+  const named = pickedIds.length + emailLines.length + typed.bad.length + (hasNewHire ? 1 : 0);
   if (named > MAX_PEOPLE) {
     // Refused before any look-up: checking them would cost hundreds of Slack calls for a request that cannot be sent.
-    errors.subjects = `A request can name at most ${MAX_PEOPLE} people; this one names ${named}. Split it into several requests.`;
+    errors[input.subjectEmails?.trim() ? 'subject_emails' : 'subjects'] =
+      `A request can name at most ${MAX_PEOPLE} people; this one names ${named}. Split it into several requests.`;
+  } else if (typed.bad.length) {
+    errors.subject_emails = `One e-mail a line. Fix ${listRefusals(typed.bad)}.`;
   }
   let newHire: Subject | undefined;
   if (hasNewHire) {
@@ -98,7 +136,11 @@ export async function validateRequest(config: AccessConfig, input: ModalInput, n
   }
 
   if (named <= MAX_PEOPLE) {
-    const [found, hireInSlack] = await Promise.all([people.byIds(pickedIds), newHire ? people.byEmail(newHire.email) : undefined]);
+    const [found, hireInSlack, byEmail] = await Promise.all([
+      people.byIds(pickedIds),
+      newHire ? people.byEmail(newHire.email) : undefined,
+      emailLines.length && !typed.bad.length ? people.byEmails(emailLines.map((entry) => entry.address)) : undefined,
+    ]);
     if (newHire && hireInSlack) {
       // An e-mail that already belongs to someone in Slack is that person: their Slack id keeps them from
       // approving their own access. Unchecked, it could be anyone, so nothing is stored until Slack answers.
@@ -131,8 +173,34 @@ export async function validateRequest(config: AccessConfig, input: ModalInput, n
     if (refused.length) errors.subjects = `Can't request access for: ${listRefusals(refused)}.`;
     else if (unchecked) {
       errors.subjects = `Slack is answering slowly right now, so ${unchecked} of the ${pickedIds.length} people could not be checked yet. Nothing was submitted: please submit again in a minute.`;
-    } else if (subjects.length === 0 && !hasNewHire) {
-      errors.subjects = kind === 'offboard' ? 'Choose at least one person.' : "Choose at least one person, or fill in the new hire's e-mail and name.";
+    } else if (subjects.length === 0 && !hasNewHire && emailLines.length === 0 && !typed.bad.length) {
+      errors.subjects = kind === 'offboard'
+        ? 'Choose at least one person, or type their e-mails under People by e-mail.'
+        : "Choose at least one person, type their e-mails, or fill in the new hire's e-mail and name.";
+    }
+    if (byEmail) {
+      const refusedLines: string[] = [];
+      let uncheckedLines = 0;
+      for (const { line, address } of emailLines) {
+        const lookup = byEmail.get(address.toLowerCase()) ?? { status: 'unavailable' };
+        if (lookup.status === 'unavailable') uncheckedLines += 1;
+        // Nobody in Slack has it: a leaver whose account is gone, or someone never in Slack. Known by e-mail only.
+        else if (lookup.status === 'not_found') subjects.push({ slackId: null, email: address, firstName: null, lastName: null });
+        else {
+          const person = lookup.person;
+          const name = person.realName || address;
+          if (person.isBot) refusedLines.push(`line ${line}: ${address} is the bot ${name}`);
+          else if (person.deleted && kind !== 'offboard') refusedLines.push(`line ${line}: ${address} is ${name}, deactivated in Slack (only offboarding is possible)`);
+          else {
+            const [first, ...rest] = (person.realName ?? '').split(' ');
+            subjects.push({ slackId: person.id, email: person.email || address, firstName: person.firstName || first || null, lastName: person.lastName || rest.join(' ') || null });
+          }
+        }
+      }
+      if (refusedLines.length) errors.subject_emails = `Can't request access for: ${listRefusals(refusedLines)}.`;
+      else if (uncheckedLines) {
+        errors.subject_emails = `Slack is answering slowly right now, so ${uncheckedLines} of the ${emailLines.length} e-mails could not be checked yet. Nothing was submitted: please submit again in a minute.`;
+      }
     }
   }
 
@@ -157,7 +225,8 @@ export async function validateRequest(config: AccessConfig, input: ModalInput, n
   }
 
   if (Object.keys(errors).length) return { ok: false, errors };
-  // One item per person and app: the same person picked twice (or as Slack user and new hire) counts once.
-  const unique = [...new Map(subjects.map((subject) => [subject.email.toLowerCase(), subject])).values()];
-  return { ok: true, request: { kind: kind!, subjects: unique, appIds: [...new Set(input.apps)], effectiveDate, justification, options } };
+  // One item per person and app: the same person picked twice (or as Slack user, e-mail line and new hire) counts once.
+  const unique = [...new Map(subjects.map((subject) => [subject.slackId ?? subject.email.toLowerCase(), subject])).values()];
+  const uniqueByEmail = [...new Map(unique.map((subject) => [subject.email.toLowerCase(), subject])).values()];
+  return { ok: true, request: { kind: kind!, subjects: uniqueByEmail, appIds: [...new Set(input.apps)], effectiveDate, justification, options } };
 }

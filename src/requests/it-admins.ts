@@ -1,7 +1,9 @@
+import { createApproverEntries, isGroupEntry, type ApproverEntries } from './approver-entries.js';
+
 /**
- * Who the IT team is. `itAdmins` entries are Slack user ids or user group ids; deciding whether someone is an
- * IT admin must never wait on Slack (it runs inside a click's transaction), so group members are read into
- * memory ahead of time by whoever owns the Slack client and handed in through `setGroupMembers`.
+ * Who the IT team is. `itAdmins` entries are Slack user ids, user group ids or e-mails (approver-entries.ts);
+ * deciding whether someone is an IT admin must never wait on Slack (it runs inside a click's transaction), so
+ * what groups and e-mails name is read ahead of time by whoever owns the Slack client and handed in.
  */
 export interface ItAdmins {
   /** Whether this Slack user is on the IT team now. */
@@ -14,15 +16,12 @@ export interface ItAdmins {
   groups(): string[];
 }
 
-export function createItAdmins(entries: readonly string[]): ItAdmins {
-  const users = entries.filter((entry) => !entry.startsWith('S'));
-  const groupIds = entries.filter((entry) => entry.startsWith('S'));
-  const groupMembers = new Map<string, readonly string[]>();
-  const members = () => [...new Set([...users, ...[...groupMembers.values()].flat()])];
+export function createItAdmins(entries: readonly string[], shared: ApproverEntries = createApproverEntries()): ItAdmins {
+  const members = () => shared.expand(entries);
   return {
-    has: (userId) => users.includes(userId) || [...groupMembers.values()].some((ids) => ids.includes(userId)),
+    has: (userId) => members().includes(userId),
     members,
-    setGroupMembers: (groupId, userIds) => void groupMembers.set(groupId, [...userIds]),
-    groups: () => [...groupIds],
+    setGroupMembers: (groupId, userIds) => shared.setGroupMembers(groupId, userIds),
+    groups: () => entries.filter(isGroupEntry),
   };
 }

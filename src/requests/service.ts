@@ -12,6 +12,7 @@ import { JOB } from '../jobs/kinds.js';
 import { cancelJobs, enqueue } from '../jobs/queue.js';
 import type { Logger } from '../util/log.js';
 import { channelMention, escapeMrkdwn, mention, mrkdwn, type Mrkdwn } from '../util/mrkdwn.js';
+import { expandApprovers, type ApproverEntries } from './approver-entries.js';
 import type { ItAdmins } from './it-admins.js';
 import { peopleFacts, type KnownEmails } from './people.js';
 import { scheduleApprovalReminder } from './reminders.js';
@@ -33,6 +34,8 @@ export interface RequestDeps {
   connectors: ConnectorRegistry;
   /** The IT team (config `itAdmins`): decides steps nobody listed may decide, retries, cancels. */
   itAdmins: ItAdmins;
+  /** What approver entries (user groups, e-mails) name, as last read from Slack; absent: entries are user ids. */
+  approverEntries?: ApproverEntries;
   /** Slack e-mails of approvers and clickers, when read: a subject known only by e-mail is matched with them. */
   knownEmails?: KnownEmails;
   /** Tells the job runner that work was enqueued. */
@@ -120,11 +123,13 @@ function peopleOf(deps: RequestDeps, detail: Pick<RequestDetail, 'request' | 'ap
  */
 function openStep(deps: RequestDeps, detail: Pick<RequestDetail, 'request' | 'items'>, app: AppConfig, stepIndex: number, now: number): void {
   const step = approvalStepsOf(app)[stepIndex]!;
+  // Stored with the step: a user group that changes later does not move a step already open.
+  const approvers = expandApprovers(deps, step.approvers);
   // Read afresh: the step just decided is not in the caller's snapshot.
   const approvals = approvalsOf(deps.db, detail.request.id, app.id);
-  const eligible = eligibleApprovers({ ...detail, approvals }, app.id, stepIndex, step.approvers, peopleFacts(deps));
+  const eligible = eligibleApprovers({ ...detail, approvals }, app.id, stepIndex, approvers, peopleFacts(deps));
   const fallbackToIt = eligible.length === 0;
-  const approvalId = insertApproval(deps.db, { requestId: detail.request.id, appId: app.id, stepIndex, approvers: step.approvers, fallbackToIt }, now);
+  const approvalId = insertApproval(deps.db, { requestId: detail.request.id, appId: app.id, stepIndex, approvers, fallbackToIt }, now);
   scheduleApprovalReminder(deps, approvalId, now);
   if (fallbackToIt) {
     writeAudit(deps.db, now, { actor: 'accessbot', action: 'approval.routed_to_it', requestId: detail.request.id, appId: app.id, detail: { stepIndex } });
@@ -377,7 +382,7 @@ export type RetryResult = { ok: true; retried: number } | { ok: false; message: 
 export function retryFailed(deps: RequestDeps, requestId: string, appId: string, actor: string): RetryResult {
   const app = appById(deps.config, appId);
   if (!app) return { ok: false, message: `The app "${appId}" is no longer configured.` };
-  const approvers = new Set(approvalStepsOf(app).flatMap((step) => step.approvers));
+  const approvers = new Set(expandApprovers(deps, approvalStepsOf(app).flatMap((step) => step.approvers)));
   if (!approvers.has(actor) && !deps.itAdmins.has(actor)) {
     const who = [...new Set([...deps.itAdmins.members(), ...approvers])].map((a) => `<@${a}>`).join(', ');
     return { ok: false, message: `Only the IT admins and ${app.name} approvers can retry it (${who}). Nothing was changed.` };

@@ -4,8 +4,9 @@
 whether their accounts are deactivated (such an approver is skipped when a step opens). Read
  * at start-up, refreshed periodically; a clicker's e-mail is read (once an hour at most) before their click is judged.
  */
-import { approvalStepsOf } from '../config.js';
+import { approvalStepsOf, ConfigError, personEntriesOf } from '../config.js';
 import type { AppContext } from '../context.js';
+import { expandApprovers, isEmailEntry, isGroupEntry } from '../requests/approver-entries.js';
 
 /** How long a person's e-mail, once read, is trusted before a click reads it again. */
 const EMAIL_FRESH_MS = 60 * 60_000;
@@ -34,17 +35,79 @@ export async function learnClicker(ctx: AppContext, userId: string): Promise<boo
   }
 }
 
-/** Reads every IT admin group's members and every approver's and IT admin's e-mail; failures are logged, not thrown. */
-export async function refreshDirectory(ctx: AppContext): Promise<void> {
-  for (const group of ctx.itAdmins.groups()) {
-    try {
-      const answer = await ctx.slack.usergroups.users.list({ usergroup: group });
-      ctx.itAdmins.setGroupMembers(group, answer.users ?? []);
-    } catch (error) {
-      ctx.log.warn('could not read an itAdmins user group from Slack; its members are not IT admins until it is read', { group, error: (error as Error).message });
+/** Tries of one e-mail look-up at start-up when Slack rate-limits or does not answer. */
+const EMAIL_LOOKUP_TRIES = 5;
+
+/**
+ * Looks up every e-mail among `itAdmins` and the approvers, once, before the bot takes work. One that no Slack
+ * user has stops start-up naming its JSON path: a step whose approver is nobody would quietly go to IT instead.
+ * Deactivated accounts count as unknown (users.lookupByEmail does not answer them), and so does an e-mail Slack
+ * could not be asked about after a few tries, with the reason: start again once Slack answers.
+ */
+export async function resolveApproverEmails(ctx: AppContext): Promise<void> {
+  const entries = ctx.approverEntries;
+  if (!entries) return;
+  const wanted = personEntriesOf(ctx.config).filter(({ entry }) => isEmailEntry(entry));
+  const answers = new Map<string, Promise<string | undefined>>();
+  const lookUp = async (email: string): Promise<string | undefined> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const answer = await ctx.slack.users.lookupByEmail({ email });
+        if (!answer.user?.id) return `Slack answered the look-up of ${email} without a user`;
+        entries.setEmailUser(email, answer.user.id);
+        ctx.knownEmails?.remember(answer.user.id, answer.user.profile?.email ?? email, ctx.clock.now());
+        return undefined;
+      } catch (error) {
+        const coded = error as Error & { data?: { error?: string }; retryAfter?: number };
+        if (coded.data?.error === 'users_not_found') return `no Slack user has the e-mail ${email} (a deactivated account counts as none)`;
+        if (attempt >= EMAIL_LOOKUP_TRIES) return `could not look up ${email} in Slack (${coded.data?.error ?? coded.message}); start again when Slack answers`;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(10_000, (coded.retryAfter ?? attempt) * 1000)));
+      }
     }
+  };
+  for (const { entry } of wanted) if (!answers.has(entry.toLowerCase())) answers.set(entry.toLowerCase(), lookUp(entry));
+  const problems: string[] = [];
+  for (const { entry, path } of wanted) {
+    const problem = await answers.get(entry.toLowerCase());
+    if (problem) problems.push(`${path}: ${problem}`);
   }
-  const people = new Set([...ctx.itAdmins.members(), ...ctx.config.apps.flatMap((app) => approvalStepsOf(app).flatMap((step) => step.approvers))]);
+  if (problems.length) throw new ConfigError(ctx.settings.env.ACCESS_CONFIG, problems);
+}
+
+/** Reads one user group's members; a failed read keeps what was known. */
+async function readGroup(ctx: AppContext, group: string): Promise<void> {
+  try {
+    const answer = await ctx.slack.usergroups.users.list({ usergroup: group });
+    ctx.approverEntries?.setGroupMembers(group, answer.users ?? []);
+    ctx.itAdmins.setGroupMembers(group, answer.users ?? []);
+  } catch (error) {
+    ctx.log.warn('could not read a user group from Slack; it names nobody new until it is read', { group, error: (error as Error).message });
+  }
+}
+
+/** The user groups named as approvers of these apps (all apps when none are given) or as IT admins. */
+function groupsOf(ctx: AppContext, appIds?: readonly string[]): string[] {
+  const apps = appIds ? ctx.config.apps.filter((app) => appIds.includes(app.id)) : ctx.config.apps;
+  const approverGroups = apps.flatMap((app) => approvalStepsOf(app).flatMap((step) => step.approvers)).filter(isGroupEntry);
+  return [...new Set([...(appIds ? [] : ctx.itAdmins.groups()), ...approverGroups])];
+}
+
+/**
+ * Reads the approver groups of the apps a request names, just before its first steps open, so those steps get
+ * the members of this moment; bounded by `deadline` (epoch ms), past which the last read members serve.
+ */
+export async function refreshApproverGroups(ctx: AppContext, appIds: readonly string[], deadline: number): Promise<void> {
+  const groups = groupsOf(ctx, appIds);
+  if (groups.length === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => { timer = setTimeout(resolve, Math.max(0, deadline - ctx.clock.now())); });
+  await Promise.race([Promise.all(groups.map((group) => readGroup(ctx, group))), late]).finally(() => clearTimeout(timer));
+}
+
+/** Reads every user group's members (IT admins and approvers) and every approver's and IT admin's e-mail; failures are logged, not thrown. */
+export async function refreshDirectory(ctx: AppContext): Promise<void> {
+  for (const group of groupsOf(ctx)) await readGroup(ctx, group);
+  const people = new Set([...ctx.itAdmins.members(), ...expandApprovers(ctx, ctx.config.apps.flatMap((app) => approvalStepsOf(app).flatMap((step) => step.approvers)))]);
   const queue = [...people];
   // A few at a time: a large approver list must not trip Slack's rate limit at start-up.
   await Promise.all(

@@ -104,7 +104,11 @@ export class PeopleDirectory {
 
   /** Look-ups for one form, answered by `deadline` (epoch ms) whatever Slack does. */
   lookupUntil(deadline: number): PeopleLookup {
-    return { byIds: (ids) => this.byIds(ids, deadline), byEmail: (email) => this.byEmail(email, deadline) };
+    return {
+      byIds: (ids) => this.byIds(ids, deadline),
+      byEmail: (email) => this.byEmail(email, deadline),
+      byEmails: (emails) => this.byEmails(emails, deadline),
+    };
   }
 
   private async listAll(): Promise<void> {
@@ -204,10 +208,51 @@ export class PeopleDirectory {
     return answers;
   }
 
-  private async byEmail(email: string, deadline: number): Promise<PersonLookup> {
-    const row = this.cachedByEmail(email);
+  private cachedByEmails(emails: readonly string[]): Map<string, PersonRow> {
+    // Active accounts before deactivated ones, then the newest: inserted last, they win in the map.
+    const rows = this.db
+      .prepare('SELECT * FROM slack_people WHERE lower(email) IN (SELECT lower(value) FROM json_each(?)) ORDER BY deleted DESC, fetched_at')
+      .all(JSON.stringify(emails)) as PersonRow[];
+    return new Map(rows.map((row) => [row.email!.toLowerCase(), row]));
+  }
+
+  private byEmail(email: string, deadline: number): Promise<PersonLookup> {
+    return this.emailLookup(email, this.cachedByEmail(email), deadline);
+  }
+
+  /** `row`: what the listed directory has for this e-mail, if anything. */
+  private async emailLookup(email: string, row: PersonRow | undefined, deadline: number): Promise<PersonLookup> {
     if (row && this.clock.now() - row.fetched_at < this.freshFor) return { status: 'found', person: toPerson(row) };
     const answer = await byDeadline(this.ask(() => this.slack.users.lookupByEmail({ email }) as Promise<{ user?: SlackUser }>, 'users_not_found'), deadline, this.clock.now(), undefined);
+    if (answer?.status === 'not_found' && row) {
+      // users.lookupByEmail never answers a deactivated account; the listed row may be one. users.info (which
+      // does answer them) says whether that account still has this e-mail.
+      const info = await byDeadline(this.ask(() => this.slack.users.info({ user: row.id }) as Promise<{ user?: SlackUser }>, 'user_not_found'), deadline, this.clock.now(), undefined);
+      if (!info) return { status: 'found', person: toPerson(row) };
+      return info.status === 'found' && info.person.email?.toLowerCase() === email.toLowerCase() ? info : { status: 'not_found' };
+    }
     return answer ?? (row ? { status: 'found', person: toPerson(row) } : { status: 'unavailable' });
+  }
+
+  /** E-mails typed into the form: the listed directory answers most; the rest are asked a few at a time. */
+  private async byEmails(emails: readonly string[], deadline: number): Promise<Map<string, PersonLookup>> {
+    const cached = this.cachedByEmails(emails);
+    const answers = new Map<string, PersonLookup>();
+    const toAsk: string[] = [];
+    for (const email of new Set(emails.map((e) => e.toLowerCase()))) {
+      const row = cached.get(email);
+      if (row && this.clock.now() - row.fetched_at < this.freshFor) answers.set(email, { status: 'found', person: toPerson(row) });
+      else toAsk.push(email);
+    }
+    let next = 0;
+    const worker = async () => {
+      while (next < toAsk.length && this.clock.now() < deadline) {
+        const email = toAsk[next++]!;
+        answers.set(email, await this.emailLookup(email, cached.get(email), deadline));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, toAsk.length) }, worker));
+    for (const email of toAsk) if (!answers.has(email)) answers.set(email, cached.has(email) ? { status: 'found', person: toPerson(cached.get(email)!) } : { status: 'unavailable' });
+    return answers;
   }
 }

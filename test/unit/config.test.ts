@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ConfigError, parseAccessConfig, parseEnv } from '../../src/config.js';
+import { ConfigError, parseAccessConfig, parseEnv, personEntriesOf } from '../../src/config.js';
 import { baseConfig } from '../support/harness.js';
 
 test('a config with three mistakes reports all three by JSON path', () => {
@@ -114,4 +114,29 @@ test('a remote Slack or Autodesk URL over plain http stops start-up naming the v
       assert.doesNotThrow(() => parseEnv({ ...env, [name]: allowed }), `${name}=${allowed}`);
     }
   }
+});
+
+test('approvers and itAdmins may be Slack user ids, user group ids or e-mails; anything else is named by path', () => {
+  const config = baseConfig();
+  config.itAdmins = ['S0ITTEAM', 'adam@example.com', 'U0ADMIN'];
+  config.apps[0].approvalSteps[0].approvers = ['mona@example.com', 'S0MANAGERS'];
+  assert.deepEqual(parseAccessConfig(config).itAdmins, ['S0ITTEAM', 'adam@example.com', 'U0ADMIN']);
+  config.apps[1].approvers = ['mona', 's0lower'];
+  config.itAdmins = ['@example.com'];
+  assert.throws(() => parseAccessConfig(config), (error: ConfigError) => {
+    const why = 'must be a Slack user id like "U0123ABC", a user group id like "S0123ABC" or an e-mail address';
+    assert.deepEqual(error.problems, [`itAdmins[0]: ${why}`, `apps[1].approvers[0]: ${why}`, `apps[1].approvers[1]: ${why}`]);
+    return true;
+  });
+});
+
+test('every entry naming people is listed with the JSON path it was written at', () => {
+  const config = parseAccessConfig({ ...baseConfig(), itAdmins: ['it@example.com'] });
+  assert.deepEqual(personEntriesOf(config), [
+    { entry: 'it@example.com', path: 'itAdmins[0]' },
+    { entry: 'U0MANAGER', path: 'apps[0].approvalSteps[0].approvers[0]' },
+    { entry: 'U0OWNER1', path: 'apps[0].approvalSteps[1].approvers[0]' },
+    { entry: 'U0OWNER2', path: 'apps[0].approvalSteps[1].approvers[1]' },
+    { entry: 'U0OWNER3', path: 'apps[1].approvers[0]' },
+  ]);
 });

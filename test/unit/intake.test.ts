@@ -20,6 +20,7 @@ function directory(opts: { unknown?: string[]; unavailable?: string[]; byEmail?:
       return new Map(ids.map((id) => [id, answer(id)]));
     },
     byEmail: async (email) => opts.byEmail?.(email) ?? { status: 'not_found' },
+    byEmails: async (emails) => new Map(emails.map((email) => [email.toLowerCase(), opts.byEmail?.(email) ?? { status: 'not_found' }])),
   };
 }
 const lookup = directory();
@@ -97,4 +98,43 @@ test("a new hire's e-mail that belongs to a Slack user is stored with that user'
   assert.equal(stranger.ok && stranger.request.subjects[0]!.slackId, null);
   const slow = await validateRequest(config, input(hire), now, directory({ byEmail: () => ({ status: 'unavailable' }) }));
   assert.match(slow.ok ? '' : slow.errors.new_hire_email!, /Slack is answering slowly/);
+});
+
+test('subject_emails: each bad line is refused with its number and why; blank lines and "Name <address>" are fine', async () => {
+  const guarded = parseAccessConfig({ ...baseConfig(), protectedEmails: ['Breakglass@Example.com'] });
+  const text = 'ok@example.com\n\n  not an address \nJane Doe <jane@example.com>,\nBREAKGLASS@example.com\nx@y';
+  const result = await validateRequest(guarded, input({ kind: 'offboard', subjects: [], subjectEmails: text }), now, directory());
+  assert.equal(
+    result.ok ? '' : result.errors.subject_emails,
+    'One e-mail a line. Fix line 3: "not an address" is not an e-mail address; line 5: BREAKGLASS@example.com is a protected account, accessbot never changes its access; line 6: "x@y" is not an e-mail address.',
+  );
+  const fixed = await validateRequest(guarded, input({ kind: 'offboard', subjects: [], subjectEmails: 'ok@example.com\n\nJane Doe <jane@example.com>,' }), now, directory());
+  assert.ok(fixed.ok, JSON.stringify(fixed));
+  assert.deepEqual(fixed.request.subjects.map((s) => s.email), ['ok@example.com', 'jane@example.com']);
+});
+
+test('subject_emails: matched Slack users keep their id, deactivated ones only for offboarding; unknown addresses stay subjects; duplicates count once', async () => {
+  const gone = person('U0GONE', { email: 'gina@example.com', realName: 'Gina Gone', deleted: true });
+  const people = directory({
+    byEmail: (email) => (email.toLowerCase() === 'gina@example.com' ? { status: 'found', person: gone } : email.toLowerCase() === 'u0bob@example.com' ? { status: 'found', person: person('U0BOB') } : { status: 'not_found' }),
+  });
+  const text = 'GINA@example.com\nleaver@example.com\nU0BOB@example.com\nLeaver@Example.com';
+  const off = await validateRequest(config, input({ kind: 'offboard', subjects: ['U0BOB'], subjectEmails: text }), now, people);
+  assert.ok(off.ok, JSON.stringify(off));
+  assert.deepEqual(off.request.subjects.map((s) => [s.slackId, s.email]), [['U0BOB', 'u0bob@example.com'], ['U0GONE', 'gina@example.com'], [null, 'leaver@example.com']]);
+  const on = await validateRequest(config, input({ kind: 'onboard', subjects: [], subjectEmails: text }), now, people);
+  assert.match(on.ok ? '' : on.errors.subject_emails!, /^Can't request access for: line 1: GINA@example\.com is Gina Gone, deactivated in Slack/);
+  const slow = await validateRequest(config, input({ kind: 'offboard', subjects: [], subjectEmails: text }), now, directory({ byEmail: () => ({ status: 'unavailable' }) }));
+  assert.match(slow.ok ? '' : slow.errors.subject_emails!, /Slack is answering slowly right now, so 3 of the 3 e-mails could not be checked/);
+});
+
+test('the 500-person limit counts the picker, the e-mail lines and the new hire together', async () => {
+  const people = directory();
+  const ids = Array.from({ length: MAX_PEOPLE - 2 }, (_, i) => `U${String(i).padStart(6, '0')}`);
+  const hire = { newHireEmail: 'jane@example.com', newHireFirstName: 'Jane', newHireLastName: 'Doe' };
+  const over = await validateRequest(config, input({ subjects: ids, subjectEmails: 'a@example.com\nb@example.com', ...hire }), now, people);
+  assert.equal(over.ok ? '' : over.errors.subject_emails, 'A request can name at most 500 people; this one names 501. Split it into several requests.');
+  assert.deepEqual(people.asked, [], 'nobody was looked up');
+  const exactly = await validateRequest(config, input({ subjects: ids, subjectEmails: 'a@example.com\nA@example.com\nb@example.com' }), now, people);
+  assert.ok(exactly.ok, 'a line repeated counts once: exactly 500');
 });

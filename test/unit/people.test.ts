@@ -55,3 +55,17 @@ test('when Slack rate-limits, a stale row still answers and a person with no row
   const gone = await new PeopleDirectory(db, client(), systemClock, silentLogger).lookupUntil(Date.now() + 1000).byIds(['U1PGHOST']);
   assert.equal(gone.get('U1PGHOST')?.status, 'not_found', 'Slack saying user_not_found is believed');
 });
+
+test('typed e-mails: a deactivated account is found through the listing even when its row is stale (users.lookupByEmail does not answer it); an address that moved away is not', async () => {
+  slack.addUser({ id: 'U1PLEFT', name: 'left', realName: 'Lee Left', email: 'lee.left@example.com', deleted: true });
+  slack.addUser({ id: 'U1PMOVED', name: 'moved', realName: 'Mo Moved', email: 'old.mo@example.com', deleted: true });
+  await new PeopleDirectory(db, client(), systemClock, silentLogger).refresh();
+  slack.users.get('U1PMOVED')!.email = 'new.mo@example.com';
+  const stale = new PeopleDirectory(db, client(), systemClock, silentLogger, { freshFor: 0 });
+  const answers = await stale.lookupUntil(Date.now() + 2000).byEmails(['Lee.Left@example.com', 'old.mo@example.com', 'p8@example.com', 'nobody@example.com']);
+  const idOf = (email: string) => { const answer = answers.get(email); return answer?.status === 'found' ? `${answer.person.id}${answer.person.deleted ? ' (deactivated)' : ''}` : answer?.status; };
+  assert.equal(idOf('lee.left@example.com'), 'U1PLEFT (deactivated)');
+  assert.equal(idOf('old.mo@example.com'), 'not_found', 'users.info shows the account has another e-mail now');
+  assert.equal(idOf('p8@example.com'), 'U1P0008');
+  assert.equal(idOf('nobody@example.com'), 'not_found');
+});

@@ -744,7 +744,8 @@ export class SlackSandbox {
 
   private lookupByEmail(args: SlackObject): SlackObject {
     const email = String(args.email ?? '').toLowerCase();
-    const user = email ? [...this.users.values()].find((u) => u.email?.toLowerCase() === email) : undefined;
+    // As Slack does: a deactivated account is not found by e-mail (users.list and users.info still show it).
+    const user = email ? [...this.users.values()].find((u) => u.email?.toLowerCase() === email && !u.deleted) : undefined;
     if (!user) throw new SlackApiError('users_not_found');
     return { user: this.toSlackUser(user) };
   }

@@ -31,6 +31,11 @@ export function requestModal(config: AccessConfig, today: string, kind?: Request
     input('subjects', 'People', { type: 'multi_users_select', max_selected_items: MAX_PEOPLE, placeholder: { type: 'plain_text', text: 'Who gains or loses access' } }, {
       optional: true, hint: `One or many (up to ${MAX_PEOPLE}). For a new hire without Slack yet, use the fields below instead.`,
     }),
+    input('subject_emails', 'People by e-mail', {
+      type: 'plain_text_input', multiline: true, max_length: 3000, placeholder: { type: 'plain_text', text: 'leaver@example.com (one a line)' },
+    }, {
+      optional: true, hint: 'One e-mail a line, for people the picker does not offer (a leaver whose Slack account is deactivated or gone) or a pasted list.',
+    }),
     input('new_hire_email', 'New hire e-mail', { type: 'plain_text_input', placeholder: { type: 'plain_text', text: 'jane.doe@example.com' } }, {
       optional: true, hint: 'Onboarding only: someone who has no Slack account yet.',
     }),

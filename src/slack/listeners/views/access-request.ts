@@ -3,6 +3,7 @@ import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } fro
 import type { AppContext } from '../../../context.js';
 import { validateRequest, type ModalInput } from '../../../requests/intake.js';
 import { submitRequest } from '../../../requests/service.js';
+import { refreshApproverGroups } from '../../directory.js';
 import type { PeopleDirectory } from '../../people.js';
 
 type Values = ViewSubmitAction['view']['state']['values'];
@@ -13,6 +14,7 @@ function readModal(values: Values): ModalInput {
   return {
     kind: field('kind')?.selected_option?.value,
     subjects: field('subjects')?.selected_users ?? [],
+    subjectEmails: text('subject_emails'),
     newHireEmail: text('new_hire_email'),
     newHireFirstName: text('new_hire_first_name'),
     newHireLastName: text('new_hire_last_name'),
@@ -32,10 +34,13 @@ const LOOKUP_BUDGET_MS = 1500;
 
 export function accessRequestSubmission(ctx: AppContext, people: PeopleDirectory) {
   return async ({ ack, body, view, logger }: SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs) => {
-    const lookup = people.lookupUntil(ctx.clock.now() + LOOKUP_BUDGET_MS);
+    const deadline = ctx.clock.now() + LOOKUP_BUDGET_MS;
+    const lookup = people.lookupUntil(deadline);
+    const input = readModal(view.state.values);
     let result;
     try {
-      result = await validateRequest(ctx.config, readModal(view.state.values), ctx.clock.now(), lookup);
+      // The first steps open with their user groups' members of this moment (the last read ones if Slack is slow).
+      [result] = await Promise.all([validateRequest(ctx.config, input, ctx.clock.now(), lookup), refreshApproverGroups(ctx, input.apps, deadline)]);
     } catch (error) {
       logger.error(`request validation failed: ${(error as Error).message}`);
       await ack({ response_action: 'errors', errors: { justification: 'Something went wrong on our side; nothing was submitted. Please try again.' } });
