@@ -202,19 +202,7 @@ export class SlackDriver {
     const target = this.openViewFor(userId, view);
     const topOfStack = this.sandbox.views.filter((v) => v.rootViewId === target.rootViewId && v.status === 'open').at(-1);
     if (topOfStack !== target) throw new Error(`View ${target.id} is covered by pushed view ${topOfStack?.id}; only the top view can be submitted.`);
-    const state = this.viewState(target.view, values, { forSubmission: true });
-    const payload: SlackObject = {
-      type: 'view_submission',
-      team: { id: this.teamId, domain: this.sandbox.teamDomain },
-      user: this.userPayload(userId),
-      api_app_id: this.apiAppId,
-      token: VERIFICATION_TOKEN,
-      trigger_id: this.sandbox.issueTriggerId(userId, { viewId: target.id }),
-      view: { ...target.view, state },
-      response_urls: [],
-      is_enterprise_install: false,
-      enterprise: null,
-    };
+    const payload = this.viewSubmissionPayload(userId, target, values, this.sandbox.issueTriggerId(userId, { viewId: target.id }));
     target.errors = undefined;
     const response = await this.sendInteraction(payload);
     let ack: SlackObject | undefined;
@@ -227,23 +215,28 @@ export class SlackDriver {
     return { ...response, outcome, problems, payload };
   }
 
-  /**
-   * A submission Slack itself would never send: `userId` submits a modal that another user has open (a replayed
-   * or forged payload). The bot's answer is returned as is and not applied to the view, which stays its owner's.
-   */
-  async forgeViewSubmission(userId: string, view: SandboxView, values: Record<string, FieldValue> = {}): Promise<DriverResponse> {
-    const payload: SlackObject = {
+  /** A `view_submission` as Slack sends it: `userId` submits `view` with these field values. */
+  private viewSubmissionPayload(userId: string, view: SandboxView, values: Record<string, FieldValue>, triggerId: string): SlackObject {
+    return {
       type: 'view_submission',
       team: { id: this.teamId, domain: this.sandbox.teamDomain },
       user: this.userPayload(userId),
       api_app_id: this.apiAppId,
       token: VERIFICATION_TOKEN,
-      trigger_id: this.sandbox.issueTriggerId(userId),
+      trigger_id: triggerId,
       view: { ...view.view, state: this.viewState(view.view, values, { forSubmission: true }) },
       response_urls: [],
       is_enterprise_install: false,
       enterprise: null,
     };
+  }
+
+  /**
+   * A submission Slack itself would never send: `userId` submits a modal that another user has open (a replayed
+   * or forged payload). The bot's answer is returned as is and not applied to the view, which stays its owner's.
+   */
+  async forgeViewSubmission(userId: string, view: SandboxView, values: Record<string, FieldValue> = {}): Promise<DriverResponse> {
+    const payload = this.viewSubmissionPayload(userId, view, values, this.sandbox.issueTriggerId(userId));
     return this.sendInteraction(payload);
   }
 
