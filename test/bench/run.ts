@@ -17,6 +17,12 @@ import { startAutodeskSandbox, type AutodeskSandbox, type AutodeskSandboxOptions
 import { silentLogger } from '../../src/util/log.js';
 import { systemClock } from '../../src/util/time.js';
 import { listCalls, startHarness, tempDatabase } from '../autodesk/context.js';
+import { ackBench, ackTables } from './ack.js';
+import { storeBench } from './store.js';
+
+/** `--json`: the tables go to stderr and stdout gets one JSON object, for machines. */
+const JSON_OUTPUT = process.argv.includes('--json');
+if (JSON_OUTPUT) console.log = (...parts: unknown[]) => console.error(...parts);
 
 const DIRECTORY_SIZE = 1000;
 const PEOPLE = 200;
@@ -200,7 +206,12 @@ async function main(): Promise<void> {
     ['job', 'concurrency', 'jobs', 'wall time', 'jobs/s'],
     runnerRuns.map((run) => [run.label, String(run.concurrency), String(run.jobs), seconds(run.wallMs), String(Math.round(run.jobs / (run.wallMs / 1000)))]),
   ));
+  // Slack side: ack latency against bare Bolt, click → first Autodesk call, peak RSS, the store at 100k requests.
+  const ack = await ackBench();
+  const store = await storeBench();
+  console.log(`\n${ackTables(ack, store)}`);
   console.log(`\nbench finished in ${seconds(performance.now() - benchStarted)}`);
+  if (JSON_OUTPUT) process.stdout.write(`${JSON.stringify({ offboarding: runs, runner: runnerRuns, ack, store })}\n`);
 }
 
 await main();
