@@ -42,7 +42,7 @@ function summarise(samples: number[], errors: number): Latency {
 }
 
 /** One app to fire signed Slack requests at, the way Slack does: keep-alive connections, signed bodies. */
-class Target {
+export class Target {
   private readonly agent = new Agent({ connections: IN_FLIGHT, keepAliveTimeout: 30_000 });
   readonly samples = new Map<string, number[]>();
   readonly errors = new Map<string, number>();
@@ -60,7 +60,8 @@ class Target {
       await answer.body.text();
       if (answer.statusCode !== 200) throw new Error(`HTTP ${answer.statusCode}`);
       if (scenario) this.record(scenario, performance.now() - started);
-    } catch {
+    } catch (error) {
+      if (process.env.BENCH_DEBUG) console.error(error);
       if (scenario) this.errors.set(scenario, (this.errors.get(scenario) ?? 0) + 1);
     }
   }
@@ -81,7 +82,7 @@ class Target {
 }
 
 /** Runs `count` requests with `IN_FLIGHT` at once; `body(i)` builds the i-th. */
-async function burst(target: Target, scenario: string | undefined, count: number, body: (i: number) => string): Promise<void> {
+export async function burst(target: Target, scenario: string | undefined, count: number, body: (i: number) => string): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
     for (let i = next++; i < count; i = next++) await target.send(scenario, body(i));
@@ -98,7 +99,7 @@ function benchConfig(): Record<string, unknown> {
   };
 }
 
-const stackOptions = (autodesk: HarnessOptions['autodesk']): HarnessOptions => ({
+export const stackOptions = (autodesk: HarnessOptions['autodesk']): HarnessOptions => ({
   config: benchConfig(),
   autodesk: { requestsPerWindow: 1_000_000, ...autodesk },
   env: { AUTODESK_RATE_PER_HOUR: '1000000', AUTODESK_MAX_CONCURRENT: '10', LOG_LEVEL: 'info' },
@@ -108,7 +109,7 @@ const stackOptions = (autodesk: HarnessOptions['autodesk']): HarnessOptions => (
  * Pending requests written straight into the bot's database (the bot reads them like any other): one item and
  * one pending step each, so every click decides something real. Returns each request's button value.
  */
-function seedPending(h: Harness, prefix: string, app: 'autodesk' | 'axure', subjects: { slackId: string | null; email: string }[][]): string[] {
+export function seedPending(h: Harness, prefix: string, app: 'autodesk' | 'axure', subjects: { slackId: string | null; email: string }[][]): string[] {
   const db = new Database(h.env.DATABASE_PATH!);
   db.pragma('busy_timeout = 10000');
   const approver = app === 'autodesk' ? PEOPLE.manager : PEOPLE.axureOwner;
@@ -137,7 +138,7 @@ function seedPending(h: Harness, prefix: string, app: 'autodesk' | 'axure', subj
   return values;
 }
 
-function slashBody(h: Harness, userId: string, text: string): string {
+export function slashBody(h: Harness, userId: string, text: string): string {
   const channelId = h.slack.dmChannelOf(userId);
   return new URLSearchParams({
     token: 'bench', team_id: h.slack.teamId, team_domain: h.slack.teamDomain, channel_id: channelId, channel_name: 'directmessage',
@@ -146,7 +147,7 @@ function slashBody(h: Harness, userId: string, text: string): string {
   }).toString();
 }
 
-function clickBody(h: Harness, userId: string, value: string): string {
+export function clickBody(h: Harness, userId: string, value: string): string {
   const requestId = value.split('|')[0]!;
   const channelId = h.slack.dmChannelOf(userId);
   const payload = {
