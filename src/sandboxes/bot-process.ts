@@ -31,7 +31,9 @@ export class BotProcess {
 
   /** Starts the bot and resolves once it logged "accessbot started"; rejects with its stderr if it exits first. */
   async start(timeoutMs = 20_000): Promise<void> {
-    const child = spawn(process.execPath, ['--import', 'tsx', this.script], {
+    // A built bundle (.mjs) runs on plain node, as `npm start` runs it; TypeScript source through tsx.
+    const args = this.script.endsWith('.mjs') ? [this.script] : ['--import', 'tsx', this.script];
+    const child = spawn(process.execPath, args, {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_FORMAT: 'json', ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],

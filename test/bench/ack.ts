@@ -5,9 +5,11 @@
  * - approval click → first Autodesk call;
  * - ack latency while a 300-person offboarding runs, and the bot's peak RSS (VmHWM) over that run.
  */
+import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { Agent, request } from 'undici';
 import { BotProcess } from '../../src/sandboxes/bot-process.js';
@@ -99,8 +101,12 @@ function benchConfig(): Record<string, unknown> {
   };
 }
 
+/** The bot runs as `npm start` runs it: the bundle built from the current source, on plain node. */
+export const BOT_BUNDLE = 'dist/main.mjs';
+
 export const stackOptions = (autodesk: HarnessOptions['autodesk']): HarnessOptions => ({
   config: benchConfig(),
+  botScript: BOT_BUNDLE,
   autodesk: { requestsPerWindow: 1_000_000, ...autodesk },
   env: { AUTODESK_RATE_PER_HOUR: '1000000', AUTODESK_MAX_CONCURRENT: '10', LOG_LEVEL: 'info' },
 });
@@ -267,6 +273,7 @@ async function duringBulk(): Promise<{ duringBulk: AckReport['duringBulk']; peak
 }
 
 export async function ackBench(): Promise<AckReport> {
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: fileURLToPath(new URL('../..', import.meta.url)), stdio: 'inherit' });
   const { rows, clickToCall } = await ackAndClickToCall();
   const bulk = await duringBulk();
   return { rows, clickToCall, ...bulk };
