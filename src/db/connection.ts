@@ -18,7 +18,30 @@ export function openDatabase(path: string, options: { upTo?: number } = {}): Db 
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db, options.upTo);
+  cacheStatements(db);
   return db;
+}
+
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * `db.prepare` compiles its SQL every time: on the request path that was the bot's largest single cost (a tenth of
+ * its CPU under 20 clicks in flight). Statements are reused by their SQL text instead; the few built with a
+ * varying number of placeholders are bounded by dropping the oldest. Callers must not change a statement's mode
+ * (`pluck`, `raw`, `expand`, `safeIntegers`) since others share it; none does.
+ */
+function cacheStatements(db: Db): void {
+  const compile = db.prepare.bind(db);
+  const cache = new Map<string, Database.Statement>();
+  db.prepare = ((source: string) => {
+    let statement = cache.get(source);
+    if (!statement) {
+      statement = compile(source);
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+      cache.set(source, statement);
+    }
+    return statement;
+  }) as Db['prepare'];
 }
 
 export function schemaVersion(db: Db): number {

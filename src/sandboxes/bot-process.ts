@@ -21,11 +21,19 @@ export class BotProcess {
   readonly stderr: string[] = [];
   private exited: Promise<number | null> = Promise.resolve(null);
 
-  constructor(private readonly env: Record<string, string>, private readonly echo = false) {}
+  /** `script` is the entry point, relative to the repository: the bot's own by default; the bench runs a bare Bolt app the same way. */
+  constructor(private readonly env: Record<string, string>, private readonly echo = false, private readonly script = 'src/main.ts') {}
+
+  /** The child's process id while it runs (the bench reads its peak memory from /proc). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
 
   /** Starts the bot and resolves once it logged "accessbot started"; rejects with its stderr if it exits first. */
   async start(timeoutMs = 20_000): Promise<void> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    // A built bundle (.mjs) runs on plain node, as `npm start` runs it; TypeScript source through tsx.
+    const args = this.script.endsWith('.mjs') ? [this.script] : ['--import', 'tsx', this.script];
+    const child = spawn(process.execPath, args, {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_FORMAT: 'json', ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -106,6 +106,8 @@ export interface HarnessOptions {
   socketMode?: boolean;
   /** Slack user groups (S…) and their members, for itAdmins or approvers given as groups. */
   userGroups?: Record<string, string[]>;
+  /** The bot's entry point: its TypeScript source by default; the bench runs the bundle `npm start` builds. */
+  botScript?: string;
 }
 
 export class Harness {
@@ -113,7 +115,7 @@ export class Harness {
   driver!: SlackDriver;
   private constructor(
     readonly dir: string, readonly port: number, readonly slack: SlackSandbox, readonly autodesk: AutodeskSandbox,
-    readonly env: Record<string, string>, private readonly echo: boolean,
+    readonly env: Record<string, string>, private readonly echo: boolean, private readonly botScript?: string,
   ) {}
 
   static async start(options: HarnessOptions = {}): Promise<Harness> {
@@ -137,7 +139,7 @@ export class Harness {
       LOG_LEVEL: 'info',
       ...options.env,
     };
-    const harness = new Harness(dir, port, slack, autodesk, env, options.echo ?? Boolean(process.env.ECHO_BOT));
+    const harness = new Harness(dir, port, slack, autodesk, env, options.echo ?? Boolean(process.env.ECHO_BOT), options.botScript);
     await harness.startBot();
     return harness;
   }
@@ -153,7 +155,7 @@ export class Harness {
 
   async startBot(): Promise<void> {
     const knownConnections = this.slack.socketMode.connections.length;
-    this.bot = new BotProcess(this.env, this.echo);
+    this.bot = new BotProcess(this.env, this.echo, this.botScript);
     await this.bot.start();
     if (this.socketMode) {
       // Bolt's start resolves on Slack's hello, so the link is normally up already; this makes it certain.

@@ -21,6 +21,12 @@ import { startAutodeskSandbox, type AutodeskSandbox, type AutodeskSandboxOptions
 import { silentLogger } from '../../src/util/log.js';
 import { systemClock } from '../../src/util/time.js';
 import { listCalls, startHarness, tempDatabase } from '../autodesk/context.js';
+import { ackBench, ackTables } from './ack.js';
+import { storeBench } from './store.js';
+
+/** `--json`: the tables go to stderr and stdout gets one JSON object, for machines. */
+const JSON_OUTPUT = process.argv.includes('--json');
+if (JSON_OUTPUT) console.log = (...parts: unknown[]) => console.error(...parts);
 
 const DIRECTORY_SIZE = 1000;
 const PEOPLE = 200;
@@ -238,10 +244,8 @@ function table(headers: string[], rows: string[][]): string {
   return [line(headers), `|${widths.map((width, column) => (column === 0 ? ':' : '-') + '-'.repeat(width) + (column === 0 ? '-' : ':')).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
-const JSON_OUTPUT = process.argv.includes('--json');
-const print = (...lines: string[]) => {
-  if (!JSON_OUTPUT) console.log(...lines);
-};
+/** Tables for people: on stdout, or on stderr with `--json` (console.log is redirected above). */
+const print = (...lines: string[]) => console.log(...lines);
 
 async function main(): Promise<void> {
   const benchStarted = performance.now();
@@ -283,9 +287,17 @@ async function main(): Promise<void> {
     ['job', 'concurrency', 'jobs', 'wall time', 'jobs/s'],
     runnerRuns.map((run) => [run.label, String(run.concurrency), String(run.jobs), seconds(run.wallMs), String(Math.round(run.jobs / (run.wallMs / 1000)))]),
   ));
-  print(`\nbench finished in ${seconds(performance.now() - benchStarted)}`);
+  // Slack side: ack latency against bare Bolt, click → first Autodesk call, peak RSS, the store at 100k requests.
+  const ack = await ackBench();
+  const store = await storeBench();
+  print(`
+${ackTables(ack, store)}`);
+  print(`
+bench finished in ${seconds(performance.now() - benchStarted)}`);
   if (JSON_OUTPUT) {
-    console.log(JSON.stringify({ offboarding: runs, budget: { clean, faulty, elapsedRatio: faulty.elapsedMs / clean.elapsedMs }, runner: runnerRuns }, null, 2));
+    const budget = { clean, faulty, elapsedRatio: faulty.elapsedMs / clean.elapsedMs };
+    process.stdout.write(`${JSON.stringify({ offboarding: runs, budget, runner: runnerRuns, ack, store })}
+`);
   }
 }
 

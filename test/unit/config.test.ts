@@ -1,7 +1,7 @@
 /** Start-up configuration: every mistake named by its JSON path or variable, in one go. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -61,6 +61,22 @@ test('npm start with a bad config prints one clear line per problem and exits 1,
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /^accessbot cannot start: environment: 1 problem: SLACK_BOT_TOKEN /);
   assert.doesNotMatch(missing.stderr, /at .*\.ts:\d+/);
+});
+
+test('npm start builds the current source before running it, and answers a bad config with the same one line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'accessbot-start-'));
+  const path = join(dir, 'access.config.json');
+  writeFileSync(path, JSON.stringify({ ...baseConfig(), timezone: 'Mars/Olympus' }));
+  // npm start runs a bundle on plain node (no TypeScript loader: less memory, faster acks); a stale bundle would
+  // run yesterday's code, so start-up rebuilds it every time.
+  rmSync('dist/main.mjs', { force: true });
+  const result = spawnSync('npm', ['start', '--silent'], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's', ACCESS_CONFIG: path, AUTODESK_CLIENT_ID: 'a', AUTODESK_CLIENT_SECRET: 'b', DATABASE_PATH: join(dir, 'db.sqlite') },
+    encoding: 'utf8',
+  });
+  assert.equal(result.status, 1, result.stderr);
+  assert.equal(result.stderr.trim(), `accessbot cannot start: ${path}: 1 problem: timezone: must be an IANA timezone like "Europe/Paris"`);
+  assert.ok(existsSync('dist/main.mjs'), 'the bundle was built by npm start');
 });
 
 test('the shipped example config is valid and the published JSON Schema matches the validator', async () => {

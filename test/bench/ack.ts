@@ -1,0 +1,305 @@
+/**
+ * The bench's Slack-side numbers, measured through the real bot process on loopback:
+ * - ack latency of `/access help`, `/access` (the modal) and an Approve click, against a bare Bolt app
+ *   (`bare-bolt.ts`) started the same way, interleaved in chunks so both see the same machine;
+ * - approval click → first Autodesk call;
+ * - ack latency while a 300-person offboarding runs, and the bot's peak RSS (VmHWM) over that run.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { Agent, request } from 'undici';
+import { BotProcess } from '../../src/sandboxes/bot-process.js';
+import { freePort, Harness, PEOPLE, SIGNING_SECRET, IT_CHANNEL, APPROVALS_CHANNEL, type HarnessOptions } from '../../src/sandboxes/stack.js';
+
+const PER_SCENARIO = 1000;
+const IN_FLIGHT = 20;
+const CHUNK = 100;
+const WARM_UP = 100;
+const CLICK_TO_CALL_SAMPLES = 100;
+const BULK_PEOPLE = 300;
+
+export interface Latency { p50: number; p99: number; n: number; errors: number }
+export interface AckRow { scenario: string; bot: Latency; bare: Latency }
+export interface AckReport {
+  rows: AckRow[];
+  clickToCall: Latency;
+  duringBulk: Latency & { bulkMs: number; completed: number };
+  peakRssMb: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+function summarise(samples: number[], errors: number): Latency {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), n: samples.length, errors };
+}
+
+/** One app to fire signed Slack requests at, the way Slack does: keep-alive connections, signed bodies. */
+export class Target {
+  private readonly agent = new Agent({ connections: IN_FLIGHT, keepAliveTimeout: 30_000 });
+  readonly samples = new Map<string, number[]>();
+  readonly errors = new Map<string, number>();
+  constructor(readonly name: string, readonly url: string) {}
+
+  async send(scenario: string | undefined, body: string): Promise<void> {
+    const timestamp = Math.floor(Date.now() / 1000);
+    const signature = createHmac('sha256', SIGNING_SECRET).update(`v0:${timestamp}:${body}`).digest('hex');
+    const started = performance.now();
+    try {
+      const answer = await request(this.url, {
+        method: 'POST', dispatcher: this.agent, body,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': `v0=${signature}` },
+      });
+      await answer.body.text();
+      if (answer.statusCode !== 200) throw new Error(`HTTP ${answer.statusCode}`);
+      if (scenario) this.record(scenario, performance.now() - started);
+    } catch (error) {
+      if (process.env.BENCH_DEBUG) console.error(error);
+      if (scenario) this.errors.set(scenario, (this.errors.get(scenario) ?? 0) + 1);
+    }
+  }
+
+  record(scenario: string, ms: number): void {
+    const list = this.samples.get(scenario) ?? [];
+    list.push(ms);
+    this.samples.set(scenario, list);
+  }
+
+  latency(scenario: string): Latency {
+    return summarise(this.samples.get(scenario) ?? [], this.errors.get(scenario) ?? 0);
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+}
+
+/** Runs `count` requests with `IN_FLIGHT` at once; `body(i)` builds the i-th. */
+export async function burst(target: Target, scenario: string | undefined, count: number, body: (i: number) => string): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
+    for (let i = next++; i < count; i = next++) await target.send(scenario, body(i));
+  }));
+}
+
+function benchConfig(): Record<string, unknown> {
+  return {
+    itChannel: IT_CHANNEL, approvalsChannel: APPROVALS_CHANNEL, timezone: 'UTC', itAdmins: [PEOPLE.admin],
+    apps: [
+      { id: 'autodesk', name: 'Autodesk', connector: 'autodesk', approvers: [PEOPLE.manager], offboardAction: 'deactivate' },
+      { id: 'axure', name: 'Axure RP', connector: 'manual', approvers: [PEOPLE.axureOwner], assignees: [PEOPLE.it1, PEOPLE.it2] },
+    ],
+  };
+}
+
+/** The bot runs as `npm start` runs it: the bundle built from the current source, on plain node. */
+export const BOT_BUNDLE = 'dist/main.mjs';
+
+export const stackOptions = (autodesk: HarnessOptions['autodesk']): HarnessOptions => ({
+  config: benchConfig(),
+  botScript: BOT_BUNDLE,
+  autodesk: { requestsPerWindow: 1_000_000, ...autodesk },
+  env: { AUTODESK_RATE_PER_HOUR: '1000000', AUTODESK_MAX_CONCURRENT: '10', LOG_LEVEL: 'info' },
+});
+
+/**
+ * Pending requests written straight into the bot's database (the bot reads them like any other): one item and
+ * one pending step each, so every click decides something real. Returns each request's button value.
+ */
+export function seedPending(h: Harness, prefix: string, app: 'autodesk' | 'axure', subjects: { slackId: string | null; email: string }[][]): string[] {
+  const db = new Database(h.env.DATABASE_PATH!);
+  db.pragma('busy_timeout = 10000');
+  const approver = app === 'autodesk' ? PEOPLE.manager : PEOPLE.axureOwner;
+  const kind = app === 'autodesk' ? 'offboard' : 'onboard';
+  const today = new Date().toISOString().slice(0, 10);
+  const now = Date.now();
+  const values: string[] = [];
+  try {
+    db.transaction(() => {
+      subjects.forEach((people, i) => {
+        const id = `AR-${prefix}${String(i).padStart(5, '0')}`;
+        db.prepare("INSERT INTO requests (id, kind, requester_id, justification, effective_date, options, created_at, updated_at) VALUES (?, ?, ?, 'bench', ?, '{}', ?, ?)")
+          .run(id, kind, PEOPLE.requester, today, now, now);
+        for (const person of people) {
+          db.prepare("INSERT INTO items (request_id, app_id, subject_slack_id, subject_email, state, step_index, updated_at) VALUES (?, ?, ?, ?, 'awaiting_approval', 0, ?)")
+            .run(id, app, person.slackId, person.email, now);
+        }
+        const approval = db.prepare("INSERT INTO approvals (request_id, app_id, step_index, approvers, fallback_to_it, state, created_at) VALUES (?, ?, 0, ?, 0, 'pending', ?)")
+          .run(id, app, JSON.stringify([approver]), now);
+        values.push(`${id}|${approval.lastInsertRowid}`);
+      });
+    })();
+  } finally {
+    db.close();
+  }
+  return values;
+}
+
+export function slashBody(h: Harness, userId: string, text: string): string {
+  const channelId = h.slack.dmChannelOf(userId);
+  return new URLSearchParams({
+    token: 'bench', team_id: h.slack.teamId, team_domain: h.slack.teamDomain, channel_id: channelId, channel_name: 'directmessage',
+    user_id: userId, user_name: userId.toLowerCase(), command: '/access', text, api_app_id: h.slack.appId,
+    response_url: h.slack.newResponseUrl(userId, channelId), trigger_id: h.slack.issueTriggerId(userId),
+  }).toString();
+}
+
+export function clickBody(h: Harness, userId: string, value: string): string {
+  const requestId = value.split('|')[0]!;
+  const channelId = h.slack.dmChannelOf(userId);
+  const payload = {
+    type: 'block_actions', user: { id: userId, username: userId.toLowerCase(), name: userId.toLowerCase(), team_id: h.slack.teamId },
+    api_app_id: h.slack.appId, token: 'bench', trigger_id: h.slack.issueTriggerId(userId), team: { id: h.slack.teamId, domain: h.slack.teamDomain },
+    container: { type: 'message', message_ts: '1700000000.000100', channel_id: channelId, is_ephemeral: false },
+    channel: { id: channelId, name: 'directmessage' },
+    response_url: h.slack.newResponseUrl(userId, channelId),
+    actions: [{ type: 'button', action_id: `approval_approve:${requestId}`, block_id: `decide:${requestId}`, value, text: { type: 'plain_text', text: 'Approve' }, action_ts: String(Date.now() / 1000) }],
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+/** The bare Bolt app, on its own port, against the same Slack sandbox. */
+async function startBare(h: Harness): Promise<{ process: BotProcess; url: string }> {
+  const port = await freePort();
+  const bare = new BotProcess({ ...h.env, PORT: String(port) }, false, 'test/bench/bare-bolt.ts');
+  await bare.start();
+  return { process: bare, url: `http://127.0.0.1:${port}/slack/events` };
+}
+
+/** Ack latency, bot against bare Bolt, interleaved by chunks; then click → first Autodesk call. */
+async function ackAndClickToCall(): Promise<{ rows: AckRow[]; clickToCall: Latency }> {
+  const h = await Harness.start(stackOptions({}));
+  const bare = await startBare(h);
+  const bot = new Target('bot', `${h.botUrl}/slack/events`);
+  const baseline = new Target('bare', bare.url);
+  try {
+    const axureClicks = seedPending(h, 'CLICK', 'axure', Array.from({ length: PER_SCENARIO + WARM_UP }, () => [{ slackId: PEOPLE.carol, email: 'carol@example.com' }]));
+    const scenarios: { name: string; body: (i: number) => string }[] = [
+      { name: '/access help', body: () => slashBody(h, PEOPLE.requester, 'help') },
+      { name: '/access (modal)', body: () => slashBody(h, PEOPLE.requester, '') },
+      { name: 'Approve click', body: (i) => clickBody(h, PEOPLE.axureOwner, axureClicks[i]!) },
+    ];
+    for (const scenario of scenarios) {
+      // Both processes warm up (JIT, connections) before anything is counted.
+      await burst(bot, undefined, WARM_UP, (i) => scenario.body(PER_SCENARIO + i));
+      await burst(baseline, undefined, WARM_UP, (i) => scenario.body(PER_SCENARIO + i));
+      for (let offset = 0; offset < PER_SCENARIO; offset += CHUNK) {
+        const [first, second] = (offset / CHUNK) % 2 === 0 ? [bot, baseline] : [baseline, bot];
+        await burst(first, scenario.name, CHUNK, (i) => scenario.body(offset + i));
+        await burst(second, scenario.name, CHUNK, (i) => scenario.body(offset + i));
+      }
+    }
+    const rows = scenarios.map(({ name }) => ({ scenario: name, bot: bot.latency(name), bare: baseline.latency(name) }));
+
+    // Click → first Autodesk call: one offboarding at a time, each waiting for the last to finish, so every
+    // sample starts from an idle connector and its first call is its own.
+    const users = h.autodesk.seedUsers(CLICK_TO_CALL_SAMPLES);
+    const values = seedPending(h, 'CALL', 'autodesk', users.map((user) => [{ slackId: null, email: user.email }]));
+    const waits: number[] = [];
+    let errors = 0;
+    for (const value of values) {
+      const requestId = value.split('|')[0]!;
+      const clickedAt = Date.now();
+      await bot.send(undefined, clickBody(h, PEOPLE.manager, value));
+      try {
+        const first = await h.autodesk.waitFor((sandbox) => sandbox.requests.find((call) => call.receivedAt >= clickedAt), { timeoutMs: 10_000 });
+        waits.push(first.receivedAt - clickedAt);
+        await waitUntil(() => h.query<{ n: number }>("SELECT COUNT(*) AS n FROM items WHERE request_id = ? AND state IN ('completed', 'failed')", requestId)[0]!.n === 1, 20_000);
+      } catch {
+        errors++;
+      }
+    }
+    return { rows, clickToCall: summarise(waits, errors) };
+  } finally {
+    await bot.close();
+    await baseline.close();
+    await bare.process.stop('SIGTERM');
+    await h.close();
+  }
+}
+
+async function waitUntil(done: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await sleep(20);
+  }
+}
+
+function peakRssMb(pid: number | undefined): number {
+  if (!pid) return NaN;
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(join('/proc', String(pid), 'status'), 'utf8'));
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
+/** A 300-person offboarding approved at once; `/access help` acks measured while it runs; the bot's peak RSS after. */
+async function duringBulk(): Promise<{ duringBulk: AckReport['duringBulk']; peakRssMb: number }> {
+  const h = await Harness.start(stackOptions({ latencyMs: 100 }));
+  const bot = new Target('bot', `${h.botUrl}/slack/events`);
+  try {
+    const users = h.autodesk.seedUsers(BULK_PEOPLE + 200);
+    const [value] = seedPending(h, 'BULK', 'autodesk', [users.slice(0, BULK_PEOPLE).map((user) => ({ slackId: null, email: user.email }))]);
+    const open = () => h.query<{ n: number }>("SELECT COUNT(*) AS n FROM items WHERE request_id = ? AND state NOT IN ('completed', 'failed')", value!.split('|')[0])[0]!.n;
+    const started = performance.now();
+    await bot.send(undefined, clickBody(h, PEOPLE.manager, value!));
+    let bulkMs = 0;
+    const finished = waitUntil(() => open() === 0, 180_000).then(() => (bulkMs = performance.now() - started));
+    let running = true;
+    void finished.finally(() => (running = false));
+    // As many acks as fit while the bulk run works, up to PER_SCENARIO, 20 in flight.
+    let sent = 0;
+    await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
+      while (running && sent++ < PER_SCENARIO) {
+        await bot.send('during bulk', slashBody(h, PEOPLE.requester, 'help'));
+        await sleep(5);
+      }
+    }));
+    await finished;
+    const completed = h.query<{ n: number }>("SELECT COUNT(*) AS n FROM items WHERE state = 'completed'")[0]!.n;
+    return { duringBulk: { ...bot.latency('during bulk'), bulkMs, completed }, peakRssMb: peakRssMb(h.bot.pid) };
+  } finally {
+    await bot.close();
+    await h.close();
+  }
+}
+
+export async function ackBench(): Promise<AckReport> {
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: fileURLToPath(new URL('../..', import.meta.url)), stdio: 'inherit' });
+  const { rows, clickToCall } = await ackAndClickToCall();
+  const bulk = await duringBulk();
+  return { rows, clickToCall, ...bulk };
+}
+
+const ms = (value: number) => (Number.isFinite(value) ? `${value.toFixed(1)} ms` : 'n/a');
+const ratio = (bot: number, bare: number) => (bot / bare).toFixed(2);
+
+/** The Slack side's rows for the bench's stdout table. */
+export function ackTables(report: AckReport, store: { requests: number; status: Latency; home: Latency }): string {
+  const lines = [`Ack latency: ${PER_SCENARIO} of each, ${IN_FLIGHT} in flight, against a bare Bolt app started the same way, interleaved by ${CHUNK}`, ''];
+  const header = ['scenario', 'bot p50', 'bare p50', 'p50 ratio (goal ≤ 1.2)', 'bot p99', 'bare p99', 'p99 ratio (goal ≤ 1.5)', 'errors'];
+  const rows = report.rows.map((row) => [row.scenario, ms(row.bot.p50), ms(row.bare.p50), ratio(row.bot.p50, row.bare.p50), ms(row.bot.p99), ms(row.bare.p99), ratio(row.bot.p99, row.bare.p99), String(row.bot.errors + row.bare.errors)]);
+  rows.push([`/access help during a ${BULK_PEOPLE}-person offboarding`, ms(report.duringBulk.p50), '', '', ms(report.duringBulk.p99), '', '', String(report.duringBulk.errors)]);
+  lines.push(markdownTable(header, rows), '');
+  lines.push(markdownTable(['measure', 'value', 'goal'], [
+    [`approval click → first Autodesk call, p50 / p99 (${report.clickToCall.n} clicks)`, `${ms(report.clickToCall.p50)} / ${ms(report.clickToCall.p99)}`, 'p99 < 1 s'],
+    [`peak RSS of the bot over a ${BULK_PEOPLE}-person offboarding (${report.duringBulk.completed} done in ${(report.duringBulk.bulkMs / 1000).toFixed(1)} s, sandbox latency 100 ms)`, `${report.peakRssMb.toFixed(0)} MB`, '< 150 MB'],
+    [`/access status, p50 / p99, ${store.requests} requests stored`, `${ms(store.status.p50)} / ${ms(store.status.p99)}`, 'p99 < 50 ms'],
+    [`Home render, 50 open items, p50 / p99, ${store.requests} requests stored`, `${ms(store.home.p50)} / ${ms(store.home.p99)}`, 'p99 < 50 ms'],
+  ]));
+  return lines.join('\n');
+}
+
+function markdownTable(headers: string[], rows: string[][]): string {
+  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => row[column]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join(' | ')} |`;
+  return [line(headers), `|${widths.map((width, column) => (column === 0 ? ':' : '-') + '-'.repeat(width) + (column === 0 ? '-' : ':')).join('|')}|`, ...rows.map(line)].join('\n');
+}

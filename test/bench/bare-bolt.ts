@@ -1,0 +1,39 @@
+/**
+ * The bench's baseline: a plain `@slack/bolt` app with a trivial `/access` and Approve handler, started exactly as
+ * the bot is (a child process under `node --import tsx`, the same HTTPReceiver, the same Slack sandbox), so the
+ * ack latency it shows is what Bolt itself costs on this machine. Reads the bot's own environment variables.
+ */
+import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
+
+const port = Number(process.env.PORT);
+const receiver = new HTTPReceiver({ signingSecret: process.env.SLACK_SIGNING_SECRET!, endpoints: '/slack/events', port });
+const app = new App({
+  token: process.env.SLACK_BOT_TOKEN!,
+  receiver,
+  logLevel: LogLevel.ERROR,
+  clientOptions: { slackApiUrl: process.env.SLACK_API_URL },
+});
+
+const modal = {
+  type: 'modal' as const,
+  callback_id: 'bare_request',
+  title: { type: 'plain_text' as const, text: 'Request access' },
+  submit: { type: 'plain_text' as const, text: 'Submit' },
+  blocks: [{ type: 'input' as const, block_id: 'why', label: { type: 'plain_text' as const, text: 'Why' }, element: { type: 'plain_text_input' as const, action_id: 'why' } }],
+};
+
+app.command('/access', async ({ command, ack, client }) => {
+  if (command.text.trim() === 'help') {
+    await ack({ response_type: 'ephemeral', text: 'Usage of `/access`: `/access` opens the form.' });
+    return;
+  }
+  await ack();
+  await client.views.open({ trigger_id: command.trigger_id, view: modal });
+});
+app.action(/^approval_approve/, async ({ ack }) => {
+  await ack();
+});
+
+await app.start(port);
+process.stdout.write(`${JSON.stringify({ level: 'info', msg: 'accessbot started', bare: true })}\n`);
+process.on('SIGTERM', () => void app.stop().then(() => process.exit(0)));
