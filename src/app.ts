@@ -20,7 +20,7 @@ import { createKnownEmails } from './requests/people.js';
 import { createMetrics } from './metrics.js';
 import { registerDelegationJobs } from './requests/delegation.js';
 import { registerFulfillment } from './requests/fulfillment.js';
-import { registerApprovalReminders } from './requests/reminders.js';
+import { registerApprovalReminders } from './slack/approval-reminders.js';
 import { createItemProgress } from './requests/service.js';
 import { DIRECTORY_REFRESH_MS, refreshDirectory, resolveApproverEmails } from './slack/directory.js';
 import { registerSlackJobs } from './slack/jobs.js';
