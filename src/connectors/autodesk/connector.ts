@@ -196,6 +196,8 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
 
   /** Users named by a webhook since their last check: those are read with a GET now, not from a round's listing. */
   const hintedUsers = new Set<string>();
+  /** When the answer each invitation's last check used was read: a check never reuses what an earlier one saw. */
+  const lastCheckedAt = new Map<number, number>();
 
   function awaitActivation(item: FulfillmentItem, app: AutodeskAppConfig, userId: string): void {
     const now = clock.now();
@@ -216,15 +218,15 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
   /**
    * The invited user as Autodesk showed it during this round: a row read since the round began (another check's
    * listing or GET), else one complete listing shared by the round when many invitations wait, else a GET.
-   * `null`: Autodesk no longer has the user.
+   * Only answers read at or after `notBefore` count. `null`: Autodesk no longer has the user.
    */
-  async function observeInvited(userId: string, roundStart: number, signal: AbortSignal): Promise<DirectoryEntry | null> {
+  async function observeInvited(userId: string, notBefore: number, signal: AbortSignal): Promise<DirectoryEntry | null> {
     const hinted = hintedUsers.delete(userId);
     if (!hinted) {
       const seen = directory.byId(userId);
-      if (seen && seen.seenAt >= roundStart) return seen;
+      if (seen && seen.seenAt >= notBefore) return seen;
       if (listingIsCheaper()) {
-        await withPriority(PRIORITY.background, () => directory.refresh(signal, roundStart));
+        await withPriority(PRIORITY.background, () => directory.refresh(signal, notBefore));
         return directory.byId(userId) ?? null;
       }
     }
@@ -257,12 +259,18 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
     const pending = pendingOf(db, itemId);
     if (!item || item.state !== 'in_progress' || !pending) {
       forgetPending(db, itemId);
+      lastCheckedAt.delete(itemId);
       return;
     }
     const app = appOf(item.appId);
     const every = pollEveryOf(app);
-    const user = await observeInvited(pending.userId, roundStartOf(clock.now(), every), job.signal);
+    const startedAt = clock.now();
+    // This round's answers, but nothing the invitation itself or an earlier check of it already saw.
+    const notBefore = Math.max(roundStartOf(startedAt, every), pending.invitedAt + 1, (lastCheckedAt.get(itemId) ?? Number.NEGATIVE_INFINITY) + 1);
+    const user = await observeInvited(pending.userId, notBefore, job.signal);
     const now = clock.now();
+    if (user?.status === 'pending') lastCheckedAt.set(itemId, user.seenAt);
+    else lastCheckedAt.delete(itemId);
     if (!user) {
       directory.remove(pending.userId);
       failPending(itemId, 'the Autodesk invitation was withdrawn: the user no longer exists in Autodesk');
