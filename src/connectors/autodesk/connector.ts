@@ -178,12 +178,62 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
     return { entry: existing, invited: false };
   }
 
+  /**
+   * Without webhooks an acceptance is only ever seen by a poll, so polls come twice as often, but never more
+   * often than once a minute unless the app itself asks for that.
+   */
+  function pollEveryOf(app: AutodeskAppConfig): number {
+    if (settings.webhookSecret) return app.pendingPollEvery;
+    return Math.min(app.pendingPollEvery, Math.max(app.pendingPollEvery / 2, 60_000));
+  }
+
+  /**
+   * Polls run on a grid shared by every invitation of the app, so one round's checks fall together and can share
+   * one listing; the round a check belongs to is the grid tick at or before it.
+   */
+  const roundStartOf = (now: number, every: number) => Math.floor(now / every) * every;
+  const nextRoundAfter = (now: number, every: number) => roundStartOf(now, every) + every;
+
+  /** Users named by a webhook since their last check: those are read with a GET now, not from a round's listing. */
+  const hintedUsers = new Set<string>();
+  /** When the answer each invitation's last check used was read: a check never reuses what an earlier one saw. */
+  const lastCheckedAt = new Map<number, number>();
+
   function awaitActivation(item: FulfillmentItem, app: AutodeskAppConfig, userId: string): void {
     const now = clock.now();
     inTransaction(db, () => {
       rememberPending(db, item.itemId, userId, now);
-      enqueue(db, now, AWAIT_ACTIVATION_JOB, { itemId: item.itemId }, { key: awaitActivationKey(item.itemId), mode: 'replace', runAt: now + app.pendingPollEvery });
+      enqueue(db, now, AWAIT_ACTIVATION_JOB, { itemId: item.itemId }, { key: awaitActivationKey(item.itemId), mode: 'replace', runAt: nextRoundAfter(now, pollEveryOf(app)) });
     });
+  }
+
+  /** A listing costs a page per 100 users (at least one); one GET per invitation is cheaper below that. */
+  function listingIsCheaper(): boolean {
+    const pendingCount = (db.prepare('SELECT COUNT(*) AS n FROM autodesk_pending').get() as { n: number }).n;
+    const state = db.prepare('SELECT size FROM autodesk_directory_state WHERE id = 1').get() as { size: number } | undefined;
+    const directorySize = state?.size ?? directory.size();
+    return pendingCount > Math.max(1, Math.ceil(directorySize / 100));
+  }
+
+  /**
+   * The invited user as Autodesk showed it during this round: a row read since the round began (another check's
+   * listing or GET), else one complete listing shared by the round when many invitations wait, else a GET.
+   * Only answers read at or after `notBefore` count. `null`: Autodesk no longer has the user.
+   */
+  async function observeInvited(userId: string, notBefore: number, signal: AbortSignal): Promise<DirectoryEntry | null> {
+    const hinted = hintedUsers.delete(userId);
+    if (!hinted) {
+      const seen = directory.byId(userId);
+      if (seen && seen.seenAt >= notBefore) return seen;
+      if (listingIsCheaper()) {
+        await withPriority(PRIORITY.background, () => directory.refresh(signal, notBefore));
+        return directory.byId(userId) ?? null;
+      }
+    }
+    const user = await api.getUser(userId, signal);
+    if (!user) return null;
+    directory.record(user);
+    return entryOf(user, clock.now());
   }
 
   /** A webhook named this user: the invitations waiting on them are checked now, against the API. */
@@ -191,6 +241,7 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
     const now = clock.now();
     const itemIds = pendingItemsOfUser(db, userId);
     if (itemIds.length === 0) return;
+    hintedUsers.add(userId);
     inTransaction(db, () => {
       for (const itemId of itemIds) enqueue(db, now, AWAIT_ACTIVATION_JOB, { itemId }, { key: awaitActivationKey(itemId), mode: 'coalesce', runAt: now });
     });
@@ -208,24 +259,30 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
     const pending = pendingOf(db, itemId);
     if (!item || item.state !== 'in_progress' || !pending) {
       forgetPending(db, itemId);
+      lastCheckedAt.delete(itemId);
       return;
     }
     const app = appOf(item.appId);
-    const user = await api.getUser(pending.userId, job.signal);
+    const every = pollEveryOf(app);
+    const startedAt = clock.now();
+    // This round's answers, but nothing the invitation itself or an earlier check of it already saw.
+    const notBefore = Math.max(roundStartOf(startedAt, every), pending.invitedAt + 1, (lastCheckedAt.get(itemId) ?? Number.NEGATIVE_INFINITY) + 1);
+    const user = await observeInvited(pending.userId, notBefore, job.signal);
     const now = clock.now();
+    if (user?.status === 'pending') lastCheckedAt.set(itemId, user.seenAt);
+    else lastCheckedAt.delete(itemId);
     if (!user) {
       directory.remove(pending.userId);
       failPending(itemId, 'the Autodesk invitation was withdrawn: the user no longer exists in Autodesk');
       return;
     }
-    directory.record(user);
     if (user.status === 'pending') {
       const giveUpAt = pending.invitedAt + app.pendingGiveUpAfter;
       if (now >= giveUpAt) {
         failPending(itemId, `the Autodesk invitation was not accepted within ${formatDuration(app.pendingGiveUpAfter)}; ask the person to accept it, then retry`);
         return;
       }
-      throw new RetryAt(Math.min(now + app.pendingPollEvery, giveUpAt), 'invitation not accepted yet', { succeeded: true });
+      throw new RetryAt(Math.min(nextRoundAfter(now, every), giveUpAt), 'invitation not accepted yet', { succeeded: true });
     }
     if (user.status !== 'active') {
       failPending(itemId, user.status === 'inactive' ? `the invited user was deactivated before accepting; ${DEACTIVATED_ON_ONBOARD}` : 'the Autodesk user has an unexpected status');
@@ -240,7 +297,7 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
     }
     const plan = planOf(app, fulfillment);
     if (plan.teams.length > 0 && item.detail !== ACTIVE_DETAIL) ctx.progress.update(itemId, ACTIVE_DETAIL);
-    const detail = await finishActive(fulfillment, entryOf(user, now), plan, false, job.signal);
+    const detail = await finishActive(fulfillment, user, plan, false, job.signal);
     forgetPending(db, itemId);
     ctx.progress.complete(itemId, detail);
   }
