@@ -82,8 +82,8 @@ async function main(): Promise<number> {
 
     const users = autodesk.users();
     process.stdout.write('\n━━ Summary ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━\n');
-    process.stdout.write(`${'story'.padEnd(40)} ${'request'.padEnd(10)} items\n`);
-    for (const o of outcomes) process.stdout.write(`${o.story.padEnd(40)} ${o.request.padEnd(10)} ${o.result}\n`);
+    process.stdout.write(`${'story'.padEnd(40)} ${'request'.padEnd(13)} items\n`);
+    for (const o of outcomes) process.stdout.write(`${o.story.padEnd(40)} ${o.request.padEnd(13)} ${o.result}\n`);
     process.stdout.write(`\nAutodesk now: ${users.map((u) => `${u.email} ${u.status}${u.teams.length ? ` (${u.teams.map((x) => x.name).join(', ')})` : ''}`).join('; ')}\n`);
     process.stdout.write(`Slack: ${slack.calls.filter((c) => c.method === 'chat.postMessage').length} messages posted, ${slack.calls.filter((c) => c.method === 'chat.update').length} updated. Autodesk: ${autodesk.requests.length} API calls, ${autodesk.webhookDeliveries.length} webhooks.\n`);
 
