@@ -114,6 +114,15 @@ export type AutodeskAppConfig = Extract<AppConfig, { connector: 'autodesk' }>;
 export type ManualAppConfig = Extract<AppConfig, { connector: 'manual' }>;
 
 /**
+ * Whether accessbot must never change this account's access (`protectedEmails`). One rule for intake, every
+ * connector and every task: e-mails compared trimmed and case-insensitively, as logins are.
+ */
+export function isProtectedEmail(config: Pick<AccessConfig, 'protectedEmails'>, email: string): boolean {
+  const wanted = email.trim().toLowerCase();
+  return config.protectedEmails.some((candidate) => candidate.trim().toLowerCase() === wanted);
+}
+
+/**
  * The approval steps of an app, whichever way the config spelled them. Their approvers are config entries (ids,
  * groups, e-mails): `expandApprovers` in src/requests/approver-entries.ts turns them into people.
  */

@@ -3,7 +3,7 @@
  * Slack users are looked up through an injected directory so this stays free of Slack calls.
  */
 import { z } from 'zod';
-import type { AccessConfig } from '../config.js';
+import { isProtectedEmail, type AccessConfig } from '../config.js';
 import { dateInZone } from '../util/time.js';
 import type { RequestKind, RequestOptions, Subject } from './model.js';
 
@@ -105,7 +105,7 @@ export async function validateRequest(config: AccessConfig, input: ModalInput, n
   else if (unknownApps.length) errors.apps = `Not configured any more: ${unknownApps.join(', ')}. Pick from the list.`;
 
   const subjects: Subject[] = [];
-  const isProtected = (address: string) => config.protectedEmails.some((protectedEmail) => protectedEmail.toLowerCase() === address.toLowerCase());
+  const isProtected = (address: string) => isProtectedEmail(config, address);
   const hireEmail = input.newHireEmail?.trim();
   const hasNewHire = Boolean(hireEmail || input.newHireFirstName?.trim() || input.newHireLastName?.trim());
   const pickedIds = [...new Set(input.subjects)];

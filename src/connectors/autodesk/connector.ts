@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { inTransaction } from '../../db/connection.js';
 import { writeAudit } from '../../db/audit.js';
-import type { AutodeskAppConfig } from '../../config.js';
+import { isProtectedEmail, type AutodeskAppConfig } from '../../config.js';
 import type { AppContext } from '../../context.js';
 import { PermanentError, RetryAt } from '../../jobs/errors.js';
 import { enqueue } from '../../jobs/queue.js';
@@ -302,10 +302,7 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
     ctx.progress.complete(itemId, detail);
   }
 
-  function isProtected(email: string): boolean {
-    const wanted = normalizeEmail(email);
-    return ctx.config.protectedEmails.some((candidate) => normalizeEmail(candidate) === wanted);
-  }
+  const isProtected = (email: string) => isProtectedEmail(ctx.config, email);
 
   /** protectedEmails covers every change: checked before the first call, whatever intake let through. */
   function refuseProtected(item: FulfillmentItem, kind: 'onboard' | 'offboard'): void {

@@ -3,7 +3,7 @@
  * reassign, snooze). Each operation is one transaction that writes the change, its audit row and the jobs
  * for its Slack side effects; closing is a compare-and-set, so of two clicks exactly one acts.
  */
-import type { ManualAppConfig, AccessConfig } from '../../config.js';
+import { isProtectedEmail, type ManualAppConfig, type AccessConfig } from '../../config.js';
 import type { AppContext } from '../../context.js';
 import { writeAudit } from '../../db/audit.js';
 import { inTransaction, type Db } from '../../db/connection.js';
@@ -132,11 +132,6 @@ function renderTask(ctx: AppContext, taskId: number, now: number): void {
   enqueue(ctx.db, now, TASK_JOB.render, { taskId }, { key: `task-render:${taskId}`, mode: 'coalesce', queue: taskQueue(taskId) });
 }
 
-function isProtected(config: AccessConfig, email: string): boolean {
-  const wanted = email.trim().toLowerCase();
-  return config.protectedEmails.some((candidate) => candidate.trim().toLowerCase() === wanted);
-}
-
 /**
  * Creates the item's task, or returns the existing one: the fulfillment job may run twice after a crash.
  * A task closed with "Can't do" whose item was retried is reopened as a new assignment.
@@ -154,7 +149,7 @@ export function assignTask(ctx: AppContext, item: FulfillmentItem): Outcome {
     const current = getItem(ctx.db, item.itemId);
     if (current && current.state !== 'in_progress') return { state: 'in_progress', detail: { mrkdwn: trustedMrkdwn(current.detail ?? current.state) } };
     // Checked here, just before the task exists, whatever intake let through: a protected account is never changed.
-    if (isProtected(ctx.config, item.subject.email)) {
+    if (isProtectedEmail(ctx.config, item.subject.email)) {
       throw new PermanentError(`${item.subject.email} is a protected account (protectedEmails): accessbot never creates a task to change it; nothing was changed`, 'protected');
     }
     const assignee = pickAssignee(ctx.db, app, item.subject.slackId, ctx.itAdmins.members());
