@@ -126,6 +126,11 @@ export function isProtectedEmail(config: Pick<AccessConfig, 'protectedEmails'>, 
  * The approval steps of an app, whichever way the config spelled them. Their approvers are config entries (ids,
  * groups, e-mails): `expandApprovers` in src/requests/approver-entries.ts turns them into people.
  */
+/** The one way to look up a configured app by its id: undefined when it is no longer configured. */
+export function appById(config: Pick<AccessConfig, 'apps'>, appId: string): AppConfig | undefined {
+  return config.apps.find((app) => app.id === appId);
+}
+
 export function approvalStepsOf(app: AppConfig): { name?: string; approvers: string[] }[] {
   return app.approvalSteps ?? [{ approvers: app.approvers ?? [] }];
 }

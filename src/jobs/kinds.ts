@@ -1,15 +1,10 @@
-/** Job kinds shared across folders (connectors register their own beside their code). */
+/**
+ * Job kinds shared across folders. Each side owns the kinds it runs: the lifecycle's notices and message syncs in
+ * `src/requests/notices.ts`, Slack's in `src/slack/kinds.ts`, connectors' beside their code.
+ */
 export const JOB = {
   /** Run the app's connector for one approved item. */
   fulfillItem: 'item.fulfill',
-  /** Post missing cards and re-render every Slack message about a request from the database. */
-  syncRequestMessages: 'request.sync_messages',
-  /** Post one Slack message (DM or channel). */
-  sendMessage: 'slack.send',
-  /** Re-publish one person's App Home. */
-  refreshHome: 'slack.refresh_home',
-  /** Remind the approvers of one pending approval step, in the thread under their card. */
-  remindApproval: 'approval.remind',
 } as const;
 
 /**
@@ -19,7 +14,7 @@ export const JOB = {
 export type Pool = 'slack' | 'connector' | 'housekeeping';
 
 /** Job kinds that only talk to Slack. Manual tasks (`task.*`) are DMs to IT admins, so they are Slack work too. */
-const SLACK_KINDS: ReadonlySet<string> = new Set([JOB.syncRequestMessages, JOB.sendMessage, JOB.refreshHome, JOB.remindApproval]);
+const SLACK_KINDS: ReadonlySet<string> = new Set(['request.sync_messages', 'request.notice', 'slack.send', 'slack.refresh_home', 'approval.remind']);
 
 /** Housekeeping: pruning settled rows. */
 export const HOUSEKEEPING_JOB = 'jobs.housekeeping';

@@ -11,7 +11,6 @@ import { writeAudit } from '../db/audit.js';
 import { RetryAt } from '../jobs/errors.js';
 import { enqueue } from '../jobs/queue.js';
 import type { JobRunner } from '../jobs/runner.js';
-import { escapeMrkdwn, mention, mrkdwn } from '../util/mrkdwn.js';
 import { addDaysToDate, dateInZone, startOfDateInZone } from '../util/time.js';
 import {
   delegationById, delegationOf, delegationsTo, insertDelegation, markDelegationEnded, requestsWithPendingStepsOf, unendedDelegationOf, type Delegation,
@@ -19,7 +18,9 @@ import {
 import { eligibleApprovers } from './model.js';
 import { peopleFacts } from './people.js';
 import { getRequestDetail } from './repository.js';
-import { refreshHomes, sendDm, syncMessages, type RequestDeps } from './service.js';
+import { escapeMrkdwn } from '../util/mrkdwn.js';
+import { notify, refreshHomes, syncMessages } from './notices.js';
+import type { RequestDeps } from './service.js';
 
 /** How far ahead a delegation may run: longer absences belong in the config's approver lists. */
 export const MAX_DELEGATION_DAYS = 90;
@@ -72,9 +73,9 @@ function endWithin(deps: RequestDeps, delegation: Delegation, actor: string, why
   if (!markDelegationEnded(deps.db, delegation.id, actor, now)) return false;
   writeAudit(deps.db, now, { actor, action: 'delegation.ended', detail: { delegator: delegation.delegator, delegate: delegation.delegate, until: delegation.untilDate, why } });
   if (why === 'replaced') return true;
-  const ended = why === 'off' ? mrkdwn`ended` : mrkdwn`ended (its last day, ${escapeMrkdwn(delegation.untilDate)}, is over)`;
-  sendDm(deps, delegation.delegator, mrkdwn`Your delegation to ${mention(delegation.delegate)} has ${ended}: approvals for you come to you again, the open ones included.`);
-  sendDm(deps, delegation.delegate, mrkdwn`${mention(delegation.delegator)}'s delegation to you has ${ended}: their approvals go back to them.`);
+  const ended = { type: 'delegation_ended', delegator: delegation.delegator, delegate: delegation.delegate, untilDate: delegation.untilDate, expired: why === 'expired' } as const;
+  notify(deps, delegation.delegator, { ...ended, audience: 'delegator' });
+  notify(deps, delegation.delegate, { ...ended, audience: 'delegate' });
   resyncApprovalsOf(deps, delegation.delegator, delegation.delegate);
   return true;
 }
@@ -103,9 +104,9 @@ export function startDelegation(deps: RequestDeps, input: { delegator: string; d
     writeAudit(deps.db, now, { actor: delegator, action: 'delegation.started', detail: { delegator, delegate, until: untilDate, endsAt, replaced: replaced?.id } });
     enqueue(deps.db, now, DELEGATION_EXPIRY_JOB, { delegationId: id }, { key: `delegation:${id}:expire`, runAt: endsAt });
     const routedToIt = routeStrandedSteps(deps, delegator, now);
-    const until = escapeMrkdwn(untilDate);
-    sendDm(deps, delegate, mrkdwn`${mention(delegator)} has handed their access approvals to you until the end of ${until} (${escapeMrkdwn(deps.config.timezone)}): their open approvals and new ones come to you, marked "for ${mention(delegator)}". You are bound by the usual rules: never your own request or your own access, and one step per person in a chain.`);
-    sendDm(deps, delegator, mrkdwn`Your approvals go to ${mention(delegate)} until the end of ${until} (${escapeMrkdwn(deps.config.timezone)}), the open ones included. \`/access delegate off\` ends it sooner.`);
+    const started = { type: 'delegation_started', delegator, delegate, untilDate, timezone: deps.config.timezone } as const;
+    notify(deps, delegate, { ...started, audience: 'delegate' });
+    notify(deps, delegator, { ...started, audience: 'delegator' });
     resyncApprovalsOf(deps, delegator, delegate);
     if (replaced && replaced.delegate !== delegate) refreshHomes(deps, [replaced.delegate]);
     return { ok: true, delegation: { ...delegation, id }, replaced, routedToIt };

@@ -242,6 +242,39 @@ export function pendingDecidableBy(detail: RequestDetail, actor: string, facts: 
   return detail.approvals.filter((approval) => approval.state === 'pending' && refusalFor(detail, approval, actor, facts) === null);
 }
 
+/**
+ * Who is kept informed of a request's listed steps (and gets an approval card): every approver of a listed step
+ * except the requester and the people concerned (they may never decide it) and deactivated accounts (nobody reads
+ * them), plus the delegates now deciding a pending step for an approver.
+ */
+export function approvalAudience(detail: RequestDetail, facts: PeopleFacts): Set<string> {
+  const audience = new Set<string>();
+  for (const approval of detail.approvals) {
+    if (approval.fallbackToIt) continue;
+    for (const approver of approval.approvers) {
+      const bar = refusalFor(detail, approval, approver, facts)?.reason;
+      if (bar !== 'own_request' && bar !== 'own_access' && !facts.isDeactivated?.(approver)) audience.add(approver);
+    }
+  }
+  for (const approval of detail.approvals) {
+    if (approval.state !== 'pending' || approval.fallbackToIt) continue;
+    for (const [decider, forWhom] of decidersOf(detail, approval, facts)) if (forWhom) audience.add(decider);
+  }
+  return audience;
+}
+
+/**
+ * What one person's approval card offers: the pending listed steps they may decide now, whom they decide them for
+ * (a delegate: the approver who delegated), and to whom they handed their own share of a step still waiting.
+ */
+export function approvalSeat(detail: RequestDetail, person: string, facts: PeopleFacts): { decides: Approval[]; forWhom: string | null; delegatedTo: string | undefined } {
+  const decides = pendingDecidableBy(detail, person, facts).filter((approval) => !approval.fallbackToIt);
+  const forWhom = decides.map((approval) => decidingFor(detail, approval, person, facts)).find((id) => id !== null) ?? null;
+  // Said only where a step still waiting lists them; a card from a step they decided before stays as it was.
+  const listedOnPending = detail.approvals.some((approval) => approval.state === 'pending' && !approval.fallbackToIt && approval.approvers.includes(person));
+  return { decides, forWhom, delegatedTo: listedOnPending ? facts.delegateOf?.(person) : undefined };
+}
+
 /** The refusal that explains most to the clicker when several steps refuse them: who they are before what is listed. */
 const REFUSAL_ORDER: Refusal['reason'][] = ['own_request', 'own_access', 'decided_earlier_step', 'it_admins_only', 'delegated', 'not_an_approver'];
 
@@ -271,11 +304,16 @@ export function decidableBy(detail: RequestDetail, actor: string, facts: PeopleF
   return first;
 }
 
-/** One line a person reads to know where a request stands, e.g. "2 completed, 1 awaiting approval". */
-export function summarizeStates(items: readonly Item[]): string {
+/** How many items are in each state, in the order the states first occur. */
+export function countStates(items: readonly Pick<Item, 'state'>[]): [ItemState, number][] {
   const counts = new Map<ItemState, number>();
   for (const item of items) counts.set(item.state, (counts.get(item.state) ?? 0) + 1);
-  return [...counts].map(([state, n]) => `${n} ${STATE_LABEL[state]}`).join(', ');
+  return [...counts];
+}
+
+/** One line a person reads to know where a request stands, e.g. "2 completed, 1 awaiting approval". */
+export function summarizeStates(items: readonly Pick<Item, 'state'>[]): string {
+  return countStates(items).map(([state, n]) => `${n} ${STATE_LABEL[state]}`).join(', ');
 }
 
 export const STATE_LABEL: Record<ItemState, string> = {

@@ -4,8 +4,8 @@
  * the step, so a step is never left without its reminder.
  */
 import { nextReminderTime } from '../connectors/manual/schedule.js';
-import { JOB } from '../jobs/kinds.js';
 import { enqueue } from '../jobs/queue.js';
+import { REQUEST_JOB } from './notices.js';
 import type { RequestDeps } from './service.js';
 
 export const approvalRemindKey = (approvalId: number) => `approval-remind:${approvalId}`;
@@ -18,5 +18,5 @@ export function scheduleApprovalReminder(deps: RequestDeps, approvalId: number, 
   const every = deps.config.approvalRemindEvery;
   if (every === undefined) return;
   const runAt = nextReminderTime(after, every, deps.config.workingHours, deps.config.timezone);
-  enqueue(deps.db, deps.clock.now(), JOB.remindApproval, { approvalId }, { key: approvalRemindKey(approvalId), mode: 'replace', runAt });
+  enqueue(deps.db, deps.clock.now(), REQUEST_JOB.remindApproval, { approvalId }, { key: approvalRemindKey(approvalId), mode: 'replace', runAt });
 }

@@ -4,21 +4,22 @@
  * side effects together, so nothing is lost or done twice across a crash.
  */
 import { randomBytes } from 'node:crypto';
-import { approvalStepsOf, type AccessConfig, type AppConfig } from '../config.js';
+import { appById, approvalStepsOf, type AccessConfig, type AppConfig } from '../config.js';
 import type { ConnectorRegistry, FulfillmentItem, ItemDetail, ItemProgress } from '../connectors/types.js';
 import { inTransaction, type Db } from '../db/connection.js';
 import { writeAudit } from '../db/audit.js';
 import { JOB } from '../jobs/kinds.js';
 import { cancelJobs, enqueue } from '../jobs/queue.js';
 import type { Logger } from '../util/log.js';
-import { channelMention, escapeMrkdwn, mention, mrkdwn, type Mrkdwn } from '../util/mrkdwn.js';
+import { escapeMrkdwn, mention, mrkdwn, type Mrkdwn } from '../util/mrkdwn.js';
 import { expandApprovers, type ApproverEntries } from './approver-entries.js';
 import type { ItAdmins } from './it-admins.js';
+import { notify, PROGRESS_REFRESH_MS, refreshHomes, syncMessages, type Notice } from './notices.js';
 import { peopleFacts, type KnownEmails } from './people.js';
 import { scheduleApprovalReminder } from './reminders.js';
 import { startOfDateInZone, type Clock } from '../util/time.js';
 import {
-  canTransition, decidableBy, decidingFor, eligibleApprovers, isCancellable, isOpenRequest, subjectLabel, summarizeStates,
+  canTransition, countStates, decidableBy, decidingFor, eligibleApprovers, isCancellable, isOpenRequest, summarizeStates,
   type AccessRequest, type Approval, type DecisionRefusal, type Item, type ItemState, type RequestDetail, type RequestKind, type RequestOptions, type Subject,
 } from './model.js';
 import {
@@ -79,16 +80,9 @@ function insertRequestWithFreshId(deps: RequestDeps, request: Omit<AccessRequest
   }
 }
 
-export function appById(config: AccessConfig, appId: string): AppConfig | undefined {
-  return config.apps.find((app) => app.id === appId);
-}
-
-/** Debounce for re-rendering messages while a bulk run reports progress. */
-export const PROGRESS_REFRESH_MS = 3000;
-
-export function syncMessages(deps: RequestDeps, requestId: string, delayMs = 0): void {
-  enqueue(deps.db, deps.clock.now(), JOB.syncRequestMessages, { requestId }, { key: `sync:${requestId}`, mode: 'coalesce', runAt: deps.clock.now() + delayMs, queue: `sync:${requestId}` });
-}
+export { appById };
+// Where they were defined before notices.ts: connectors import them from here (slices A/B move those imports).
+export { PROGRESS_REFRESH_MS, refreshHomes, syncMessages };
 
 /** Re-renders every message about a request (a click on a card that no longer matches it). */
 export function rerenderRequest(deps: RequestDeps, requestId: string): void {
@@ -97,15 +91,12 @@ export function rerenderRequest(deps: RequestDeps, requestId: string): void {
   deps.wake();
 }
 
-export function refreshHomes(deps: RequestDeps, userIds: Iterable<string>): void {
-  for (const userId of new Set(userIds)) {
-    enqueue(deps.db, deps.clock.now(), JOB.refreshHome, { userId }, { key: `home:${userId}`, mode: 'coalesce', runAt: deps.clock.now() + 500 });
-  }
-}
-
-/** `text` is mrkdwn: what people typed goes in escaped (see src/util/mrkdwn.ts). */
+/**
+ * A message in words, for the manual connector until it emits its own events (slices A/B); the lifecycle here
+ * tells people through `notify`. `text` is mrkdwn: what people typed goes in escaped (see src/util/mrkdwn.ts).
+ */
 export function sendDm(deps: RequestDeps, channel: string, text: Mrkdwn, key?: string): void {
-  enqueue(deps.db, deps.clock.now(), JOB.sendMessage, { channel, text }, key ? { key } : {});
+  enqueue(deps.db, deps.clock.now(), 'slack.send', { channel, text }, key ? { key } : {});
 }
 
 /** Everyone whose Home tab shows this request: the IT admins too while a step is theirs to decide, and delegates. */
@@ -136,15 +127,9 @@ function openStep(deps: RequestDeps, detail: Pick<RequestDetail, 'request' | 'it
     // IT steps are decided by IT admins themselves: an admin's delegation does not hand them on.
     if (eligibleApprovers({ ...detail, approvals }, app.id, stepIndex, deps.itAdmins.members(), { ...peopleFacts(deps), delegateOf: undefined }).length === 0) {
       // Every IT admin is barred too (they asked, it is their access, or they decided step 1): say so rather than let it wait unseen.
-      sendDm(
-        deps, deps.config.itChannel,
-        mrkdwn`:warning: Nobody may decide step ${stepIndex + 1} of ${escapeMrkdwn(app.name)} for request ${escapeMrkdwn(detail.request.id)}: every IT admin is its requester, one of the people concerned, or decided an earlier step. Add someone to \`itAdmins\`, or the requester can cancel it.`,
-      );
+      notify(deps, deps.config.itChannel, { type: 'step_undecidable', requestId: detail.request.id, appId: app.id, stepIndex });
     }
-    sendDm(
-      deps, detail.request.requesterId,
-      mrkdwn`Nobody listed for step ${stepIndex + 1} of ${escapeMrkdwn(app.name)} may approve request ${escapeMrkdwn(detail.request.id)} (you cannot approve your own request, people cannot approve their own access, one person decides one step, and approvers deactivated in Slack are skipped). It has been sent to the IT channel ${channelMention(deps.config.itChannel)} for an IT admin to decide.`,
-    );
+    notify(deps, detail.request.requesterId, { type: 'step_routed_to_it', requestId: detail.request.id, appId: app.id, stepIndex, itChannel: deps.config.itChannel });
   }
 }
 
@@ -213,28 +198,26 @@ export function decide(deps: RequestDeps, requestId: string, actor: string, deci
       const forWhom = decidingFor(detail, approval, actor, facts);
       if (!decideApproval(deps.db, approval.id, decision === 'approve' ? 'approved' : 'denied', actor, reason ?? null, now, forWhom)) continue;
       decided.push(approval);
-      const by = forWhom ? mrkdwn`${mention(actor)} (for ${mention(forWhom)})` : mention(actor);
       const app = appById(deps.config, approval.appId);
       const items = detail.items.filter((item) => item.appId === approval.appId && item.state === 'awaiting_approval');
       writeAudit(deps.db, now, {
         actor, action: decision === 'approve' ? 'approval.approved' : 'approval.denied', requestId, appId: approval.appId,
         fromState: 'pending', toState: decision === 'approve' ? 'approved' : 'denied', detail: { stepIndex: approval.stepIndex, reason, ...(forWhom ? { for: forWhom } : {}) },
       });
-      const appName = escapeMrkdwn(app?.name ?? approval.appId);
-      const request = escapeMrkdwn(requestId);
+      const decider = { requestId, appId: approval.appId, by: actor, forWhom };
       if (decision === 'deny') {
         for (const item of items) transition(deps, item, 'denied', now, actor, { detail: escapeMrkdwn(reason ? `denied: ${reason}` : 'denied') });
-        sendDm(deps, detail.request.requesterId, mrkdwn`Request ${request}: ${by} denied ${appName} access${reason ? mrkdwn`: "${escapeMrkdwn(reason)}"` : mrkdwn``}.`);
+        notify(deps, detail.request.requesterId, { type: 'denied', ...decider, reason: reason ?? null });
         continue;
       }
       const steps = app ? approvalStepsOf(app) : [];
       if (app && approval.stepIndex + 1 < steps.length) {
         for (const item of items) transition(deps, item, 'awaiting_approval', now, actor, { stepIndex: approval.stepIndex + 1 });
         openStep(deps, detail, app, approval.stepIndex + 1, now);
-        sendDm(deps, detail.request.requesterId, mrkdwn`Request ${request}: ${by} approved step ${approval.stepIndex + 1} of ${steps.length} for ${appName}; waiting for the next approver.`);
+        notify(deps, detail.request.requesterId, { type: 'step_approved', ...decider, stepIndex: approval.stepIndex, steps: steps.length });
       } else {
         for (const item of items) handOff(deps, detail, item, now, actor);
-        sendDm(deps, detail.request.requesterId, mrkdwn`Request ${request}: ${by} approved ${appName} access. ${escapeMrkdwn(handOffWhen(deps, detail, approval.appId))}`);
+        notify(deps, detail.request.requesterId, { type: 'approved', ...decider, fulfillment: handOffWhen(deps, detail, approval.appId) });
       }
     }
     if (decided.length === 0) {
@@ -260,10 +243,10 @@ function fulfillmentStartsAt(deps: RequestDeps, detail: RequestDetail, appId: st
   return Math.max(now, startOfDateInZone(detail.request.effectiveDate, deps.config.timezone));
 }
 
-function handOffWhen(deps: RequestDeps, detail: RequestDetail, appId: string): string {
-  if (!connectorOf(deps, appId)) return 'It waits for fulfillment: no connector is configured for this app yet.';
+function handOffWhen(deps: RequestDeps, detail: RequestDetail, appId: string): Extract<Notice, { type: 'approved' }>['fulfillment'] {
+  if (!connectorOf(deps, appId)) return { when: 'no_connector' };
   const startsAt = fulfillmentStartsAt(deps, detail, appId, deps.clock.now());
-  return startsAt > deps.clock.now() ? `It will be carried out on ${detail.request.effectiveDate}.` : 'It is being carried out now.';
+  return startsAt > deps.clock.now() ? { when: 'on', date: detail.request.effectiveDate } : { when: 'now' };
 }
 
 function handOff(deps: RequestDeps, detail: RequestDetail, item: Item, now: number, actor: string): void {
@@ -302,11 +285,7 @@ function afterChange(deps: RequestDeps, requestId: string, delayMs: number, wasF
   refreshHomes(deps, peopleOf(deps, { request, approvals: approvalsOf(deps.db, requestId) }));
   if (wasFinished === false && openItemCount(deps.db, requestId) === 0) {
     const detail = getRequestDetail(deps.db, requestId)!;
-    const failed = detail.items.filter((item) => item.state === 'failed');
-    const text = escapeMrkdwn(failed.length
-      ? `Request ${requestId} finished with problems: ${summarizeStates(detail.items)}. IT has been alerted and can retry the failed items.`
-      : `Request ${requestId} is done: ${summarizeStates(detail.items)}.`);
-    sendDm(deps, detail.request.requesterId, text);
+    notify(deps, detail.request.requesterId, { type: 'request_finished', requestId, states: countStates(detail.items) });
   }
 }
 
@@ -332,9 +311,7 @@ export function createItemProgress(deps: RequestDeps): ItemProgress {
       }
       touchRequest(deps.db, item.requestId, now);
       if (to === 'failed') {
-        const app = appById(deps.config, item.appId);
-        sendDm(deps, getRequest(deps.db, item.requestId)!.requesterId,
-          mrkdwn`Request ${escapeMrkdwn(item.requestId)}: ${escapeMrkdwn(app?.name ?? item.appId)} for ${subjectLabel(item.subject)} could not be done: ${detail}. IT has been alerted.`);
+        notify(deps, getRequest(deps.db, item.requestId)!.requesterId, { type: 'item_failed', requestId: item.requestId, appId: item.appId, subject: item.subject, detail });
       }
       afterChange(deps, item.requestId, to === 'in_progress' ? PROGRESS_REFRESH_MS : 0, wasFinished);
     });
@@ -465,13 +442,10 @@ export function cancelRequest(deps: RequestDeps, requestId: string, actor: strin
       actor, action: 'request.cancelled', requestId,
       detail: { cancelled: cancelled.map((item) => item.id), kept: kept.map((item) => ({ id: item.id, state: item.state })) },
     });
-    const by = actor === request.requesterId ? mrkdwn`its requester ${mention(actor)}` : mention(actor);
-    const id = escapeMrkdwn(requestId);
-    for (const approver of approversToTell) sendDm(deps, approver, mrkdwn`Request ${id} was cancelled by ${by}: your decision is no longer needed.`);
-    if (tellIt) sendDm(deps, deps.config.itChannel, mrkdwn`Request ${id} was cancelled by ${by}: the IT channel's decision is no longer needed.`);
-    if (actor !== request.requesterId) {
-      sendDm(deps, request.requesterId, mrkdwn`${mention(actor)} cancelled your request ${id}: ${cancelled.length} item${cancelled.length === 1 ? mrkdwn`` : mrkdwn`s`} will not be done.`);
-    }
+    const withdrawn = { type: 'decision_withdrawn', requestId, by: actor, byRequester: actor === request.requesterId } as const;
+    for (const approver of approversToTell) notify(deps, approver, { ...withdrawn, audience: 'approver' });
+    if (tellIt) notify(deps, deps.config.itChannel, { ...withdrawn, audience: 'it' });
+    if (actor !== request.requesterId) notify(deps, request.requesterId, { type: 'cancelled_for_you', requestId, by: actor, cancelled: cancelled.length });
     touchRequest(deps.db, requestId, now);
     afterChange(deps, requestId, 0);
     return { ok: true, cancelled, kept, detail: getRequestDetail(deps.db, requestId)! };

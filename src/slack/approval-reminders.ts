@@ -11,16 +11,17 @@ import { alignToHours, isWithinHours, parseReminderHours } from '../connectors/m
 import { writeAudit } from '../db/audit.js';
 import { inTransaction, type Db } from '../db/connection.js';
 import { RetryAt } from '../jobs/errors.js';
-import { JOB } from '../jobs/kinds.js';
 import { enqueue } from '../jobs/queue.js';
 import type { JobRunner } from '../jobs/runner.js';
 import { eligibleApprovers, type Approval, type RequestDetail } from '../requests/model.js';
 import { peopleFacts } from '../requests/people.js';
 import { approvalRemindKey, scheduleApprovalReminder } from '../requests/reminders.js';
 import { getRequestDetail } from '../requests/repository.js';
-import { refreshHomes, syncMessages } from '../requests/service.js';
+import { REQUEST_JOB, refreshHomes, syncMessages } from '../requests/notices.js';
+import { SLACK_JOB } from './kinds.js';
 import { approvalEscalation, approvalReminder } from './blocks/reminders.js';
-import { slackCall } from './jobs.js';
+import { slackCall } from './errors.js';
+import { recordReposted, storedMessage } from './outbox.js';
 
 interface ReminderState { request_id: string; state: string; reminders_sent: number; escalated_at: number | null }
 
@@ -50,7 +51,7 @@ async function remind(ctx: AppContext, approvalId: number): Promise<void> {
     if (!state || state.state !== 'pending' || config.approvalRemindEvery === undefined) return undefined;
     // Due inside the hours but run outside them (the bot was down, or the job retried): wait for the next window.
     if (hours && !isWithinHours(now, hours, config.timezone)) {
-      enqueue(ctx.db, now, JOB.remindApproval, { approvalId }, { key: approvalRemindKey(approvalId), mode: 'replace', runAt: alignToHours(now, hours, config.timezone) });
+      enqueue(ctx.db, now, REQUEST_JOB.remindApproval, { approvalId }, { key: approvalRemindKey(approvalId), mode: 'replace', runAt: alignToHours(now, hours, config.timezone) });
       return undefined;
     }
     const detail = getRequestDetail(ctx.db, state.request_id)!;
@@ -62,13 +63,9 @@ async function remind(ctx: AppContext, approvalId: number): Promise<void> {
   const failures: string[] = [];
   for (const target of targetsOf(ctx, detail, approval)) {
     // A retry after a partial failure does not remind twice those already reminded this round.
-    const sent = ctx.db.prepare('SELECT content_hash FROM slack_messages WHERE request_id = ? AND purpose = ? AND recipient = ?').get(detail.request.id, purpose, target.cardRecipient) as
-      | { content_hash: string | null }
-      | undefined;
-    if (sent?.content_hash === String(count)) continue;
-    const card = ctx.db.prepare('SELECT channel, ts FROM slack_messages WHERE request_id = ? AND purpose = ? AND recipient = ?').get(detail.request.id, target.card, target.cardRecipient) as
-      | { channel: string; ts: string }
-      | undefined;
+    const reminderKey = { requestId: detail.request.id, purpose, recipient: target.cardRecipient };
+    if (storedMessage(ctx.db, reminderKey)?.contentHash === String(count)) continue;
+    const card = storedMessage(ctx.db, { requestId: detail.request.id, purpose: target.card, recipient: target.cardRecipient });
     // Looked at again right before each post: a decision made meanwhile stops the rest of this round.
     if (reminderState(ctx.db, approvalId)?.state !== 'pending') return;
     const rendered = approvalReminder(config, detail, approval, { recipients: target.recipients, count, now, underCard: card !== undefined });
@@ -82,12 +79,7 @@ async function remind(ctx: AppContext, approvalId: number): Promise<void> {
       failures.push(`${target.cardRecipient}: ${(error as Error).message}`);
       continue;
     }
-    ctx.db
-      .prepare(
-        `INSERT INTO slack_messages (request_id, purpose, recipient, channel, ts, content_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (request_id, purpose, recipient) DO UPDATE SET ts = excluded.ts, content_hash = excluded.content_hash`,
-      )
-      .run(detail.request.id, purpose, target.cardRecipient, posted.channel ?? where.channel, posted.ts ?? '', String(count), now);
+    recordReposted(ctx.db, reminderKey, { channel: posted.channel ?? where.channel, ts: posted.ts ?? '', contentHash: String(count) }, now);
   }
   if (failures.length) throw new Error(`approval reminder not sent to ${failures.join('; ')}`);
   inTransaction(ctx.db, () => {
@@ -100,7 +92,7 @@ async function remind(ctx: AppContext, approvalId: number): Promise<void> {
       && ctx.db.prepare('UPDATE approvals SET escalated_at = ? WHERE id = ? AND escalated_at IS NULL').run(now, approvalId).changes === 1;
     if (escalate) {
       const rendered = approvalEscalation(config, detail, approval, { recipients, count, now });
-      enqueue(ctx.db, now, JOB.sendMessage, { channel: config.itChannel, text: rendered.text, blocks: rendered.blocks }, { key: `approval-escalation:${approvalId}` });
+      enqueue(ctx.db, now, SLACK_JOB.sendMessage, { channel: config.itChannel, text: rendered.text, blocks: rendered.blocks }, { key: `approval-escalation:${approvalId}` });
       writeAudit(ctx.db, now, { actor: 'accessbot', action: 'approval.escalated', requestId: detail.request.id, appId: approval.appId, detail: { stepIndex: approval.stepIndex, reminders: count, waitingOn: recipients, since: approval.openedAt } });
     }
     // "waiting on @x since 2 days" on the requester's message and Home would otherwise stay at its first age.
@@ -111,7 +103,7 @@ async function remind(ctx: AppContext, approvalId: number): Promise<void> {
 }
 
 export function registerApprovalReminders(runner: JobRunner, ctx: AppContext): void {
-  runner.register(JOB.remindApproval, {
+  runner.register(REQUEST_JOB.remindApproval, {
     schema: z.object({ approvalId: z.number().int().positive() }),
     logFields: ({ approvalId }) => ({ approvalId, requestId: reminderState(ctx.db, approvalId)?.request_id }),
     run: ({ approvalId }) => remind(ctx, approvalId),

@@ -8,47 +8,37 @@ import type { KnownBlock } from '@slack/types';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { PermanentError, RetryAt } from '../jobs/errors.js';
-import { JOB } from '../jobs/kinds.js';
 import { enqueue } from '../jobs/queue.js';
 import { delegationOf, delegationsTo } from '../requests/delegation-store.js';
-import { decidersOf, decidingFor, isOpenRequest, pendingDecidableBy, refusalFor, type Approval, type RequestDetail } from '../requests/model.js';
+import { approvalAudience, approvalSeat, isOpenRequest, pendingDecidableBy, type Approval, type RequestDetail } from '../requests/model.js';
+import { noticeJobSchema, REQUEST_JOB, type NoticeJob } from '../requests/notices.js';
 import { peopleFacts } from '../requests/people.js';
 import { channelMention, escapeMrkdwn, joinMrkdwn, mention, mrkdwn, quoteLines, trustedMrkdwn, type Mrkdwn } from '../util/mrkdwn.js';
 import { getRequestDetail, requestsAwaiting, requestsOf } from '../requests/repository.js';
 import { homeView } from './blocks/home.js';
 import { approvalCard, failureAlert, requesterStatus, type Rendered } from './blocks/request.js';
+import { permanentSlackError, slackCall } from './errors.js';
+import { SLACK_JOB } from './kinds.js';
+import { noticeText } from './notices.js';
+import { appsWithFailureAlerts, cardRecipients, failureAlertPurpose, recordPosted, recordUpdated, storedMessage } from './outbox.js';
 
-/** A rate-limited Slack call is retried when Slack says, without spending an attempt. */
-export async function slackCall<T>(ctx: AppContext, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    const retryAfter = (error as { retryAfter?: number }).retryAfter;
-    if (typeof retryAfter === 'number') throw new RetryAt(ctx.clock.now() + retryAfter * 1000, `Slack rate limit: retry after ${retryAfter}s`);
-    throw error;
-  }
-}
-
-interface MessageRow { id: number; channel: string; ts: string; content_hash: string | null }
+export { slackCall };
 
 const hashOf = (rendered: Rendered) => createHash('sha256').update(JSON.stringify(rendered)).digest('hex').slice(0, 16);
 
 /** Posts the message once, or updates the stored one when its content changed. */
 export async function upsertMessage(ctx: AppContext, requestId: string | null, purpose: string, recipient: string, rendered: Rendered): Promise<void> {
-  const row = ctx.db.prepare('SELECT id, channel, ts, content_hash FROM slack_messages WHERE request_id IS ? AND purpose = ? AND recipient = ?').get(requestId, purpose, recipient) as
-    | MessageRow
-    | undefined;
+  const key = { requestId, purpose, recipient };
+  const stored = storedMessage(ctx.db, key);
   const hash = hashOf(rendered);
-  if (row) {
-    if (row.content_hash === hash) return;
-    await slackCall(ctx, () => ctx.slack.chat.update({ channel: row.channel, ts: row.ts, text: rendered.text, blocks: rendered.blocks }));
-    ctx.db.prepare('UPDATE slack_messages SET content_hash = ? WHERE id = ?').run(hash, row.id);
+  if (stored) {
+    if (stored.contentHash === hash) return;
+    await slackCall(ctx, () => ctx.slack.chat.update({ channel: stored.channel, ts: stored.ts, text: rendered.text, blocks: rendered.blocks }));
+    recordUpdated(ctx.db, stored.id, hash);
     return;
   }
   const posted = await slackCall(ctx, () => ctx.slack.chat.postMessage({ channel: recipient, text: rendered.text, blocks: rendered.blocks, unfurl_links: false }));
-  ctx.db
-    .prepare('INSERT INTO slack_messages (request_id, purpose, recipient, channel, ts, content_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-    .run(requestId, purpose, recipient, posted.channel!, posted.ts!, hash, ctx.clock.now());
+  recordPosted(ctx.db, key, { channel: posted.channel!, ts: posted.ts!, contentHash: hash }, ctx.clock.now());
 }
 
 /** Renders every message about a request from its current state: cards, mirror, IT copies, the requester's status. */
@@ -69,32 +59,13 @@ async function syncRequestMessages(ctx: AppContext, requestId: string): Promise<
   };
   const { config } = ctx;
   const facts = peopleFacts(ctx);
-  // Every approver of a listed step gets a card (it keeps them informed), with buttons for what they may decide now.
-  const approvers = new Set<string>();
-  for (const approval of detail.approvals) {
-    if (approval.fallbackToIt) continue;
-    for (const approver of approval.approvers) {
-      const bar = refusalFor(detail, approval, approver, facts)?.reason;
-      // Nobody reads a deactivated account's DMs (and Slack may refuse them): it is skipped like an absent one.
-      if (bar !== 'own_request' && bar !== 'own_access' && !facts.isDeactivated?.(approver)) approvers.add(approver);
-    }
-  }
-  // Delegates of listed approvers get one too; so does whoever had one before (a delegation that ended), so
-  // their buttons go away.
-  for (const approval of detail.approvals) {
-    if (approval.state !== 'pending' || approval.fallbackToIt) continue;
-    for (const [decider, forWhom] of decidersOf(detail, approval, facts)) if (forWhom) approvers.add(decider);
-  }
-  const carded = ctx.db.prepare("SELECT recipient FROM slack_messages WHERE request_id = ? AND purpose = 'approval_card'").all(requestId) as { recipient: string }[];
-  for (const { recipient } of carded) approvers.add(recipient);
-  const listedPending = (userId: string) => pendingDecidableBy(detail, userId, facts).filter((approval) => !approval.fallbackToIt);
+  // Whom the model says to keep informed gets a card, with buttons for what they may decide now; so does whoever
+  // had one before (a delegation that ended), so their buttons go away.
+  const approvers = approvalAudience(detail, facts);
+  for (const recipient of cardRecipients(ctx.db, requestId)) approvers.add(recipient);
   for (const approver of approvers) {
-    const personal = listedPending(approver);
-    const forId = personal.map((approval) => decidingFor(detail, approval, approver, facts)).find((id) => id !== null);
+    const { decides: personal, forWhom: forId, delegatedTo } = approvalSeat(detail, approver, facts);
     const forWhom = forId ? { id: forId, name: delegationOf(ctx.db, forId, ctx.clock.now())?.delegatorName ?? null } : undefined;
-    // Said only where a step still waiting lists them; a card from a step they decided before stays as it was.
-    const listedOnPending = detail.approvals.some((approval) => approval.state === 'pending' && !approval.fallbackToIt && approval.approvers.includes(approver));
-    const delegatedTo = listedOnPending ? facts.delegateOf?.(approver) : undefined;
     await upsert('approval_card', approver, approvalCard(config, detail, { personal, ...(forWhom ? { forWhom } : {}), ...(delegatedTo ? { delegatedTo } : {}) }));
   }
   const pending = detail.approvals.filter((approval) => approval.state === 'pending');
@@ -107,28 +78,25 @@ async function syncRequestMessages(ctx: AppContext, requestId: string): Promise<
     await upsert('it_approval_card', config.itChannel, approvalCard(config, detail, { shared: itPending, who }, note));
   }
   await upsert('requester_status', detail.request.requesterId, requesterStatus(config, detail, ctx.clock.now()));
-  const appsWithAlerts = new Set(
-    (ctx.db.prepare("SELECT purpose FROM slack_messages WHERE request_id = ? AND purpose LIKE 'failure_alert:%'").all(requestId) as { purpose: string }[]).map((row) =>
-      row.purpose.slice('failure_alert:'.length)),
-  );
+  const appsWithAlerts = new Set(appsWithFailureAlerts(ctx.db, requestId));
   for (const item of detail.items) if (item.state === 'failed') appsWithAlerts.add(item.appId);
-  for (const appId of appsWithAlerts) await upsert(`failure_alert:${appId}`, config.itChannel, failureAlert(config, detail, appId));
+  for (const appId of appsWithAlerts) await upsert(failureAlertPurpose(appId), config.itChannel, failureAlert(config, detail, appId));
   if (failures.length) throw new Error(failures.join('; '));
   if (rateLimited) throw rateLimited;
 }
 
 const sendMessageSchema = z.object({ channel: z.string(), text: z.string(), blocks: z.array(z.any()).optional() });
 
-/** Slack's answers that retrying the same message cannot change. */
-const UNDELIVERABLE = new Set([
-  'channel_not_found', 'not_in_channel', 'is_archived', 'user_not_found', 'user_disabled', 'cannot_dm_bot', 'messages_tab_disabled',
-  'restricted_action', 'invalid_blocks', 'msg_too_long', 'no_text', 'too_many_attachments',
-]);
-
-function undeliverableReason(error: unknown): string | undefined {
-  const code = (error as { data?: { error?: unknown } }).data?.error;
-  return typeof code === 'string' && UNDELIVERABLE.has(code) ? code : undefined;
+/** Posts a message that stands alone (not one kept up to date): refused for good when Slack will never take it. */
+async function postMessage(ctx: AppContext, { channel, text, blocks }: z.infer<typeof sendMessageSchema>): Promise<void> {
+  try {
+    await slackCall(ctx, () => ctx.slack.chat.postMessage({ channel, text, ...(blocks ? { blocks } : {}), unfurl_links: false }));
+  } catch (error) {
+    throw permanentSlackError(error) ?? error;
+  }
 }
+
+const noticeMessage = (ctx: AppContext, { to, notice }: NoticeJob) => ({ channel: to, text: noticeText(ctx.config, notice) });
 
 /**
  * A message the runner gave up on is never dropped. When Slack refuses it for good (a channel the bot is not in, a
@@ -140,7 +108,7 @@ function keepUndelivered(ctx: AppContext, message: z.infer<typeof sendMessageSch
   const now = ctx.clock.now();
   const reason = error instanceof PermanentError ? error.code : undefined;
   if (!reason) {
-    enqueue(ctx.db, now, JOB.sendMessage, message, { runAt: now + ctx.config.jobs.retryMax });
+    enqueue(ctx.db, now, SLACK_JOB.sendMessage, message, { runAt: now + ctx.config.jobs.retryMax });
     ctx.log.warn('Slack message not delivered yet; queued again', { channel: message.channel, at: new Date(now + ctx.config.jobs.retryMax).toISOString() });
     return;
   }
@@ -149,7 +117,7 @@ function keepUndelivered(ctx: AppContext, message: z.infer<typeof sendMessageSch
     return;
   }
   const to = /^[CG]/.test(message.channel) ? channelMention(message.channel) : mention(message.channel);
-  enqueue(ctx.db, now, JOB.sendMessage, {
+  enqueue(ctx.db, now, SLACK_JOB.sendMessage, {
     channel: ctx.config.itChannel,
     text: mrkdwn`:warning: accessbot could not deliver this message to ${to} (Slack says ${escapeMrkdwn(reason)}); please pass it on:\n${quoteLines(trustedMrkdwn(message.text))}`,
   });
@@ -187,34 +155,32 @@ export function publishHome(ctx: AppContext, userId: string, tasks: HomeTasks): 
 }
 
 export function registerSlackJobs(ctx: AppContext, homeTasks: HomeTasks): void {
-  ctx.runner.register(JOB.sendMessage, {
+  ctx.runner.register(SLACK_JOB.sendMessage, {
     schema: sendMessageSchema,
-    async run({ channel, text, blocks }) {
-      try {
-        await slackCall(ctx, () => ctx.slack.chat.postMessage({ channel, text, ...(blocks ? { blocks } : {}), unfurl_links: false }));
-      } catch (error) {
-        const reason = undeliverableReason(error);
-        if (reason) throw new PermanentError(`Slack refused the message: ${reason}`, reason);
-        throw error;
-      }
-    },
+    run: (message) => postMessage(ctx, message),
     onGiveUp: (message, error) => keepUndelivered(ctx, message, error),
   });
-  ctx.runner.register(JOB.syncRequestMessages, {
+  // A notice is worded when it is sent; one given up on is kept as words, like any other message.
+  ctx.runner.register(REQUEST_JOB.notice, {
+    schema: noticeJobSchema,
+    run: (job) => postMessage(ctx, noticeMessage(ctx, job)),
+    onGiveUp: (job, error) => keepUndelivered(ctx, noticeMessage(ctx, job), error),
+  });
+  ctx.runner.register(REQUEST_JOB.syncMessages, {
     schema: z.object({ requestId: z.string() }),
     logFields: ({ requestId }) => ({ requestId }),
     run: ({ requestId }) => syncRequestMessages(ctx, requestId),
     // A card that cannot be delivered (an approver id that is not a user, a channel the bot is not in) must not
     // vanish into the logs: IT hears of it, and the next change of the request tries again.
     onGiveUp({ requestId }, error) {
-      enqueue(ctx.db, ctx.clock.now(), JOB.sendMessage, {
+      enqueue(ctx.db, ctx.clock.now(), SLACK_JOB.sendMessage, {
         channel: ctx.config.itChannel,
         text: mrkdwn`:warning: accessbot could not post or update the Slack messages of request ${escapeMrkdwn(requestId)}: ${escapeMrkdwn(error.message)}. Check the approvers and channels in access.config.json and that the bot is invited to the channels.`,
       });
       ctx.wake();
     },
   });
-  ctx.runner.register(JOB.refreshHome, {
+  ctx.runner.register(REQUEST_JOB.refreshHome, {
     schema: z.object({ userId: z.string() }),
     async run({ userId }) {
       await publishHome(ctx, userId, homeTasks);

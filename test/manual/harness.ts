@@ -14,7 +14,9 @@ import { taskOfItem, type Task } from '../../src/connectors/manual/repository.js
 import type { Connector } from '../../src/connectors/types.js';
 import type { AppContext } from '../../src/context.js';
 import { openDatabase, type Db } from '../../src/db/connection.js';
-import { JOB } from '../../src/jobs/kinds.js';
+import { noticeJobSchema, REQUEST_JOB } from '../../src/requests/notices.js';
+import { SLACK_JOB } from '../../src/slack/kinds.js';
+import { noticeText } from '../../src/slack/notices.js';
 import { JobRunner } from '../../src/jobs/runner.js';
 import { registerFulfillment } from '../../src/requests/fulfillment.js';
 import { createItAdmins } from '../../src/requests/it-admins.js';
@@ -109,9 +111,13 @@ export async function startHarness(
     registerFulfillment(next, ctx);
     connector.registerJobs!(next);
     // The core's DM job (its real handler lives in the Slack layer): lets tests see what the requester is told.
-    next.register(JOB.sendMessage, {
+    next.register(SLACK_JOB.sendMessage, {
       schema: z.object({ channel: z.string(), text: z.string() }),
       run: async ({ channel, text }) => void (await ctx.slack.chat.postMessage({ channel, text })),
+    });
+    next.register(REQUEST_JOB.notice, {
+      schema: noticeJobSchema,
+      run: async ({ to, notice }) => void (await ctx.slack.chat.postMessage({ channel: to, text: noticeText(ctx.config, notice) })),
     });
     ctx.runner = next;
     runner = next;

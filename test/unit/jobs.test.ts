@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import { z } from 'zod';
 import { openDatabase, type Db } from '../../src/db/connection.js';
 import { PermanentError, RetryAt } from '../../src/jobs/errors.js';
-import { JOB } from '../../src/jobs/kinds.js';
+import { REQUEST_JOB } from '../../src/requests/notices.js';
+import { SLACK_JOB } from '../../src/slack/kinds.js';
 import { cancelJobs, enqueue, type JobRow } from '../../src/jobs/queue.js';
 import { JobRunner } from '../../src/jobs/runner.js';
 import { silentLogger } from '../../src/util/log.js';
@@ -200,20 +201,20 @@ test('a backlog of connector jobs filling every connector worker does not delay 
   const connectorStarted = counter(2);
   runner.register('item.fulfill', { schema: payload, run: async () => { connectorStarted.hit(); await held.opened; } });
   const sent = counter(1);
-  runner.register(JOB.sendMessage, { schema: z.object({ channel: z.string(), text: z.string() }), run: async () => sent.hit() });
+  runner.register(SLACK_JOB.sendMessage, { schema: z.object({ channel: z.string(), text: z.string() }), run: async () => sent.hit() });
   const now = Date.now();
   for (let n = 0; n < 20; n++) enqueue(db, now, 'item.fulfill', { n });
   runner.start();
   await connectorStarted.done;
   // Due after the whole backlog, as a card posted mid-way through a bulk run is.
-  enqueue(db, Date.now() + 1, JOB.sendMessage, { channel: 'U1', text: 'your request was approved' });
+  enqueue(db, Date.now() + 1, SLACK_JOB.sendMessage, { channel: 'U1', text: 'your request was approved' });
   runner.wake();
   const outcome = await Promise.race([sent.done.then(() => 'sent'), new Promise((resolve) => setTimeout(resolve, 3000, 'stuck behind the backlog'))]);
   held.open();
   await runner.stop();
   assert.equal(outcome, 'sent');
   assert.equal(connectorStarted.seen, 2, 'the connector workers were all taken the whole time');
-  assert.equal((db.prepare("SELECT pool FROM jobs WHERE kind = ?").get(JOB.sendMessage) as { pool: string }).pool, 'slack');
+  assert.equal((db.prepare("SELECT pool FROM jobs WHERE kind = ?").get(SLACK_JOB.sendMessage) as { pool: string }).pool, 'slack');
 });
 
 test("a coalesced job waiting out Slack's Retry-After is not pulled earlier by the next change", async () => {
@@ -222,22 +223,22 @@ test("a coalesced job waiting out Slack's Retry-After is not pulled earlier by t
   const runner = new JobRunner(db, wall, silentLogger, { pollMs: 10 });
   const retryAfter = wall.now() + 30_000;
   const ran = counter(1);
-  runner.register(JOB.refreshHome, {
+  runner.register(REQUEST_JOB.refreshHome, {
     schema: z.object({ userId: z.string() }),
     run: async () => { ran.hit(); throw new RetryAt(retryAfter, 'Slack rate limit: retry after 30s'); },
   });
-  const id = enqueue(db, wall.now(), JOB.refreshHome, { userId: 'U1' }, { key: 'home:U1', mode: 'coalesce' })!;
+  const id = enqueue(db, wall.now(), REQUEST_JOB.refreshHome, { userId: 'U1' }, { key: 'home:U1', mode: 'coalesce' })!;
   runner.start();
   await ran.done;
   await until(() => job(db, id).state === 'queued', 'the job to be rescheduled');
   await runner.stop();
   assert.equal(job(db, id).run_at, retryAfter);
   // Every change of the request asks for a refresh at once; the one queued absorbs it and keeps Slack's time.
-  assert.equal(enqueue(db, wall.now(), JOB.refreshHome, { userId: 'U1' }, { key: 'home:U1', mode: 'coalesce' }), id);
+  assert.equal(enqueue(db, wall.now(), REQUEST_JOB.refreshHome, { userId: 'U1' }, { key: 'home:U1', mode: 'coalesce' }), id);
   assert.equal(job(db, id).run_at, retryAfter, "Slack's Retry-After is kept");
   // A fresh coalesced job (never run) still moves earlier, as before.
-  const fresh = enqueue(db, wall.now(), JOB.refreshHome, { userId: 'U2' }, { key: 'home:U2', mode: 'coalesce', runAt: wall.now() + 5000 })!;
-  enqueue(db, wall.now(), JOB.refreshHome, { userId: 'U2' }, { key: 'home:U2', mode: 'coalesce', runAt: wall.now() });
+  const fresh = enqueue(db, wall.now(), REQUEST_JOB.refreshHome, { userId: 'U2' }, { key: 'home:U2', mode: 'coalesce', runAt: wall.now() + 5000 })!;
+  enqueue(db, wall.now(), REQUEST_JOB.refreshHome, { userId: 'U2' }, { key: 'home:U2', mode: 'coalesce', runAt: wall.now() });
   assert.equal(job(db, fresh).run_at, wall.now());
 });
 
@@ -285,7 +286,7 @@ test('a job that keeps killing the process is failed after three restarts, and i
       schema: payload,
       run: async () => { runs++; started(); await held.opened; },
       onGiveUp: ({ n }, error) => {
-        enqueue(db, Date.now(), JOB.sendMessage, { channel: 'C0ITOPS', text: `item ${n} failed: ${error.message}` });
+        enqueue(db, Date.now(), SLACK_JOB.sendMessage, { channel: 'C0ITOPS', text: `item ${n} failed: ${error.message}` });
       },
     });
   const id = enqueue(db, Date.now(), 'poison', { n: 7 })!;
@@ -313,7 +314,7 @@ test('a job that keeps killing the process is failed after three restarts, and i
   const row = job(db, id);
   assert.equal(row.state, 'failed');
   assert.match(row.last_error ?? '', /stopped while running this job 4 times/);
-  const told = db.prepare("SELECT payload FROM jobs WHERE kind = ?").all(JOB.sendMessage) as { payload: string }[];
+  const told = db.prepare("SELECT payload FROM jobs WHERE kind = ?").all(SLACK_JOB.sendMessage) as { payload: string }[];
   assert.equal(told.length, 1, 'IT is told once');
   assert.match(JSON.parse(told[0]!.payload).text, /item 7 failed: the bot stopped/);
 });
@@ -342,7 +343,7 @@ test('a give-up whose consequence cannot be stored still fails the job, and stor
     schema: payload,
     run: async () => { throw new PermanentError('account is protected'); },
     onGiveUp: () => {
-      enqueue(db, Date.now(), JOB.sendMessage, { channel: 'C0ITOPS', text: 'half of it' });
+      enqueue(db, Date.now(), SLACK_JOB.sendMessage, { channel: 'C0ITOPS', text: 'half of it' });
       gaveUp.hit();
       throw new Error('bug in the give-up handler');
     },
@@ -352,7 +353,7 @@ test('a give-up whose consequence cannot be stored still fails the job, and stor
   await gaveUp.done;
   await until(() => job(db, id).state === 'failed', 'the job to fail');
   await runner.stop();
-  assert.equal((db.prepare('SELECT COUNT(*) AS n FROM jobs WHERE kind = ?').get(JOB.sendMessage) as { n: number }).n, 0);
+  assert.equal((db.prepare('SELECT COUNT(*) AS n FROM jobs WHERE kind = ?').get(SLACK_JOB.sendMessage) as { n: number }).n, 0);
 });
 
 /** A wall clock the test moves: each failed run jumps it forward, as hours of backoff would. */
