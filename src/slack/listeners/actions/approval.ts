@@ -1,14 +1,14 @@
 /** Approve and Deny buttons, wherever the card is (DM, mirror channel, IT channel, Home tab). */
-import type { AllMiddlewareArgs, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import type { BlockAction, ButtonAction } from '@slack/bolt';
 import type { AppContext } from '../../../context.js';
 import { checkDecision, decide, rerenderRequest } from '../../../requests/service.js';
 import { parseDecisionValue, stepLabel } from '../../blocks/request.js';
 import { denyReasonModal } from '../../blocks/modals.js';
 import { learnClicker } from '../../directory.js';
 import { CLICKER_UNKNOWN, refusalText } from '../../replies.js';
-import { tellActor } from './tell-actor.js';
+import { tellClicker, type ActionArgs } from '../../tell-clicker.js';
 
-type ButtonArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs;
+type ButtonArgs = ActionArgs<BlockAction<ButtonAction>>;
 
 /**
  * The steps the button was rendered for, once the clicker is known well enough to judge; undefined when the
@@ -19,11 +19,11 @@ async function clickedSteps(ctx: AppContext, args: ButtonArgs): Promise<{ reques
   if (approvalIds === null) {
     // A card rendered before buttons named their steps: re-render it rather than guess what it was for.
     rerenderRequest(ctx, requestId);
-    await tellActor(args, refusalText({ reason: 'outdated_card' }));
+    await tellClicker(args, refusalText({ reason: 'outdated_card' }));
     return undefined;
   }
   if (!(await learnClicker(ctx, args.body.user.id))) {
-    await tellActor(args, CLICKER_UNKNOWN);
+    await tellClicker(args, CLICKER_UNKNOWN);
     return undefined;
   }
   return { requestId, approvalIds };
@@ -35,7 +35,7 @@ export function approveButton(ctx: AppContext) {
     const clicked = await clickedSteps(ctx, args);
     if (!clicked) return;
     const result = decide(ctx, clicked.requestId, args.body.user.id, 'approve', { approvalIds: clicked.approvalIds });
-    if (!result.ok) await tellActor(args, refusalText(result));
+    if (!result.ok) await tellClicker(args, refusalText(result));
   };
 }
 
@@ -46,7 +46,7 @@ export function denyButton(ctx: AppContext) {
     if (!clicked) return;
     const check = checkDecision(ctx, clicked.requestId, args.body.user.id, clicked.approvalIds);
     if (!check.ok) {
-      await tellActor(args, refusalText(check));
+      await tellClicker(args, refusalText(check));
       return;
     }
     // The modal denies what this click may decide now, and is judged again when submitted.

@@ -1,0 +1,17 @@
+/** Buttons on cards, status messages and alerts: each action id (and its `:suffix` variants) to its listener. */
+import type { App, BlockAction, ButtonAction } from '@slack/bolt';
+import type { AppContext } from '../../../context.js';
+import { ACTION } from '../../blocks/request.js';
+import { approveButton, denyButton } from './approval.js';
+import { cancelButton } from './cancel.js';
+import { retryButton } from './retry.js';
+
+const startsWith = (prefix: string) => new RegExp(`^${prefix}(:|$)`);
+
+export function registerActions(app: App, ctx: AppContext): void {
+  const button = (prefix: string) => ({ type: 'block_actions', action_id: startsWith(prefix) }) as const;
+  app.action<BlockAction<ButtonAction>>(button(ACTION.approve), approveButton(ctx));
+  app.action<BlockAction<ButtonAction>>(button(ACTION.deny), denyButton(ctx));
+  app.action<BlockAction<ButtonAction>>(button(ACTION.retry), retryButton(ctx));
+  app.action<BlockAction<ButtonAction>>(button(ACTION.cancel), cancelButton(ctx));
+}

@@ -1,0 +1,12 @@
+/** Modal submissions: the request form and the deny reason. */
+import type { App } from '@slack/bolt';
+import type { AppContext } from '../../../context.js';
+import { DENY_MODAL, REQUEST_MODAL } from '../../blocks/modals.js';
+import type { PeopleDirectory } from '../../people.js';
+import { accessRequestSubmission } from './access-request.js';
+import { denyReasonSubmission } from './deny-reason.js';
+
+export function registerViews(app: App, ctx: AppContext, people: PeopleDirectory): void {
+  app.view(REQUEST_MODAL, accessRequestSubmission(ctx, people));
+  app.view(DENY_MODAL, denyReasonSubmission(ctx));
+}
