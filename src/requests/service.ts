@@ -80,7 +80,6 @@ function insertRequestWithFreshId(deps: RequestDeps, request: Omit<AccessRequest
   }
 }
 
-export { appById };
 // Where they were defined before notices.ts: connectors import them from here (slices A/B move those imports).
 export { PROGRESS_REFRESH_MS, refreshHomes, syncMessages };
 

@@ -1,5 +1,5 @@
 /** Words for people: refusals and usage. Domain results in, one readable sentence out. */
-import type { AccessConfig } from '../config.js';
+import { appById, type AccessConfig } from '../config.js';
 import { STATE_LABEL, subjectLabel, type DecisionRefusal, type Item } from '../requests/model.js';
 import { escapeMrkdwn, joinMrkdwn, mention, mrkdwn, trustedMrkdwn, type Mrkdwn } from '../util/mrkdwn.js';
 import { formatTime } from './blocks/common.js';
@@ -48,7 +48,7 @@ export const SOMETHING_WENT_WRONG = 'Sorry, something went wrong on our side and
 
 // An item's detail is stored as mrkdwn (escaped where it was written).
 const itemText = (config: AccessConfig, item: Item): Mrkdwn =>
-  mrkdwn`${subjectLabel(item.subject)} · ${escapeMrkdwn(config.apps.find((app) => app.id === item.appId)?.name ?? item.appId)}: ${escapeMrkdwn(STATE_LABEL[item.state])}${item.detail ? mrkdwn` (${trustedMrkdwn(item.detail)})` : mrkdwn``}`;
+  mrkdwn`${subjectLabel(item.subject)} · ${escapeMrkdwn(appById(config, item.appId)?.name ?? item.appId)}: ${escapeMrkdwn(STATE_LABEL[item.state])}${item.detail ? mrkdwn` (${trustedMrkdwn(item.detail)})` : mrkdwn``}`;
 
 /** What a cancel stopped, and what it could not: done or underway work is listed, not undone. */
 export function cancelledText(config: AccessConfig, result: { cancelled: Item[]; kept: Item[]; detail: { request: { id: string } } }): Mrkdwn {

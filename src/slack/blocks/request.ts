@@ -1,7 +1,7 @@
 /** Approval cards, the requester's status message and IT failure alerts: pure renderings of a request's state. */
 import type { KnownBlock } from '@slack/types';
 import { formatDistance } from 'date-fns';
-import { approvalStepsOf, type AccessConfig, type AppConfig } from '../../config.js';
+import { appById, approvalStepsOf, type AccessConfig } from '../../config.js';
 import { STATE_LABEL, isCancellable, subjectLabel, type Approval, type Item, type RequestDetail } from '../../requests/model.js';
 import { escapeMrkdwn, joinMrkdwn, mention, mrkdwn, trustedMrkdwn, type Mrkdwn } from '../../util/mrkdwn.js';
 import { context, contexts, formatTime, header, quotedSections, section, sections, sectionsOfLines } from './common.js';
@@ -20,7 +20,7 @@ export interface Rendered {
   blocks: KnownBlock[];
 }
 
-const appOf = (config: AccessConfig, appId: string): AppConfig | undefined => config.apps.find((app) => app.id === appId);
+const appOf = appById;
 const appName = (config: AccessConfig, appId: string) => escapeMrkdwn(appOf(config, appId)?.name ?? appId);
 const kindWord = (detail: RequestDetail) => (detail.request.kind === 'onboard' ? 'Onboarding' : 'Offboarding');
 
