@@ -19,7 +19,7 @@ import { peopleFacts, type KnownEmails } from './people.js';
 import { scheduleApprovalReminder } from './reminders.js';
 import { startOfDateInZone, type Clock } from '../util/time.js';
 import {
-  canTransition, countStates, decidableBy, decidingFor, eligibleApprovers, isCancellable, isOpenRequest, summarizeStates,
+  canTransition, countStates, decidableBy, decidingFor, eligibleApprovers, isCancellable, isOpenRequest,
   type AccessRequest, type Approval, type DecisionRefusal, type Item, type ItemState, type RequestDetail, type RequestKind, type RequestOptions, type Subject,
 } from './model.js';
 import {
@@ -352,21 +352,25 @@ export function beginFulfillment(deps: RequestDeps, itemId: number): boolean {
   });
 }
 
-export type RetryResult = { ok: true; retried: number } | { ok: false; message: string };
+export type RetryRefusal =
+  | { reason: 'app_gone'; appId: string }
+  /** `allowed`: the IT admins and the app's approvers, who may. */
+  | { reason: 'not_allowed'; appId: string; allowed: string[] }
+  | { reason: 'nothing_failed'; requestId: string };
+export type RetryResult = { ok: true; retried: number } | ({ ok: false } & RetryRefusal);
 
 /** Puts a request's failed items of one app back in the queue; only the IT admins and that app's approvers may. */
 export function retryFailed(deps: RequestDeps, requestId: string, appId: string, actor: string): RetryResult {
   const app = appById(deps.config, appId);
-  if (!app) return { ok: false, message: `The app "${appId}" is no longer configured.` };
+  if (!app) return { ok: false, reason: 'app_gone', appId };
   const approvers = new Set(expandApprovers(deps, approvalStepsOf(app).flatMap((step) => step.approvers)));
   if (!approvers.has(actor) && !deps.itAdmins.has(actor)) {
-    const who = [...new Set([...deps.itAdmins.members(), ...approvers])].map((a) => `<@${a}>`).join(', ');
-    return { ok: false, message: `Only the IT admins and ${app.name} approvers can retry it (${who}). Nothing was changed.` };
+    return { ok: false, reason: 'not_allowed', appId, allowed: [...new Set([...deps.itAdmins.members(), ...approvers])] };
   }
   const now = deps.clock.now();
   const result = inTransaction(deps.db, (): RetryResult => {
     const ids = failedItemIds(deps.db, requestId, appId);
-    if (ids.length === 0) return { ok: false, message: 'Nothing to retry: no item of this request is failed any more.' };
+    if (ids.length === 0) return { ok: false, reason: 'nothing_failed', requestId };
     for (const id of ids) {
       const item = getItem(deps.db, id)!;
       transition(deps, item, 'approved', now, actor, { detail: mrkdwn`retry requested by ${mention(actor)}` });
@@ -380,23 +384,21 @@ export function retryFailed(deps: RequestDeps, requestId: string, appId: string,
   return result;
 }
 
-export type CancelRefusal = { ok: false; reason: 'not_found' | 'not_allowed' | 'nothing_to_cancel'; message: string };
+export type CancelRefusal = { ok: false; requestId: string } & (
+  | { reason: 'not_found' }
+  | { reason: 'not_allowed'; requesterId: string }
+  /** What is left is underway (`open`: its states), or nothing is left: `cancelledBy` whoever cancelled it. */
+  | { reason: 'nothing_to_cancel'; open: [ItemState, number][]; all: [ItemState, number][]; cancelledBy: string | null }
+);
 /** `cancelled`: the items that will not be done; `kept`: done, underway or ended otherwise, listed, not undone. */
 export type CancelResult = { ok: true; cancelled: Item[]; kept: Item[]; detail: RequestDetail } | CancelRefusal;
 
 function nothingToCancel(deps: RequestDeps, detail: RequestDetail): CancelRefusal {
   const { id } = detail.request;
   const open = detail.items.filter((item) => isOpenRequest({ items: [item] }));
-  let message: string;
-  if (open.length > 0) {
-    message = `Nothing in request ${id} can be cancelled any more: what is left is already underway (${summarizeStates(open)}) and is not undone by cancelling. Ask IT if it must be reversed.`;
-  } else {
-    const cancelled = deps.db.prepare("SELECT actor FROM audit WHERE request_id = ? AND action = 'request.cancelled' ORDER BY id DESC LIMIT 1").get(id) as { actor: string } | undefined;
-    message = cancelled
-      ? `Request ${id} was already cancelled by <@${cancelled.actor}>: ${summarizeStates(detail.items)}. Nothing more to cancel.`
-      : `Request ${id} is finished (${summarizeStates(detail.items)}): nothing left to cancel.`;
-  }
-  return { ok: false, reason: 'nothing_to_cancel', message };
+  const cancelled = open.length > 0 ? undefined
+    : deps.db.prepare("SELECT actor FROM audit WHERE request_id = ? AND action = 'request.cancelled' ORDER BY id DESC LIMIT 1").get(id) as { actor: string } | undefined;
+  return { ok: false, requestId: id, reason: 'nothing_to_cancel', open: countStates(open), all: countStates(detail.items), cancelledBy: cancelled?.actor ?? null };
 }
 
 /**
@@ -409,10 +411,10 @@ export function cancelRequest(deps: RequestDeps, requestId: string, actor: strin
   const now = deps.clock.now();
   const result = inTransaction(deps.db, (): CancelResult => {
     const detail = getRequestDetail(deps.db, requestId);
-    if (!detail) return { ok: false, reason: 'not_found', message: `There is no request ${requestId}. \`/access status\` lists your open requests.` };
+    if (!detail) return { ok: false, reason: 'not_found', requestId };
     const { request } = detail;
     if (actor !== request.requesterId && !deps.itAdmins.has(actor)) {
-      return { ok: false, reason: 'not_allowed', message: `Only the requester <@${request.requesterId}> or an IT admin can cancel request ${requestId}. Nothing was changed.` };
+      return { ok: false, reason: 'not_allowed', requestId, requesterId: request.requesterId };
     }
     const cancelled: Item[] = [];
     for (const item of detail.items) {

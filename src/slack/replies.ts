@@ -1,6 +1,7 @@
 /** Words for people: refusals and usage. Domain results in, one readable sentence out. */
 import { appById, type AccessConfig } from '../config.js';
-import { STATE_LABEL, subjectLabel, type DecisionRefusal, type Item } from '../requests/model.js';
+import { STATE_LABEL, subjectLabel, type DecisionRefusal, type Item, type ItemState } from '../requests/model.js';
+import type { CancelRefusal, RetryRefusal } from '../requests/service.js';
 import { escapeMrkdwn, joinMrkdwn, mention, mrkdwn, trustedMrkdwn, type Mrkdwn } from '../util/mrkdwn.js';
 import { formatTime } from './blocks/common.js';
 
@@ -60,4 +61,37 @@ export function cancelledText(config: AccessConfig, result: { cancelled: Item[];
     if (result.kept.length > 30) lines.push(mrkdwn`• …and ${result.kept.length - 30} more`);
   }
   return joinMrkdwn(lines, '\n');
+}
+
+const statesText = (states: [ItemState, number][]) => states.map(([state, n]) => `${n} ${STATE_LABEL[state]}`).join(', ');
+
+/** Why a cancel changed nothing. */
+export function cancelRefusalText(refusal: CancelRefusal): string {
+  const id = refusal.requestId;
+  switch (refusal.reason) {
+    case 'not_found':
+      return `There is no request ${id}. \`/access status\` lists your open requests.`;
+    case 'not_allowed':
+      return `Only the requester <@${refusal.requesterId}> or an IT admin can cancel request ${id}. Nothing was changed.`;
+    case 'nothing_to_cancel':
+      if (refusal.open.length > 0) {
+        return `Nothing in request ${id} can be cancelled any more: what is left is already underway (${statesText(refusal.open)}) and is not undone by cancelling. Ask IT if it must be reversed.`;
+      }
+      return refusal.cancelledBy
+        ? `Request ${id} was already cancelled by <@${refusal.cancelledBy}>: ${statesText(refusal.all)}. Nothing more to cancel.`
+        : `Request ${id} is finished (${statesText(refusal.all)}): nothing left to cancel.`;
+  }
+}
+
+/** What a Retry click did, or why it did nothing. */
+export function retryText(config: AccessConfig, requestId: string, result: { ok: true; retried: number } | ({ ok: false } & RetryRefusal)): string {
+  if (result.ok) return `Retrying ${result.retried} failed item${result.retried === 1 ? '' : 's'} of ${requestId}.`;
+  switch (result.reason) {
+    case 'app_gone':
+      return `The app "${result.appId}" is no longer configured.`;
+    case 'not_allowed':
+      return `Only the IT admins and ${appById(config, result.appId)?.name ?? result.appId} approvers can retry it (${result.allowed.map((id) => `<@${id}>`).join(', ')}). Nothing was changed.`;
+    case 'nothing_failed':
+      return 'Nothing to retry: no item of this request is failed any more.';
+  }
 }

@@ -2,13 +2,13 @@
 import type { BlockAction, ButtonAction } from '@slack/bolt';
 import type { AppContext } from '../../../context.js';
 import { cancelRequest } from '../../../requests/service.js';
-import { cancelledText } from '../../replies.js';
+import { cancelRefusalText, cancelledText } from '../../replies.js';
 import { tellClicker, type ActionArgs } from '../../tell-clicker.js';
 
 export function cancelButton(ctx: AppContext) {
   return async (args: ActionArgs<BlockAction<ButtonAction>>) => {
     await args.ack();
     const result = cancelRequest(ctx, args.action.value ?? '', args.body.user.id);
-    await tellClicker(args, result.ok ? cancelledText(ctx.config, result) : result.message);
+    await tellClicker(args, result.ok ? cancelledText(ctx.config, result) : cancelRefusalText(result));
   };
 }

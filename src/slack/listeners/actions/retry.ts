@@ -2,6 +2,7 @@
 import type { BlockAction, ButtonAction } from '@slack/bolt';
 import type { AppContext } from '../../../context.js';
 import { retryFailed } from '../../../requests/service.js';
+import { retryText } from '../../replies.js';
 import { tellClicker, type ActionArgs } from '../../tell-clicker.js';
 
 export function retryButton(ctx: AppContext) {
@@ -9,6 +10,6 @@ export function retryButton(ctx: AppContext) {
     await args.ack();
     const [requestId = '', appId = ''] = (args.action.value ?? '').split('|');
     const result = retryFailed(ctx, requestId, appId, args.body.user.id);
-    await tellClicker(args, result.ok ? `Retrying ${result.retried} failed item${result.retried === 1 ? '' : 's'} of ${requestId}.` : result.message);
+    await tellClicker(args, retryText(ctx.config, requestId, result));
   };
 }

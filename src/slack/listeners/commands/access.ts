@@ -9,7 +9,7 @@ import { escapeMrkdwn } from '../../../util/mrkdwn.js';
 import { dateInZone } from '../../../util/time.js';
 import { requestModal } from '../../blocks/modals.js';
 import { requestOverviewText } from '../../blocks/request.js';
-import { SOMETHING_WENT_WRONG, USAGE, cancelledText } from '../../replies.js';
+import { SOMETHING_WENT_WRONG, USAGE, cancelRefusalText, cancelledText } from '../../replies.js';
 
 export type TasksText = (ctx: AppContext, userId: string) => string;
 
@@ -39,7 +39,7 @@ export function accessCommand(ctx: AppContext, tasksText: TasksText) {
           return;
         }
         const result = cancelRequest(ctx, requestId, command.user_id);
-        await ack({ response_type: 'ephemeral', text: result.ok ? cancelledText(ctx.config, result) : result.message });
+        await ack({ response_type: 'ephemeral', text: result.ok ? cancelledText(ctx.config, result) : cancelRefusalText(result) });
         return;
       }
       if (word === 'delegate' || word.startsWith('delegate ')) {
