@@ -113,4 +113,15 @@ describe('approval preview', () => {
     assert.equal(h.autodesk.userByEmail('zed@example.com')!.status, 'inactive', 'the account approved the second time is deactivated');
     assert.equal(h.autodesk.userByEmail('zed.former@example.com')!.status, 'active', 'the renamed account is left alone');
   });
+
+  test('while Autodesk does not answer the card says the preview is unavailable, approval still works, and a later answer fills it in', async () => {
+    h.autodesk.addUser({ email: 'una@example.com', status: 'active' });
+    h.autodesk.setOutage(503);
+    const id = await requestAccess(h, PEOPLE.requester, { kind: 'offboard', apps: ['autodesk'], subject_emails: 'una@example.com' });
+    const card = await previewedCard(PEOPLE.manager, id, 'preview unavailable for now');
+    h.autodesk.setOutage(null);
+    assert.ok(textOf(card).includes('"type":"button"'), 'the approver can still decide');
+    await h.driver.clickButton(PEOPLE.manager, card, 'Approve');
+    await h.slack.waitFor(() => lineFor(card, 'una@example.com').includes('will be deactivated'), { timeoutMs: 15_000, description: 'the preview read once Autodesk answers' });
+  });
 });
