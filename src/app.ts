@@ -20,6 +20,7 @@ import { createKnownEmails } from './requests/people.js';
 import { createMetrics } from './metrics.js';
 import { registerDelegationJobs } from './requests/delegation.js';
 import { registerFulfillment } from './requests/fulfillment.js';
+import { registerPreviewJob } from './requests/preview-jobs.js';
 import { registerApprovalReminders } from './slack/approval-reminders.js';
 import { createItemProgress } from './requests/service.js';
 import { DIRECTORY_REFRESH_MS, refreshDirectory, resolveApproverEmails } from './slack/directory.js';
@@ -177,6 +178,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
     else connectors.set(app.id, (manual ??= createManualConnector(ctx)));
   }
   registerFulfillment(runner, ctx);
+  registerPreviewJob(runner, ctx);
   registerApprovalReminders(runner, ctx);
   registerDelegationJobs(runner, ctx);
   registerSlackJobs(ctx, taskHomeBlocks);

@@ -9,6 +9,7 @@
 import type { JobContext, JobRunner } from '../jobs/runner.js';
 import type { RequestKind, Subject } from '../requests/model.js';
 import type { Mrkdwn } from '../util/mrkdwn.js';
+import type { ItemPreview } from './preview.js';
 
 export interface FulfillmentItem {
   itemId: number;
@@ -55,6 +56,12 @@ export interface Connector {
    * Runs inside the cancel's transaction, so it must only write to the database; false when it is too late.
    */
   withdraw?(itemId: number, actor: string): boolean;
+  /**
+   * What approving these items will do, read from the app after `notBefore` (the request was filed), in one read
+   * for the whole batch. Runs in a durable job after the cards are posted, never on the Slack path. Items the
+   * connector says nothing about are left out. See src/connectors/preview.ts.
+   */
+  preview?(items: FulfillmentItem[], notBefore: number, job: JobContext): Promise<ItemPreview[]>;
 }
 
 /** How connectors report on items after the fulfillment job returned. All writes are transactional and audited. */

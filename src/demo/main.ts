@@ -66,7 +66,14 @@ async function main(): Promise<number> {
       autodesk.addUser({ email, firstName: first, status: 'active' });
     }
     const offboarding = await request(PEOPLE.requester, { kind: 'offboard', apps: ['autodesk'], subjects: [PEOPLE.bob, PEOPLE.carol, PEOPLE.dave], justification: 'Contract ended' }, 'offboard Bob, Carol and Dave from Autodesk');
-    await click(PEOPLE.manager, await card(PEOPLE.manager, offboarding), 'Approve');
+    // The card is posted at once; it then fills in what approving will do, read from Autodesk in one listing.
+    const offboardingCard = await card(PEOPLE.manager, offboarding);
+    const preview = await slack.waitFor(() => offboardingCard.blocks.map((block) => String(block.text?.text ?? '')).find((text) => text.startsWith('*What approving will do* (read')), { description: 'the preview on the card', timeoutMs: 15_000 });
+    t.print('           (the card now previews what approving will do:)');
+    for (const line of preview.split('\n').slice(1)) {
+      t.print(`             ${line.replace(/<@(\w+)>/g, (_, id: string) => `@${t.name(id)}`).replace(/<!date\^\d+\^[^|]*\|([^>]*)>/g, '$1').replace(/`/g, '')}`);
+    }
+    await click(PEOPLE.manager, offboardingCard, 'Approve');
     await click(PEOPLE.owner2, await card(PEOPLE.owner2, offboarding), 'Approve');
     outcomes.push({ story: 'offboard Bob, Carol, Dave (Autodesk)', request: offboarding, result: (await settled(offboarding)).join(', ') });
 

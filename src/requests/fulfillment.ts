@@ -2,6 +2,8 @@
 import { z } from 'zod';
 import { JOB } from '../jobs/kinds.js';
 import type { JobRunner } from '../jobs/runner.js';
+import { PreviewChanged } from '../connectors/preview.js';
+import { askApproversAgain } from './preview-jobs.js';
 import { getItem } from './repository.js';
 import { createItemProgress, beginFulfillment, fulfillmentItemOf, type RequestDeps } from './service.js';
 
@@ -16,7 +18,15 @@ export function registerFulfillment(runner: JobRunner, deps: RequestDeps): void 
       const item = fulfillmentItemOf(deps, itemId)!;
       const connector = deps.connectors.get(item.appId);
       if (!connector) return;
-      const outcome = item.kind === 'onboard' ? await connector.onboard(item, job) : await connector.offboard(item, job);
+      let outcome;
+      try {
+        outcome = item.kind === 'onboard' ? await connector.onboard(item, job) : await connector.offboard(item, job);
+      } catch (error) {
+        if (!(error instanceof PreviewChanged)) throw error;
+        // Nothing was done: the approvers decide again on the account found, unless that step cannot reopen.
+        if (!askApproversAgain(deps, itemId, error)) progress.fail(itemId, `stopped before any change: ${error.message}`);
+        return;
+      }
       if (outcome.state === 'completed') progress.complete(itemId, outcome.detail, 'accessbot', outcome.externalId);
       else progress.update(itemId, outcome.detail, 'accessbot', outcome.externalId);
     },

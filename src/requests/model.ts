@@ -3,6 +3,7 @@
  * its app's approval steps, then is fulfilled by the app's connector.
  */
 import { escapeMrkdwn, isSlackId, mention, mrkdwn, type Mrkdwn } from '../util/mrkdwn.js';
+import type { StoredPreview } from './previews.js';
 
 export type RequestKind = 'onboard' | 'offboard';
 
@@ -29,7 +30,8 @@ const TRANSITIONS: Record<ItemState, readonly ItemState[]> = {
   awaiting_approval: ['awaiting_approval', 'approved', 'denied', 'cancelled'],
   approved: ['in_progress', 'completed', 'failed', 'cancelled'],
   // Only a task nobody has done yet is withdrawn from in_progress; work underway in an API is never cancelled.
-  in_progress: ['in_progress', 'completed', 'failed', 'cancelled'],
+  // Back to awaiting_approval when the connector, before acting, finds another account than the approvers saw.
+  in_progress: ['in_progress', 'completed', 'failed', 'cancelled', 'awaiting_approval'],
   failed: ['approved'],
   denied: [],
   completed: [],
@@ -112,6 +114,8 @@ export interface RequestDetail {
   request: AccessRequest;
   items: Item[];
   approvals: Approval[];
+  /** What approving will do, per item, as its connector read it (absent until read; see src/requests/previews.ts). */
+  previews?: readonly StoredPreview[];
 }
 
 /** How a subject is shown in mrkdwn: a mention, or the name and e-mail someone typed for a new hire, escaped. */

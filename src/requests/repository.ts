@@ -1,6 +1,7 @@
 /** Reads and writes of requests, items and approvals. Callers own the transaction. */
 import type { Db } from '../db/connection.js';
 import { TERMINAL_STATES, type AccessRequest, type Approval, type ApprovalState, type Item, type ItemState, type RequestDetail, type RequestKind, type RequestOptions, type Subject } from './model.js';
+import { previewsOfRequest } from './previews.js';
 
 interface RequestRow { id: string; kind: RequestKind; requester_id: string; justification: string; effective_date: string; options: string; created_at: number; updated_at: number }
 interface ItemRow {
@@ -53,7 +54,7 @@ export function getRequestDetail(db: Db, requestId: string): RequestDetail | und
   const request = getRequest(db, requestId);
   if (!request) return undefined;
   const items = (db.prepare('SELECT * FROM items WHERE request_id = ? ORDER BY id').all(requestId) as ItemRow[]).map(toItem);
-  return { request, items, approvals: approvalsOf(db, requestId) };
+  return { request, items, approvals: approvalsOf(db, requestId), previews: previewsOfRequest(db, requestId) };
 }
 
 export function getRequest(db: Db, requestId: string): AccessRequest | undefined {

@@ -16,6 +16,7 @@ import { expandApprovers, type ApproverEntries } from './approver-entries.js';
 import type { ItAdmins } from './it-admins.js';
 import { notify, PROGRESS_REFRESH_MS, refreshHomes, syncMessages, type Notice } from './notices.js';
 import { peopleFacts, type KnownEmails } from './people.js';
+import { schedulePreview } from './previews.js';
 import { scheduleApprovalReminder } from './reminders.js';
 import { startOfDateInZone, type Clock } from '../util/time.js';
 import {
@@ -157,6 +158,8 @@ export function submitRequest(deps: RequestDeps, input: NewRequest): { requestId
     });
     for (const appId of input.appIds) openStep(deps, { request, items }, appById(deps.config, appId)!, 0, now);
     syncMessages(deps, request.id);
+    // After the cards, in its own job: they never wait for what the app says approving will do.
+    if (input.appIds.some((appId) => connectorOf(deps, appId)?.preview)) schedulePreview(deps.db, now, request.id);
     refreshHomes(deps, peopleOf(deps, getRequestDetail(deps.db, request.id)!));
     return { requestId: request.id, duplicate: false };
   });
@@ -261,7 +264,7 @@ function handOff(deps: RequestDeps, detail: RequestDetail, item: Item, now: numb
  * report (a webhook about an item already completed, a click on a denied one) cannot move it back. The detail is
  * stored as mrkdwn, so every card shows it as it is stored.
  */
-function transition(deps: RequestDeps, item: Item, to: ItemState, now: number, actor: string, changes: { detail?: Mrkdwn | null; stepIndex?: number; externalId?: string | null } = {}): boolean {
+export function transition(deps: RequestDeps, item: Item, to: ItemState, now: number, actor: string, changes: { detail?: Mrkdwn | null; stepIndex?: number; externalId?: string | null } = {}): boolean {
   if (!canTransition(item.state, to)) {
     deps.log.warn('item change refused by the state machine', { itemId: item.id, requestId: item.requestId, from: item.state, to });
     return false;
@@ -278,7 +281,7 @@ function transition(deps: RequestDeps, item: Item, to: ItemState, now: number, a
  * Re-render messages and Home tabs; a request that just finished tells its requester how it ended. Called once
  * per item change, so it reads no more than it needs: a bulk request must not reload all its items each time.
  */
-function afterChange(deps: RequestDeps, requestId: string, delayMs: number, wasFinished?: boolean): void {
+export function afterChange(deps: RequestDeps, requestId: string, delayMs: number, wasFinished?: boolean): void {
   const request = getRequest(deps.db, requestId)!;
   syncMessages(deps, requestId, delayMs);
   refreshHomes(deps, peopleOf(deps, { request, approvals: approvalsOf(deps.db, requestId) }));

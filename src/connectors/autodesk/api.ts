@@ -18,6 +18,8 @@ export interface AutodeskUser {
   role: string | null;
   firstName: string | null;
   lastName: string | null;
+  /** ISO timestamp of the last login, when the API says (shown in an offboarding's preview). */
+  lastLogin?: string | null;
 }
 
 export interface UserPage {
@@ -67,6 +69,7 @@ const userSchema = z.object({
   role: z.string().nullish(),
   firstName: z.string().nullish(),
   lastName: z.string().nullish(),
+  lastLogin: z.string().nullish(),
 });
 const pageSchema = z.object({
   data: z.array(userSchema),
@@ -80,6 +83,7 @@ const teamsSchema = z.object({
 
 const toUser = (raw: z.infer<typeof userSchema>): AutodeskUser => ({
   id: raw.id, email: raw.email, status: raw.status, role: raw.role ?? null, firstName: raw.firstName ?? null, lastName: raw.lastName ?? null,
+  lastLogin: raw.lastLogin ?? null,
 });
 
 const userPath = (id: string) => `/users/${encodeURIComponent(id)}`;

@@ -25,6 +25,7 @@ import {
   confirmIntent, forgetPending, intentOf, pendingItemsOfUser, pendingOf, recordIntent, rememberPending, type Intent, type OffboardAction,
 } from './store.js';
 import { handleAutodeskWebhook, type WebhookAnswer } from './webhook.js';
+import { checkPreview, previewItems, ROLE_RANK } from './preview.js';
 
 export const AWAIT_ACTIVATION_JOB = 'autodesk.await_activation';
 export const awaitActivationKey = (itemId: number) => `autodesk.await:${itemId}`;
@@ -78,8 +79,6 @@ async function classified<T>(work: () => Promise<T>): Promise<T> {
 
 const entryOf = (user: AutodeskUser, seenAt: number): DirectoryEntry => ({ id: user.id, email: user.email, status: user.status, role: user.role, seenAt });
 
-/** Onboarding only ever adds access: a role is changed only to one ranked higher than the account's. */
-const ROLE_RANK: Readonly<Record<string, number>> = { viewer: 0, user: 1, admin: 2 };
 
 export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnectorOptions = {}): AutodeskConnector {
   const { db, clock } = ctx;
@@ -373,6 +372,8 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
     if (!target) {
       // Only an Autodesk answer read after the approval names the account (and only a complete listing says none).
       target = await directory.find(item.subject.email, signal, item.approvedAt);
+      // No intent yet, so nothing was done: an account other than the one the approvers saw goes back to them.
+      if (!intent) checkPreview(db, clock, ctx.config, app, item, target);
       if (!target) return { state: 'completed', detail: 'no Autodesk account' };
     }
     if (target.status === 'inactive') return { state: 'completed', detail: 'already deactivated', externalId: target.id };
@@ -405,6 +406,8 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
     refuseProtected(item, 'onboard');
     const app = appOf(item.appId);
     const plan = planOf(app, item);
+    // A first run (no invitation of ours yet) acts only on the account the approvers saw; findOrInvite reuses this read.
+    if (item.externalId === null) checkPreview(db, clock, ctx.config, app, item, await directory.find(item.subject.email, job.signal, item.approvedAt));
     const { entry, invited } = await findOrInvite(item, plan, job.signal);
     switch (entry.status) {
       case 'inactive':
@@ -427,6 +430,7 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
     directory,
     onboard: (item, job) => withPriority(PRIORITY.onboard, () => classified(() => onboard(item, job))),
     offboard: (item, job) => withPriority(PRIORITY.offboard, () => classified(() => offboard(item, job))),
+    preview: (items, notBefore, job) => classified(() => previewItems(ctx.config, appOf, directory, items, notBefore, job.signal)),
     async verify() {
       await classified(() => api.listUsersPage(0, 1));
     },

@@ -21,6 +21,8 @@ export interface DirectoryEntry {
   status: UserStatus;
   role: string | null;
   seenAt: number;
+  /** As the last listing or GET said; absent when the answer did not say. */
+  lastLogin?: string | null;
 }
 
 export interface DirectoryOptions {
@@ -43,9 +45,9 @@ const MAX_PAGES = 2000;
  */
 const MAX_READS = 4;
 
-interface Row { email_lc: string; user_id: string; email: string; status: UserStatus; role: string | null; seen_at: number }
+interface Row { email_lc: string; user_id: string; email: string; status: UserStatus; role: string | null; seen_at: number; last_login: string | null }
 
-const toEntry = (row: Row): DirectoryEntry => ({ id: row.user_id, email: row.email, status: row.status, role: row.role, seenAt: row.seen_at });
+const toEntry = (row: Row): DirectoryEntry => ({ id: row.user_id, email: row.email, status: row.status, role: row.role, seenAt: row.seen_at, lastLogin: row.last_login });
 
 export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
 
@@ -120,7 +122,7 @@ export class AutodeskDirectory {
   }
 
   /** Records what Autodesk just answered (a write or a GET), as of `at`. Never a webhook's claim. */
-  record(user: Pick<AutodeskUser, 'id' | 'email' | 'status' | 'role'>, at = this.clock.now()): void {
+  record(user: Pick<AutodeskUser, 'id' | 'email' | 'status' | 'role' | 'lastLogin'>, at = this.clock.now()): void {
     inTransaction(this.db, () => this.upsert(user, at));
   }
 
@@ -133,18 +135,19 @@ export class AutodeskDirectory {
     return at === null ? Number.POSITIVE_INFINITY : this.clock.now() - at;
   }
 
-  private upsert(user: Pick<AutodeskUser, 'id' | 'email' | 'status' | 'role'>, at: number): void {
+  private upsert(user: Pick<AutodeskUser, 'id' | 'email' | 'status' | 'role' | 'lastLogin'>, at: number): void {
     const emailLc = normalizeEmail(user.email);
     // The same id under another e-mail is the same person renamed: the newer observation replaces it.
     this.db.prepare('DELETE FROM autodesk_directory WHERE user_id = ? AND email_lc <> ? AND seen_at <= ?').run(user.id, emailLc, at);
     this.db
       .prepare(
-        `INSERT INTO autodesk_directory (email_lc, user_id, email, status, role, seen_at) VALUES (@emailLc, @id, @email, @status, @role, @at)
+        `INSERT INTO autodesk_directory (email_lc, user_id, email, status, role, seen_at, last_login) VALUES (@emailLc, @id, @email, @status, @role, @at, @lastLogin)
          ON CONFLICT (email_lc) DO UPDATE SET user_id = excluded.user_id, email = excluded.email, status = excluded.status,
-           role = excluded.role, seen_at = excluded.seen_at
+           role = excluded.role, seen_at = excluded.seen_at, last_login = CASE WHEN excluded.last_login IS NOT NULL THEN excluded.last_login
+             WHEN autodesk_directory.user_id = excluded.user_id THEN autodesk_directory.last_login END
          WHERE autodesk_directory.seen_at <= excluded.seen_at`,
       )
-      .run({ emailLc, id: user.id, email: user.email, status: user.status, role: user.role ?? null, at });
+      .run({ emailLc, id: user.id, email: user.email, status: user.status, role: user.role ?? null, at, lastLogin: user.lastLogin ?? null });
   }
 
   private async traverse(startedAt: number, signal: AbortSignal | undefined): Promise<void> {

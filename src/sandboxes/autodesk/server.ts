@@ -182,6 +182,8 @@ export interface AutodeskSandbox {
   addUser(input: AddUserInput): SandboxUserSnapshot;
   seedUsers(n: number, opts?: SeedUsersOptions): SandboxUserSnapshot[];
   accept(idOrEmail: string): SandboxUserSnapshot;
+  /** An admin renames the account in the Admin Center (the API itself refuses e-mail changes): same id, new e-mail. */
+  changeEmail(idOrEmail: string, newEmail: string): SandboxUserSnapshot;
   countRequests(filter?: RequestFilter): number;
   /** The next `count` API answers fail with `status`; `message` is the error text they carry (outside text the bot must not trust). */
   injectFailures(count: number, status?: number, message?: string): void;
@@ -1000,6 +1002,17 @@ class AutodeskSandboxImpl implements AutodeskSandbox {
       this.emitWebhook('user.accepted_invitation', user);
       this.changed();
     }
+    return this.toSnapshot(user);
+  }
+
+  changeEmail(idOrEmail: string, newEmail: string): SandboxUserSnapshot {
+    const user = this.usersById.get(idOrEmail) ?? this.findByEmail(idOrEmail);
+    if (!user) throw new Error(`Autodesk sandbox: no user ${idOrEmail}`);
+    if (!EMAIL_RE.test(newEmail)) throw new Error(`Autodesk sandbox: invalid email ${JSON.stringify(newEmail)}`);
+    const taken = this.findByEmail(newEmail);
+    if (taken && taken !== user) throw new Error(`Autodesk sandbox: user ${newEmail} already exists`);
+    user.email = newEmail;
+    this.changed();
     return this.toSnapshot(user);
   }
 

@@ -3,6 +3,7 @@ import type { KnownBlock } from '@slack/types';
 import { formatDistance } from 'date-fns';
 import { appById, approvalStepsOf, type AccessConfig } from '../../config.js';
 import { STATE_LABEL, isCancellable, subjectLabel, type Approval, type Item, type RequestDetail } from '../../requests/model.js';
+import type { StoredPreview } from '../../requests/previews.js';
 import { escapeMrkdwn, joinMrkdwn, mention, mrkdwn, trustedMrkdwn, type Mrkdwn } from '../../util/mrkdwn.js';
 import { context, contexts, formatTime, header, quotedSections, section, sections, sectionsOfLines } from './common.js';
 
@@ -128,6 +129,39 @@ function requestSummary(config: AccessConfig, detail: RequestDetail): KnownBlock
   return blocks;
 }
 
+const previewIcon = (summary: string) => (summary.startsWith('preview unavailable') ? '⚠️' : summary.startsWith('protected') ? '🔒' : '🔎');
+
+/** "account 8f3… · Ann@X.com · active · last login 30 Nov": the account a preview names, as the app stores it. */
+function previewAccount(preview: StoredPreview): Mrkdwn {
+  if (!preview.accountId) return mrkdwn``;
+  const login = preview.lastLogin && !Number.isNaN(Date.parse(preview.lastLogin)) ? mrkdwn` · last login ${formatTime(Date.parse(preview.lastLogin))}` : mrkdwn``;
+  return mrkdwn` (account \`${escapeMrkdwn(preview.accountId)}\` · ${escapeMrkdwn(preview.email ?? '')} · ${escapeMrkdwn(preview.status ?? 'unknown')}${login})`;
+}
+
+/**
+ * What approving will do, per person and app, as the connector read it after the request was filed (issue 13 §1).
+ * Until it is read the card says so; approving never waits for it.
+ */
+function previewBlocks(config: AccessConfig, detail: RequestDetail): KnownBlock[] {
+  const previews = new Map((detail.previews ?? []).map((preview) => [preview.itemId, preview]));
+  const lines: Mrkdwn[] = [];
+  let reading = 0;
+  for (const item of detail.items) {
+    const preview = previews.get(item.id);
+    if (!preview) {
+      if (appOf(config, item.appId)?.connector === 'autodesk' && item.state === 'awaiting_approval') reading++;
+      continue;
+    }
+    lines.push(mrkdwn`${escapeMrkdwn(previewIcon(preview.summary))} ${subjectLabel(item.subject)} · ${appName(config, item.appId)}: ${escapeMrkdwn(preview.summary)}${previewAccount(preview)}`);
+  }
+  if (lines.length === 0 && reading === 0) return [];
+  const readAt = Math.max(0, ...[...previews.values()].filter((preview) => preview.state === 'ok').map((preview) => preview.readAt));
+  const title = readAt > 0 ? mrkdwn`*What approving will do* (read ${formatTime(readAt)})` : mrkdwn`*What approving will do*`;
+  const blocks = lines.length ? sectionsOfLines([title, ...lines], 41) : [section(title)];
+  if (reading > 0) blocks.push(context(mrkdwn`⏳ Reading ${escapeMrkdwn(String(reading))} account${reading === 1 ? mrkdwn`` : mrkdwn`s`} from Autodesk… Approving does not wait for it.`));
+  return blocks;
+}
+
 /** With `now` (the requester's view), a pending step says whom it waits on and since when. */
 function statusBlocks(config: AccessConfig, detail: RequestDetail, now?: number): KnownBlock[] {
   const blocks: KnownBlock[] = [];
@@ -213,7 +247,7 @@ function decidesLine(config: AccessConfig, buttons: CardButtons): Mrkdwn {
  * the card has no buttons and only shows the state.
  */
 export function approvalCard(config: AccessConfig, detail: RequestDetail, buttons?: CardButtons, note?: string): Rendered {
-  const blocks = [...requestSummary(config, detail), ...statusBlocks(config, detail)];
+  const blocks = [...requestSummary(config, detail), ...previewBlocks(config, detail), ...statusBlocks(config, detail)];
   if (note) blocks.push(context(escapeMrkdwn(note)));
   const approvals = buttons ? ('personal' in buttons ? buttons.personal : buttons.shared) : [];
   if (buttons && approvals.length > 0) {
