@@ -11,12 +11,13 @@ import { inTransaction } from '../db/connection.js';
 import { PermanentError } from '../jobs/errors.js';
 import type { JobRunner } from '../jobs/runner.js';
 import { escapeMrkdwn, mrkdwn } from '../util/mrkdwn.js';
-import { eligibleApprovers, subjectLabel } from './model.js';
+import { eligibleApprovers } from './model.js';
+import { notify } from './notices.js';
 import { peopleFacts } from './people.js';
 import { PREVIEW_JOB, previewsOfRequest, storePreview } from './previews.js';
 import { scheduleApprovalReminder } from './reminders.js';
 import { approvalsOf, getItem, getRequestDetail, touchRequest } from './repository.js';
-import { afterChange, appById, fulfillmentItemOf, sendDm, syncMessages, transition, type RequestDeps } from './service.js';
+import { afterChange, fulfillmentItemOf, syncMessages, transition, type RequestDeps } from './service.js';
 
 /** A preview the app does not answer for is tried this many times (a few seconds apart), then the card says so for good. */
 export const PREVIEW_ATTEMPTS = 4;
@@ -93,16 +94,14 @@ export function askApproversAgain(deps: RequestDeps, itemId: number, changed: Pr
       detail: { previewed: changed.previewed, found: changed.current, reopenedStep: last.stepIndex },
     });
     const request = getRequestDetail(deps.db, item.requestId)!;
-    const appName = escapeMrkdwn(appById(deps.config, item.appId)?.name ?? item.appId);
-    const id = escapeMrkdwn(item.requestId);
-    const what = mrkdwn`${appName} for ${subjectLabel(item.subject)} was stopped before any change: ${escapeMrkdwn(changed.message)}.`;
+    const notice = { type: 'preview_changed', requestId: item.requestId, appId: item.appId, subject: item.subject, change: changed.message } as const;
     if (reopened) {
       writeAudit(deps.db, now, { actor: 'accessbot', action: 'approval.reopened', requestId: item.requestId, appId: item.appId, detail: { stepIndex: last.stepIndex, itemId } });
       scheduleApprovalReminder(deps, last.id, now);
       const deciders = last.fallbackToIt ? [deps.config.itChannel] : eligibleApprovers(request, item.appId, last.stepIndex, last.approvers, peopleFacts(deps));
-      for (const decider of deciders) sendDm(deps, decider, mrkdwn`Request ${id}: ${what} Nothing was done; look at the new preview on the card and decide again.`);
+      for (const decider of deciders) notify(deps, decider, { ...notice, audience: 'approver' });
       // Once per reopening: the status message lists every item that went back.
-      sendDm(deps, request.request.requesterId, mrkdwn`Request ${id}: ${what} Nothing was done; the approvers were asked again.`);
+      notify(deps, request.request.requesterId, { ...notice, audience: 'requester' });
     }
     touchRequest(deps.db, item.requestId, now);
     afterChange(deps, item.requestId, 0);

@@ -40,6 +40,12 @@ export function noticeText(config: AccessConfig, notice: Notice): Mrkdwn {
     }
     case 'cancelled_for_you':
       return mrkdwn`${mention(notice.by)} cancelled your request ${escapeMrkdwn(notice.requestId)}: ${notice.cancelled} item${notice.cancelled === 1 ? mrkdwn`` : mrkdwn`s`} will not be done.`;
+    case 'preview_changed': {
+      const what = mrkdwn`${appName(config, notice.appId)} for ${subjectLabel(notice.subject)} was stopped before any change: ${escapeMrkdwn(notice.change)}. Nothing was done;`;
+      return notice.audience === 'approver'
+        ? mrkdwn`Request ${escapeMrkdwn(notice.requestId)}: ${what} look at the new preview on the card and decide again.`
+        : mrkdwn`Request ${escapeMrkdwn(notice.requestId)}: ${what} the approvers were asked again.`;
+    }
     case 'delegation_started': {
       const until = escapeMrkdwn(notice.untilDate);
       const zone = escapeMrkdwn(notice.timezone);
