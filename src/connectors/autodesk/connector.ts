@@ -379,14 +379,21 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
 
     const action = app.offboardAction;
     recordIntentIfStillDue(item, target, action);
+    // RetryAt means the call was held by the budget (or refused with 429), never performed: an intent written by
+    // this run then claims nothing, and keeping it would cost a GET on the next run (a call per person in a bulk
+    // run that outlasts a budget window).
+    const notSent = (error: unknown): never => {
+      if (!intent && error instanceof RetryAt) db.prepare('DELETE FROM autodesk_intents WHERE item_id = ? AND confirmed_at IS NULL').run(item.itemId);
+      throw error;
+    };
     if (action === 'delete') {
       // 404 means someone deleted it first: the outcome is the same.
-      await api.deleteUser(target.id, signal);
+      await api.deleteUser(target.id, signal).catch(notSent);
       return recordOffboarded(item, target, 'delete', intentOf(db, item.itemId));
     }
     let status: UserStatus | null;
     try {
-      status = await api.deactivateUser(target.id, signal);
+      status = await api.deactivateUser(target.id, signal).catch(notSent);
     } catch (error) {
       if (!(error instanceof AutodeskApiError && error.status === 404)) throw error;
       // The listed account was deleted (perhaps made again under the same e-mail): list afresh, then start over.
