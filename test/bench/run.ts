@@ -4,12 +4,12 @@
  * 1. Bulk Autodesk offboarding through the real connector (real SQLite file, job runner, request service) and
  *    the real Autodesk sandbox over HTTP, versus a naive baseline that pages through `GET /users` for every
  *    person through the same client. Standard plan: 10 concurrent, 1000 calls/hour.
- * 2. A bulk offboarding against a budget the run has to wait for (100 calls per 10 s, the sandbox's fixed window,
- *    the bot's sliding window set the same), fault-free and with 20% 503s (API and token) and 3-second tokens:
+ * 2. A bulk offboarding against a budget the run has to wait for (1000 people against 600 calls per 60 s, or 300
+ *    against 100 per 10 s with `--quick`; the sandbox's fixed window, the bot's sliding window set the same), fault-free and with 20% 503s (API and token) and 3-second tokens:
  *    elapsed against the lower bound the budget allows, utilisation, calls per person, 429s.
  * 3. The job runner's throughput with concurrency 1 versus 8, for no-op jobs and for jobs waiting 5 ms on I/O.
  *
- * Runs in about two minutes on two cores and leaves no server or temp file behind. `--json` prints one JSON
+ * Runs in about six minutes on two cores (`--quick`: about three) and leaves no server or temp file behind. `--json` prints one JSON
  * object instead of the tables.
  */
 import { z } from 'zod';
