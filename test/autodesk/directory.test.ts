@@ -2,9 +2,13 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import type { AutodeskApi, AutodeskUser } from '../../src/connectors/autodesk/api.js';
 import { AutodeskDirectory } from '../../src/connectors/autodesk/directory.js';
+import { createRestApi } from '../../src/connectors/autodesk/api.js';
+import { AutodeskClient } from '../../src/connectors/autodesk/client.js';
+import { RetryAt } from '../../src/jobs/errors.js';
+import { startAutodeskSandbox, type AutodeskSandbox } from '../../src/sandboxes/autodesk/server.js';
 import { silentLogger } from '../../src/util/log.js';
 import { systemClock } from '../../src/util/time.js';
-import { listCalls, startHarness, tempDatabase, type Harness } from './context.js';
+import { listCalls, movableClock, startHarness, tempDatabase, type Harness } from './context.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -84,5 +88,72 @@ describe('Autodesk directory', () => {
     directory.record({ id: user!.id, email: user!.email, status: 'inactive', role: 'user' });
     await refreshing;
     assert.equal(directory.lookup(user!.email)!.status, 'inactive');
+  });
+
+  /**
+   * A server window of 2 calls per 2 minutes: the third page of a 4-page listing waits about two minutes, which
+   * the client turns into RetryAt (the job would be rescheduled). Both sides read one movable clock, so the wait
+   * passes at once.
+   */
+  async function rateLimitedDirectory(): Promise<{ sandbox: AutodeskSandbox; directory: AutodeskDirectory; clock: ReturnType<typeof movableClock>; pageCalls(): number }> {
+    const clock = movableClock();
+    const sandbox = await startAutodeskSandbox({ requestsPerWindow: 2, windowMs: 120_000, now: clock.now });
+    const database = tempDatabase();
+    const client = new AutodeskClient({
+      baseUrl: sandbox.baseUrl, tokenUrl: sandbox.tokenUrl, clientId: sandbox.clientId, clientSecret: sandbox.clientSecret,
+      perHour: 360_000, maxConcurrent: 10, db: database.db, clock, log: silentLogger,
+    });
+    cleanups.push(() => database.cleanup(), () => sandbox.close(), () => client.close());
+    sandbox.seedUsers(350);
+    const directory = new AutodeskDirectory(database.db, createRestApi(client), clock, silentLogger);
+    const pageCalls = () => sandbox.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/users?') && r.status === 200).length;
+    return { sandbox, directory, clock, pageCalls };
+  }
+
+  test('a listing interrupted by a long rate-limit wait resumes at the page it stopped on', async () => {
+    const { directory, clock, pageCalls } = await rateLimitedDirectory();
+    const interrupted = await directory.refresh().then(() => undefined, (e: unknown) => e);
+    assert.ok(interrupted instanceof RetryAt, `the third page waits for the server's window: ${String(interrupted)}`);
+    assert.equal(pageCalls(), 2);
+    assert.equal(directory.refreshedAt(), null, 'half a listing is not a directory');
+    clock.advance(121_000);
+    await directory.refresh();
+    assert.equal(pageCalls(), 4, 'pages 1 and 2 were kept: only pages 3 and 4 were read after the wait');
+    assert.equal(directory.size(), 350);
+    assert.ok(directory.lookup('user0001@example.com') && directory.lookup('user0350@example.com'));
+  });
+
+  test('a resumed listing that moved during the wait is refused and read again from the start', async () => {
+    const { sandbox, directory, clock, pageCalls } = await rateLimitedDirectory();
+    await directory.refresh().then(() => assert.fail('the third page should wait'), (e: unknown) => assert.ok(e instanceof RetryAt));
+    const [gone] = sandbox.users();
+    // While the listing waits, the first user (on a page already read) is deleted and someone new joins: the total
+    // stays 350, so only the rows themselves (the overlap, the distinct ids) show that the list moved.
+    sandbox.moveBetweenPages({ remove: 1, insert: 1 });
+    // Page 3 is served before the move; page 4 starts one row early, which the overlap exposes. Each later read
+    // meets the window after two pages, and is resumed too.
+    let waits = 0;
+    for (;;) {
+      clock.advance(121_000);
+      const outcome = await directory.refresh().then(() => 'done', (e: unknown) => (e instanceof RetryAt ? 'waiting' : e));
+      if (outcome === 'done') break;
+      assert.equal(outcome, 'waiting');
+      assert.ok(++waits < 5, 'the listing keeps making progress');
+    }
+    assert.equal(pageCalls(), 4 + 4, 'four pages up to the refusal, then one full read: no page read twice within a read');
+    assert.equal(directory.lookup(gone!.email), undefined, 'the deleted user is not kept from the stale page');
+    assert.ok(directory.lookup(sandbox.users().at(-1)!.email), 'the user who joined is listed');
+    assert.equal(directory.size(), 350);
+  });
+
+  test('a listing that started before the caller\'s approval is not resumed for it', async () => {
+    const { directory, clock, pageCalls } = await rateLimitedDirectory();
+    await directory.refresh().then(() => assert.fail('the third page should wait'), (e: unknown) => assert.ok(e instanceof RetryAt));
+    clock.advance(121_000);
+    const approvedAt = clock.now();
+    await directory.refresh(undefined, approvedAt).catch((e: unknown) => assert.ok(e instanceof RetryAt));
+    // Nothing it read before the approval may answer for this item: it starts on page 1 again.
+    assert.equal(pageCalls(), 4);
+    assert.equal(directory.refreshedAt(), null);
   });
 });

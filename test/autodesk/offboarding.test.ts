@@ -120,6 +120,19 @@ describe('Autodesk offboarding', () => {
     assert.equal(h.sandbox.countRequests({ method: 'PATCH' }), targets.length);
   });
 
+  test('a bulk run that outlasts the budget window sends one PATCH per person and no extra GET', async () => {
+    // 6 calls per 1.5 s: the first listing and 5 PATCHes fill the window, the other jobs are rescheduled past it
+    // (a wait longer than longWaitMs) after writing their intent; a call never sent must not cost a GET later.
+    const h = await harness({ perHour: 6, maxConcurrent: 2, connector: { longWaitMs: 100, client: { budgetWindowMs: 1500 } } });
+    const users = h.sandbox.seedUsers(12);
+    const { itemIds } = h.submit('offboard', users.map((user) => user.email));
+    const items = await h.settle(itemIds, 20_000);
+    assert.ok(items.every((item) => item.state === 'completed' && item.detail === 'deactivated'), JSON.stringify(items.map((i) => i.detail)));
+    assert.equal(h.sandbox.countRequests({ method: 'PATCH' }), 12);
+    assert.equal(h.sandbox.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/users/')).length, 0, 'no GET of one user');
+    assert.equal(listCalls(h.sandbox), 1);
+  });
+
   test('a bulk offboarding killed mid-way finishes after restart without any PATCH sent twice', async () => {
     const h = await harness({ sandbox: { latencyMs: 40 }, maxConcurrent: 4 });
     const users = h.sandbox.seedUsers(260);

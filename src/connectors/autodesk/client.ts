@@ -41,6 +41,18 @@ export interface AutodeskClientOptions {
   retry?: Partial<RetryPolicy>;
 }
 
+/** RetryAt errors of calls that never reached Autodesk in any try (see `neverSent`). */
+const unsent = new WeakSet<object>();
+
+/**
+ * Whether `error` says the call was never performed: held back by the budget or a stopping runner, or only ever
+ * answered 429 or 401. A caller that wrote an intent before an irreversible call may then drop it. Any try that
+ * may have reached the server (a timeout, a reset, a 5xx) makes this false.
+ */
+export function neverSent(error: unknown): boolean {
+  return error instanceof RetryAt && unsent.has(error);
+}
+
 export const DEFAULT_RETRY: RetryPolicy = { tries: 3, baseMs: 200, maxMs: 2000 };
 
 /**
@@ -93,11 +105,18 @@ export class AutodeskClient {
     const priority = options.priority ?? currentPriority.getStore() ?? PRIORITY.background;
     let renewedToken = false;
     let failedTries = 0;
+    let maybePerformed = false;
+    const held = (error: RetryAt): RetryAt => {
+      if (!maybePerformed) unsent.add(error);
+      return error;
+    };
     for (let rateLimited = 0; ; ) {
       let outcome: { res: HttpResponse; token: string };
       try {
         outcome = await this.limiter.run(options.signal, async () => {
           const token = await this.tokens.get();
+          const performedBefore = maybePerformed;
+          maybePerformed = true;
           const res = await send(this.dispatcher, action, {
             method,
             url: url.toString(),
@@ -105,6 +124,7 @@ export class AutodeskClient {
             body,
           });
           this.limiter.observe(res);
+          if (res.status === 429 || res.status === 401) maybePerformed = performedBefore;
           return { res, token };
         }, priority);
       } catch (error) {
@@ -114,7 +134,7 @@ export class AutodeskClient {
           await this.pause(failedTries, options.signal);
           continue;
         }
-        throw error;
+        throw error instanceof RetryAt ? held(error) : error;
       }
       const { res, token } = outcome;
       if (res.status === 401 && !renewedToken) {
@@ -124,7 +144,7 @@ export class AutodeskClient {
       }
       if (res.status === 429) {
         if (++rateLimited < MAX_RATE_LIMITED_TRIES) continue;
-        throw new RetryAt(Math.max(this.limiter.resumeAt(), this.clock.now() + 1000), `autodesk: ${action}: still rate limited after ${rateLimited} tries`);
+        throw held(new RetryAt(Math.max(this.limiter.resumeAt(), this.clock.now() + 1000), `autodesk: ${action}: still rate limited after ${rateLimited} tries`));
       }
       if (res.status >= 200 && res.status < 300) return res;
       if ((res.status >= 500 || res.status === 408) && repeatable && ++failedTries < this.retry.tries) {

@@ -17,7 +17,7 @@ import { formatDuration } from '../../util/duration.js';
 import { startOfDateInZone } from '../../util/time.js';
 import type { Connector, FulfillmentItem, Outcome } from '../types.js';
 import { createRestApi, type AutodeskApi, type AutodeskUser, type UserStatus } from './api.js';
-import { AutodeskClient, withPriority, type AutodeskClientOptions } from './client.js';
+import { AutodeskClient, neverSent, withPriority, type AutodeskClientOptions } from './client.js';
 import { PRIORITY } from './limiter.js';
 import { AutodeskDirectory, normalizeEmail, type DirectoryEntry, type DirectoryOptions } from './directory.js';
 import { AutodeskApiError, type Headers, type HttpTimeouts } from './http.js';
@@ -380,14 +380,21 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
 
     const action = app.offboardAction;
     recordIntentIfStillDue(item, target, action);
+    // A call held back by the budget (or only ever answered 429) was never performed: an intent written by this
+    // run then claims nothing, and keeping it would cost a GET on the next run (a call per person in a bulk run
+    // that outlasts a budget window).
+    const notSent = (error: unknown): never => {
+      if (!intent && neverSent(error)) db.prepare('DELETE FROM autodesk_intents WHERE item_id = ? AND confirmed_at IS NULL').run(item.itemId);
+      throw error;
+    };
     if (action === 'delete') {
       // 404 means someone deleted it first: the outcome is the same.
-      await api.deleteUser(target.id, signal);
+      await api.deleteUser(target.id, signal).catch(notSent);
       return recordOffboarded(item, target, 'delete', intentOf(db, item.itemId));
     }
     let status: UserStatus | null;
     try {
-      status = await api.deactivateUser(target.id, signal);
+      status = await api.deactivateUser(target.id, signal).catch(notSent);
     } catch (error) {
       if (!(error instanceof AutodeskApiError && error.status === 404)) throw error;
       // The listed account was deleted (perhaps made again under the same e-mail): list afresh, then start over.

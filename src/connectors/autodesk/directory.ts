@@ -13,7 +13,7 @@ import { inTransaction, type Db } from '../../db/connection.js';
 import type { Logger } from '../../util/log.js';
 import { AutodeskApiError } from './http.js';
 import type { Clock } from '../../util/time.js';
-import type { AutodeskApi, AutodeskUser, UserStatus } from './api.js';
+import type { AutodeskApi, AutodeskUser, UserPage, UserStatus } from './api.js';
 
 export interface DirectoryEntry {
   id: string;
@@ -45,14 +45,35 @@ const MAX_PAGES = 2000;
  */
 const MAX_READS = 4;
 
+/**
+ * Where an interrupted listing stopped: the pages read so far and what the next page must agree with. A long
+ * rate-limit wait throws RetryAt out of the traversal; the next refresh that may use a listing started this early
+ * goes on from here instead of paying for those pages again. Resuming checks exactly what one pass checks (the
+ * same total, the overlap with the previous page, distinct ids equal to the total), so a list that moved during
+ * the wait is still refused and read again.
+ */
+interface Cursor {
+  startedAt: number;
+  read: number;
+  users: Map<string, AutodeskUser>;
+  offset: number;
+  pages: number;
+  total: number | undefined;
+  tail: string[];
+}
+
 interface Row { email_lc: string; user_id: string; email: string; status: UserStatus; role: string | null; seen_at: number; last_login: string | null }
 
 const toEntry = (row: Row): DirectoryEntry => ({ id: row.user_id, email: row.email, status: row.status, role: row.role, seenAt: row.seen_at, lastLogin: row.last_login });
+
+const fresh = (startedAt: number, read: number): Cursor => ({ startedAt, read, users: new Map(), offset: 0, pages: 0, total: undefined, tail: [] });
 
 export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
 
 export class AutodeskDirectory {
   private inflight: { startedAt: number; done: Promise<void> } | undefined;
+  /** The listing a failed page interrupted, kept for the next refresh it can serve (in memory: 100 users a page). */
+  private parked: Cursor | undefined;
   private readonly maxAgeMs: number;
   private readonly missRefreshAfterMs: number;
 
@@ -68,15 +89,22 @@ export class AutodeskDirectory {
    * listing started since. A bulk request shares its approval time, so its people share one listing.
    */
   async find(email: string, signal?: AbortSignal, trustedSince?: number): Promise<DirectoryEntry | undefined> {
-    if (this.ageMs() > this.maxAgeMs) await this.refresh(signal, trustedSince);
     const hit = this.lookup(email);
-    if (hit && (trustedSince === undefined || hit.seenAt >= trustedSince)) return hit;
     const listedAt = this.refreshedAt();
-    if (!hit) {
-      const missIsFresh = listedAt !== null && (trustedSince !== undefined ? listedAt >= trustedSince : this.ageMs() <= this.missRefreshAfterMs);
-      if (missIsFresh) return undefined;
+    if (trustedSince !== undefined) {
+      // The item's own rule decides, not the directory's age: any answer read since its approval will do, so a
+      // long bulk run lists once rather than every `maxAgeMs`.
+      if (hit && hit.seenAt >= trustedSince) return hit;
+      if (!hit && listedAt !== null && listedAt >= trustedSince) return undefined;
+      await this.refresh(signal, trustedSince);
+      return this.lookup(email);
     }
-    await this.refresh(signal, trustedSince);
+    if (this.ageMs() > this.maxAgeMs) {
+      await this.refresh(signal);
+      return this.lookup(email);
+    }
+    if (hit || this.ageMs() <= this.missRefreshAfterMs) return hit;
+    await this.refresh(signal);
     return this.lookup(email);
   }
 
@@ -101,7 +129,8 @@ export class AutodeskDirectory {
 
   /**
    * Brings the directory up to date with a traversal that started at or after `notBefore` (default: any
-   * traversal in flight will do). Concurrent callers share one traversal.
+   * traversal in flight will do). Concurrent callers share one traversal, and a listing interrupted by a
+   * failed page (a long rate-limit wait) is resumed when it started late enough for the caller.
    */
   async refresh(signal?: AbortSignal, notBefore = Number.NEGATIVE_INFINITY): Promise<void> {
     for (;;) {
@@ -112,8 +141,12 @@ export class AutodeskDirectory {
         await current.done.catch(() => undefined);
         continue;
       }
-      const startedAt = this.clock.now();
-      const done = this.traverse(startedAt, signal).finally(() => {
+      const parked = this.parked;
+      this.parked = undefined;
+      // A listing started before the caller's moment cannot say who is missing since then: start afresh.
+      const resume = parked && parked.startedAt >= notBefore ? parked : undefined;
+      const startedAt = resume?.startedAt ?? this.clock.now();
+      const done = this.traverse(startedAt, signal, resume).finally(() => {
         if (this.inflight?.done === done) this.inflight = undefined;
       });
       this.inflight = { startedAt, done };
@@ -150,12 +183,14 @@ export class AutodeskDirectory {
       .run({ emailLc, id: user.id, email: user.email, status: user.status, role: user.role ?? null, at, lastLogin: user.lastLogin ?? null });
   }
 
-  private async traverse(startedAt: number, signal: AbortSignal | undefined): Promise<void> {
-    for (let read = 1; ; read++) {
-      const readAt = read === 1 ? startedAt : this.clock.now();
-      const listing = await this.readAll(signal);
+  private async traverse(startedAt: number, signal: AbortSignal | undefined, resume?: Cursor): Promise<void> {
+    if (resume) this.log.info('autodesk: resuming the directory listing', { pagesRead: resume.pages, offset: resume.offset });
+    for (let read = resume?.read ?? 1; ; read++) {
+      const cursor = resume ?? fresh(read === 1 ? startedAt : this.clock.now(), read);
+      resume = undefined;
+      const listing = await this.readAll(cursor, signal);
       if (listing.complete) {
-        this.commit(listing.users, readAt);
+        this.commit(listing.users, cursor.startedAt);
         this.log.info('autodesk: directory refreshed', { users: listing.users.size, pages: listing.pages, reads: read });
         return;
       }
@@ -174,15 +209,18 @@ export class AutodeskDirectory {
    * total, each page starts with the rows that ended the previous one (offset pages shift when rows before
    * the offset come or go), and the distinct ids seen are exactly that total.
    */
-  private async readAll(signal: AbortSignal | undefined): Promise<{ users: Map<string, AutodeskUser>; pages: number; complete: boolean; why: string }> {
-    const users = new Map<string, AutodeskUser>();
+  private async readAll(cursor: Cursor, signal: AbortSignal | undefined): Promise<{ users: Map<string, AutodeskUser>; pages: number; complete: boolean; why: string }> {
+    const { users } = cursor;
     const limit = this.api.maxPageSize;
-    let offset = 0;
-    let pages = 0;
-    let total: number | null | undefined;
-    let tail: string[] = [];
+    let { offset, pages, total, tail } = cursor;
     while (pages < MAX_PAGES) {
-      const page = await this.api.listUsersPage(offset, limit, signal);
+      let page: UserPage;
+      try {
+        page = await this.api.listUsersPage(offset, limit, signal);
+      } catch (error) {
+        this.parked = { ...cursor, offset, pages, total, tail };
+        throw error;
+      }
       pages++;
       if (page.total === null) return { users, pages, complete: false, why: 'Autodesk did not say how many users there are' };
       if (total !== undefined && page.total !== total) return { users, pages, complete: false, why: `the total went from ${total} to ${page.total}` };
