@@ -10,6 +10,8 @@ export const JOB = {
   refreshHome: 'slack.refresh_home',
   /** Remind the approvers of one pending approval step, in the thread under their card. */
   remindApproval: 'approval.remind',
+  /** Post or update the per-person access report sent to an offboarding's requester. */
+  personReport: 'slack.person_report',
 } as const;
 
 /**
@@ -19,7 +21,7 @@ export const JOB = {
 export type Pool = 'slack' | 'connector' | 'housekeeping';
 
 /** Job kinds that only talk to Slack. Manual tasks (`task.*`) are DMs to IT admins, so they are Slack work too. */
-const SLACK_KINDS: ReadonlySet<string> = new Set([JOB.syncRequestMessages, JOB.sendMessage, JOB.refreshHome, JOB.remindApproval]);
+const SLACK_KINDS: ReadonlySet<string> = new Set([JOB.syncRequestMessages, JOB.sendMessage, JOB.refreshHome, JOB.remindApproval, JOB.personReport]);
 
 /** Housekeeping: pruning settled rows. */
 export const HOUSEKEEPING_JOB = 'jobs.housekeeping';

@@ -15,6 +15,7 @@ import { channelMention, escapeMrkdwn, mention, mrkdwn, type Mrkdwn } from '../u
 import { expandApprovers, type ApproverEntries } from './approver-entries.js';
 import type { ItAdmins } from './it-admins.js';
 import { peopleFacts, type KnownEmails } from './people.js';
+import { queueReportsOnFinish, refreshReportsOf } from './person-report.js';
 import { scheduleApprovalReminder } from './reminders.js';
 import { startOfDateInZone, type Clock } from '../util/time.js';
 import {
@@ -289,6 +290,7 @@ function transition(deps: RequestDeps, item: Item, to: ItemState, now: number, a
     actor, action: `item.${to}`, requestId: item.requestId, itemId: item.id, appId: item.appId, fromState: item.state, toState: to,
     detail: { subject: item.subject.email, ...changes },
   });
+  refreshReportsOf(deps.db, now, item.subject.email);
   return true;
 }
 
@@ -307,6 +309,7 @@ function afterChange(deps: RequestDeps, requestId: string, delayMs: number, wasF
       ? `Request ${requestId} finished with problems: ${summarizeStates(detail.items)}. IT has been alerted and can retry the failed items.`
       : `Request ${requestId} is done: ${summarizeStates(detail.items)}.`);
     sendDm(deps, detail.request.requesterId, text);
+    queueReportsOnFinish(deps.db, deps.clock.now(), requestId);
   }
 }
 

@@ -12,6 +12,7 @@ import { sql as slackPeople } from './007_slack_people.js';
 import { sql as approvalReminders } from './008_approval_reminders.js';
 import { sql as delegation } from './009_delegation.js';
 import { sql as jobFailingSince } from './010_job_failing_since.js';
+import { sql as personReports } from './011_person_reports.js';
 
 export const migrations: { version: number; name: string; sql: string }[] = [
   { version: 1, name: 'core', sql: core },
@@ -24,4 +25,5 @@ export const migrations: { version: number; name: string; sql: string }[] = [
   { version: 8, name: 'approval_reminders', sql: approvalReminders },
   { version: 9, name: 'delegation', sql: delegation },
   { version: 10, name: 'job_failing_since', sql: jobFailingSince },
+  { version: 11, name: 'person_reports', sql: personReports },
 ];

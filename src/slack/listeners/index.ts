@@ -3,6 +3,8 @@ import type { App } from '@slack/bolt';
 import type { AppContext } from '../../context.js';
 import { ACTION } from '../blocks/request.js';
 import type { PeopleDirectory } from '../people.js';
+import { REPORT_ACTION } from '../blocks/person-report.js';
+import { reportButtonAction } from '../person-report.js';
 import { DENY_MODAL, REQUEST_MODAL } from '../blocks/modals.js';
 import { approveButton, denyButton } from './actions/approval.js';
 import { cancelButton } from './actions/cancel.js';
@@ -22,5 +24,6 @@ export function registerListeners(app: App, ctx: AppContext, tasksText: TasksTex
   app.action({ type: 'block_actions', action_id: startsWith(ACTION.deny) }, denyButton(ctx) as never);
   app.action({ type: 'block_actions', action_id: startsWith(ACTION.retry) }, retryButton(ctx) as never);
   app.action({ type: 'block_actions', action_id: startsWith(ACTION.cancel) }, cancelButton(ctx) as never);
+  app.action({ type: 'block_actions', action_id: startsWith(REPORT_ACTION) }, reportButtonAction(ctx) as never);
   app.event('app_home_opened', appHomeOpened(ctx));
 }
