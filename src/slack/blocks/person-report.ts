@@ -69,14 +69,18 @@ export function personReportMessage(report: PersonReport): Rendered {
   const openText = report.openApps === 0
     ? mrkdwn`Nothing is open: every app is closed for this person.`
     : mrkdwn`*Still open (${report.openApps}):* ${joinMrkdwn(rows.filter((row) => row.standing === 'open').map((row) => mrkdwn`${escapeMrkdwn(row.appName)} (${joinMrkdwn(row.open.map((entry) => escapeMrkdwn(`${STATE_LABEL[entry.state]}, ${entry.requestId}`)), '; ')})`), ', ')}`;
+  // As many apps as fit in the blocks left (long details take more room); the rest are counted, "…and N more".
+  let shown = Math.min(MAX_APPS, lines.length);
+  let appBlocks = sectionsOfLines(lines, shown);
+  while (appBlocks.length > MAX_BLOCKS - 3 && shown > 1) appBlocks = sectionsOfLines(lines, --shown);
   const blocks: KnownBlock[] = [
     header(`Access report: ${reportPersonName(report)}`),
     section(mrkdwn`${personLabel(report)}\n${openText}`),
-    ...sectionsOfLines(lines, MAX_APPS),
-    context(mrkdwn`Every app in accessbot's config; as of ${formatTime(report.generatedAt)}. \`/access report\` shows it again, kept current.`),
+    ...appBlocks,
+    context(mrkdwn`Every app in accessbot's config; as of ${formatTime(report.generatedAt)}.`),
   ];
   if (blocks.length > MAX_BLOCKS) {
-    // Only stored details of unusual length get here: the count of what is left out keeps the answer honest.
+    // Only one app whose stored details are of unusual length gets here: what is left out is still counted.
     const dropped = blocks.length - (MAX_BLOCKS - 1);
     blocks.splice(MAX_BLOCKS - 2, dropped, context(mrkdwn`…and ${dropped} more blocks: \`npm run audit -- --person\` has all of it.`));
   }
