@@ -170,19 +170,20 @@ export function queueReportsOnFinish(db: Db, now: number, requestId: string): vo
   if (request?.kind !== 'offboard') return;
   const emails = (db.prepare('SELECT DISTINCT lower(subject_email) AS email FROM items WHERE request_id = ? ORDER BY id').all(requestId) as { email: string }[]).map((row) => row.email);
   for (const email of emails.slice(0, MAX_POSTED_REPORTS)) {
-    enqueue(db, now, JOB.personReport, { requestId, email }, { key: `person_report:${requestId}:${email}` });
+    enqueue(db, now, JOB.personReport, { requestId, email }, { key: `person_report:${requestId}:${email}`, queue: `person_report:${requestId}:${email}` });
   }
 }
 
 /**
  * An item of this person changed: every report posted about them and not yet closed is brought up to date
- * (coalesced, so a burst of changes re-renders once). Call in the transaction that made the change.
+ * (coalesced, so a burst of changes re-renders once; one queue per message, so two renders never race to
+ * post it). Call in the transaction that made the change.
  */
 export function refreshReportsOf(db: Db, now: number, subjectEmail: string): void {
   const email = subjectEmail.toLowerCase();
   const rows = db.prepare('SELECT request_id FROM slack_messages WHERE purpose = ?').all(`${OPEN_PURPOSE}${email}`) as { request_id: string }[];
   for (const { request_id: requestId } of rows) {
-    enqueue(db, now, JOB.personReport, { requestId, email }, { key: `person_report_refresh:${requestId}:${email}`, mode: 'coalesce', runAt: now + 500 });
+    enqueue(db, now, JOB.personReport, { requestId, email }, { key: `person_report_refresh:${requestId}:${email}`, mode: 'coalesce', runAt: now + 500, queue: `person_report:${requestId}:${email}` });
   }
 }
 
