@@ -25,6 +25,7 @@ import { registerApprovalReminders } from './slack/approval-reminders.js';
 import { createItemProgress } from './requests/service.js';
 import { DIRECTORY_REFRESH_MS, refreshDirectory, resolveApproverEmails } from './slack/directory.js';
 import { registerSlackJobs } from './slack/jobs.js';
+import { registerPersonReportJobs } from './slack/person-report.js';
 import { registerListeners } from './slack/listeners/index.js';
 import { PeopleDirectory } from './slack/people.js';
 import { registerTaskListeners, taskHomeBlocks, tasksCommandText } from './slack/tasks/listeners.js';
@@ -182,6 +183,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
   registerApprovalReminders(runner, ctx);
   registerDelegationJobs(runner, ctx);
   registerSlackJobs(ctx, taskHomeBlocks);
+  registerPersonReportJobs(ctx);
   const people = new PeopleDirectory(db, bolt.client, clock, log.child({ component: 'people' }));
   registerListeners(bolt, ctx, tasksCommandText, people);
   registerTaskListeners(bolt, ctx);

@@ -1,14 +1,17 @@
 /**
  * `npm run demo`: the whole product on loopback with no Slack workspace and no Autodesk account. Starts the real
  * bot process, the Slack and Autodesk sandboxes and a fresh SQLite file, plays three stories through signed
- * requests exactly as Slack sends them, prints what each person saw, and cleans up. `--keep` leaves it running.
+ * requests exactly as Slack sends them, prints what each person saw, and cleans up. `--keep` leaves it running;
+ * `--cards` ends with a Block Kit Builder link for each kind of message the bot sent (src/demo/cards.ts).
  */
 import { createInterface } from 'node:readline';
 import { baseConfig, Harness as Stack, PEOPLE, USERS, IT_CHANNEL, APPROVALS_CHANNEL } from '../sandboxes/stack.js';
 import type { SandboxMessage } from '../sandboxes/slack/server.js';
+import { cardLink, cardsFromCalls, formatCardLinks } from './cards.js';
 import { Transcript } from './transcript.js';
 
 const keep = process.argv.includes('--keep');
+const cards = process.argv.includes('--cards');
 const names = new Map<string, string>([...USERS.map((u) => [u.id, u.realName ?? u.name] as [string, string]), [IT_CHANNEL, '#it-ops'], [APPROVALS_CHANNEL, '#access-approvals']]);
 
 function demoConfig() {
@@ -85,6 +88,13 @@ async function main(): Promise<number> {
     await driver.submitView(PEOPLE.axureOwner, modal, { reason: 'No seats left this quarter' });
     outcomes.push({ story: 'Axure RP for Sam', request: denied, result: (await settled(denied)).join(', ') });
     await slack.waitFor(() => slack.messagesTo(PEOPLE.requester).some((m) => m.text.includes('No seats left')));
+
+    t.scene('4. What the API cannot do: Dave, deactivated in scene 2, is asked back to Autodesk');
+    const comeback = await request(PEOPLE.requester, { kind: 'onboard', apps: ['autodesk'], subjects: [PEOPLE.dave], autodesk_role: 'user', justification: 'Dave is back for a month' }, 'Autodesk for Dave again');
+    await click(PEOPLE.manager, await card(PEOPLE.manager, comeback), 'Approve');
+    await click(PEOPLE.owner1, await card(PEOPLE.owner1, comeback), 'Approve');
+    outcomes.push({ story: 'Autodesk for Dave again', request: comeback, result: (await settled(comeback)).join(', ') });
+    await slack.waitFor(() => slack.messagesTo(IT_CHANNEL).some((m) => m.text.includes(`could not finish request ${comeback}`)), { description: 'the failure alert', timeoutMs: 15_000 });
     t.close();
 
     const users = autodesk.users();
@@ -92,6 +102,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${'story'.padEnd(40)} ${'request'.padEnd(13)} items\n`);
     for (const o of outcomes) process.stdout.write(`${o.story.padEnd(40)} ${o.request.padEnd(13)} ${o.result}\n`);
     process.stdout.write(`\nAutodesk now: ${users.map((u) => `${u.email} ${u.status}${u.teams.length ? ` (${u.teams.map((x) => x.name).join(', ')})` : ''}`).join('; ')}\n`);
+    if (cards) process.stdout.write(formatCardLinks(cardsFromCalls(slack.calls).map(({ kind, payload }) => cardLink(kind, payload))));
     process.stdout.write(`Slack: ${slack.calls.filter((c) => c.method === 'chat.postMessage').length} messages posted, ${slack.calls.filter((c) => c.method === 'chat.update').length} updated. Autodesk: ${autodesk.requests.length} API calls, ${autodesk.webhookDeliveries.length} webhooks.\n`);
 
     if (keep) {

@@ -14,7 +14,7 @@ export const JOB = {
 export type Pool = 'slack' | 'connector' | 'housekeeping';
 
 /** Job kinds that only talk to Slack. Manual tasks (`task.*`) are DMs to IT admins, so they are Slack work too. */
-const SLACK_KINDS: ReadonlySet<string> = new Set(['request.sync_messages', 'request.notice', 'slack.send', 'slack.refresh_home', 'approval.remind']);
+const SLACK_KINDS: ReadonlySet<string> = new Set(['request.sync_messages', 'request.notice', 'slack.send', 'slack.refresh_home', 'approval.remind', 'slack.person_report']);
 
 /** Housekeeping: pruning settled rows. */
 export const HOUSEKEEPING_JOB = 'jobs.housekeeping';

@@ -21,6 +21,8 @@ export const REQUEST_JOB = {
   refreshHome: 'slack.refresh_home',
   /** Remind the approvers of one pending approval step. */
   remindApproval: 'approval.remind',
+  /** Post or update the per-person access report sent to an offboarding's requester. */
+  personReport: 'slack.person_report',
 } as const;
 
 const itemStates = z.enum(['awaiting_approval', 'denied', 'approved', 'in_progress', 'completed', 'failed', 'cancelled']);

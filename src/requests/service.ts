@@ -17,6 +17,7 @@ import type { ItAdmins } from './it-admins.js';
 import { notify, PROGRESS_REFRESH_MS, refreshHomes, syncMessages, type Notice } from './notices.js';
 import { peopleFacts, type KnownEmails } from './people.js';
 import { schedulePreview } from './previews.js';
+import { queueReportsOnFinish, refreshReportsOf } from './person-report.js';
 import { scheduleApprovalReminder } from './reminders.js';
 import { startOfDateInZone, type Clock } from '../util/time.js';
 import {
@@ -274,6 +275,7 @@ export function transition(deps: RequestDeps, item: Item, to: ItemState, now: nu
     actor, action: `item.${to}`, requestId: item.requestId, itemId: item.id, appId: item.appId, fromState: item.state, toState: to,
     detail: { subject: item.subject.email, ...changes },
   });
+  refreshReportsOf(deps.db, now, item.subject.email);
   return true;
 }
 
@@ -288,6 +290,7 @@ export function afterChange(deps: RequestDeps, requestId: string, delayMs: numbe
   if (wasFinished === false && openItemCount(deps.db, requestId) === 0) {
     const detail = getRequestDetail(deps.db, requestId)!;
     notify(deps, detail.request.requesterId, { type: 'request_finished', requestId, states: countStates(detail.items) });
+    queueReportsOnFinish(deps.db, deps.clock.now(), requestId);
   }
 }
 

@@ -41,6 +41,7 @@ export const USAGE = [
   '• `/access tasks` — the access tasks assigned to you',
   '• `/access cancel <request id>` — cancel what has not been done yet (yours; IT admins: any)',
   '• `/access delegate @person until YYYY-MM-DD` — hand your approvals to someone until the end of that day; `/access delegate off` ends it',
+  '• `/access report @person` (or an e-mail) — every app, what was done for them, by whom, when, and what is still open',
   '• `/access help` — this message',
 ].join('\n');
 

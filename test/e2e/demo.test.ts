@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 
-test('the demo plays onboarding, offboarding, an Axure task and a denial, then exits 0', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/demo/main.ts'], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
+test('the demo plays onboarding, offboarding, an Axure task, a denial and a failure, then exits 0; --cards prints a Block Kit Builder link per kind of message', async () => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/demo/main.ts', '--cards'], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -22,7 +22,19 @@ test('the demo plays onboarding, offboarding, an Axure task and a denial, then e
     /onboard Nina New \(Autodesk \+ Axure\)\s+AR-\w+\s+completed, completed/,
     /offboard Bob, Carol, Dave \(Autodesk\)\s+AR-\w+\s+completed, completed, completed/,
     /Bob\.Builder@Example\.com inactive; carol@example\.com inactive; dave@example\.com inactive/,
+    /DM to Alice Asker: Access report for Carol Designer \(carol@example\.com\): nothing open/,
+    /Autodesk for Dave again\s+AR-\w+\s+failed/,
+    /#it-ops: Autodesk could not finish request AR-\w+: 1 failed\s+\[Retry 1 failed\]/,
   ]) {
     assert.match(out, expected);
+  }
+  // --cards: a Block Kit Builder link for each kind of message the demo sent, each decoding to blocks.
+  const links = new Map([...out.matchAll(/^(.+):\n {2}(https:\/\/app\.slack\.com\/block-kit-builder\/#\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
+  assert.deepEqual([...links.keys()], ['approval card', "the requester's status", 'a task', 'a failure alert', 'the per-person report', 'Home']);
+  for (const [kind, url] of links) {
+    assert.ok(url.length <= 8000, `${kind}: ${url.length} characters`);
+    const payload = JSON.parse(decodeURIComponent(url.slice(url.indexOf('#') + 1))) as { type?: string; blocks: unknown[] };
+    assert.ok(payload.blocks.length > 0, kind);
+    assert.equal(payload.type, kind === 'Home' ? 'home' : undefined);
   }
 });

@@ -13,6 +13,7 @@ import { sql as approvalReminders } from './008_approval_reminders.js';
 import { sql as delegation } from './009_delegation.js';
 import { sql as jobFailingSince } from './010_job_failing_since.js';
 import { sql as itemPreviews } from './011_item_previews.js';
+import { sql as personReports } from './012_person_reports.js';
 
 export const migrations: { version: number; name: string; sql: string }[] = [
   { version: 1, name: 'core', sql: core },
@@ -26,4 +27,5 @@ export const migrations: { version: number; name: string; sql: string }[] = [
   { version: 9, name: 'delegation', sql: delegation },
   { version: 10, name: 'job_failing_since', sql: jobFailingSince },
   { version: 11, name: 'item_previews', sql: itemPreviews },
+  { version: 12, name: 'person_reports', sql: personReports },
 ];

@@ -1,11 +1,12 @@
 /** Approval cards, the requester's status message and IT failure alerts: pure renderings of a request's state. */
 import type { KnownBlock } from '@slack/types';
 import { formatDistance } from 'date-fns';
-import { appById, approvalStepsOf, type AccessConfig } from '../../config.js';
-import { STATE_LABEL, isCancellable, subjectLabel, type Approval, type Item, type RequestDetail } from '../../requests/model.js';
+import { appById, approvalStepsOf, type AccessConfig, type AppConfig } from '../../config.js';
+import { STATE_LABEL, isCancellable, isOpenRequest, subjectLabel, type Approval, type Item, type RequestDetail } from '../../requests/model.js';
 import type { StoredPreview } from '../../requests/previews.js';
 import { escapeMrkdwn, joinMrkdwn, mention, mrkdwn, trustedMrkdwn, type Mrkdwn } from '../../util/mrkdwn.js';
 import { context, contexts, formatTime, header, quotedSections, section, sections, sectionsOfLines } from './common.js';
+import { reportButton } from './person-report.js';
 
 /** Action id prefixes; the full id carries the request id so several cards can share a Home view. */
 export const ACTION = {
@@ -288,6 +289,8 @@ export function requesterStatus(config: AccessConfig, detail: RequestDetail, now
       ...statusBlocks(config, detail, now),
       ...sectionsOfLines(lines, 40),
       ...cancelButton(config, detail),
+      // A finished offboarding with something done: the Report button shows each person's report across all apps.
+      ...(detail.request.kind === 'offboard' && !isOpenRequest(detail) && detail.items.some((item) => item.state === 'completed') ? [reportButton(detail.request.id)] : []),
     ],
   };
 }

@@ -1,4 +1,4 @@
-/** `/access [onboard|offboard|status|tasks|cancel <id>|delegate …|help]`. Acks first; the modal opens inside the trigger's 3 seconds. */
+/** `/access [onboard|offboard|status|tasks|cancel <id>|delegate …|report …|help]`. Acks first; the modal opens inside the trigger's 3 seconds. */
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { AppContext } from '../../../context.js';
 import { isOpenRequest } from '../../../requests/model.js';
@@ -9,6 +9,7 @@ import { escapeMrkdwn } from '../../../util/mrkdwn.js';
 import { dateInZone } from '../../../util/time.js';
 import { requestModal } from '../../blocks/modals.js';
 import { requestOverviewText } from '../../blocks/request.js';
+import { reportCommandAnswer } from '../../person-report.js';
 import { SOMETHING_WENT_WRONG, USAGE, cancelRefusalText, cancelledText } from '../../replies.js';
 
 export type TasksText = (ctx: AppContext, userId: string) => string;
@@ -45,6 +46,10 @@ export function accessCommand(ctx: AppContext, tasksText: TasksText) {
       if (word === 'delegate' || word.startsWith('delegate ')) {
         const text = await delegateCommandText(ctx, client, command.user_id, command.user_name, command.text.trim().slice('delegate'.length).trim());
         await ack({ response_type: 'ephemeral', text });
+        return;
+      }
+      if (word === 'report' || word.startsWith('report ')) {
+        await ack({ response_type: 'ephemeral', ...reportCommandAnswer(ctx, command.user_id, command.text.trim().slice('report'.length)) });
         return;
       }
       if (word === 'tasks') {
