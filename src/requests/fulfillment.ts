@@ -16,7 +16,7 @@ export function registerFulfillment(runner: JobRunner, deps: RequestDeps): void 
       const item = fulfillmentItemOf(deps, itemId)!;
       const connector = deps.connectors.get(item.appId);
       if (!connector) return;
-      const outcome = item.kind === 'onboard' ? await connector.onboard(item, job) : await connector.offboard(item, job);
+      const outcome = item.kind === 'onboard' ? await connector.grant(item, job) : await connector.revoke(item, job);
       if (outcome.state === 'completed') progress.complete(itemId, outcome.detail, 'accessbot', outcome.externalId);
       else progress.update(itemId, outcome.detail, 'accessbot', outcome.externalId);
     },

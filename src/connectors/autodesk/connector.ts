@@ -6,16 +6,14 @@
 import { z } from 'zod';
 import { inTransaction } from '../../db/connection.js';
 import { writeAudit } from '../../db/audit.js';
-import { isProtectedEmail, type AutodeskAppConfig } from '../../config.js';
-import type { AppContext } from '../../context.js';
+import type { AutodeskAppConfig } from './config.js';
+import { autodeskItemOptions } from './config.js';
 import { PermanentError, RetryAt } from '../../jobs/errors.js';
 import { enqueue } from '../../jobs/queue.js';
-import type { JobContext, JobRunner } from '../../jobs/runner.js';
-import { getItem } from '../../requests/repository.js';
-import { fulfillmentItemOf } from '../../requests/service.js';
+import type { JobContext } from '../../jobs/runner.js';
 import { formatDuration } from '../../util/duration.js';
 import { startOfDateInZone } from '../../util/time.js';
-import type { Connector, FulfillmentItem, Outcome } from '../types.js';
+import type { Connector, ConnectorDeps, FulfillmentItem, Outcome } from '../types.js';
 import { createRestApi, type AutodeskApi, type AutodeskUser, type UserStatus } from './api.js';
 import { AutodeskClient, withPriority, type AutodeskClientOptions } from './client.js';
 import { PRIORITY } from './limiter.js';
@@ -43,7 +41,6 @@ export interface AutodeskConnectorOptions {
 }
 
 export interface AutodeskConnector extends Connector {
-  readonly type: 'autodesk';
   /** Mount at `POST /webhooks/autodesk` with the raw body and the request headers. */
   handleWebhook(rawBody: Buffer | string, headers: Headers): Promise<WebhookAnswer>;
   /** Call after the job runner stopped: lets calls in flight finish and closes the connection pool. */
@@ -81,10 +78,10 @@ const entryOf = (user: AutodeskUser, seenAt: number): DirectoryEntry => ({ id: u
 /** Onboarding only ever adds access: a role is changed only to one ranked higher than the account's. */
 const ROLE_RANK: Readonly<Record<string, number>> = { viewer: 0, user: 1, admin: 2 };
 
-export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnectorOptions = {}): AutodeskConnector {
-  const { db, clock } = ctx;
-  const log = ctx.log.child({ connector: 'autodesk' });
-  const settings = ctx.settings.autodesk;
+export function createAutodeskConnector(deps: ConnectorDeps<AutodeskAppConfig>, options: AutodeskConnectorOptions = {}): AutodeskConnector {
+  const { db, clock, items } = deps;
+  const log = deps.log.child({ connector: 'autodesk' });
+  const settings = deps.settings.autodesk;
   const client = new AutodeskClient({
     baseUrl: settings.baseUrl, tokenUrl: settings.tokenUrl, clientId: settings.clientId, clientSecret: settings.clientSecret,
     perHour: settings.perHour, maxConcurrent: settings.maxConcurrent, db, clock, log, longWaitMs: options.longWaitMs, timeouts: options.timeouts, ...options.client,
@@ -93,17 +90,18 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
   const directory = new AutodeskDirectory(db, api, clock, log, options.directory);
 
   function appOf(appId: string): AutodeskAppConfig {
-    const app = ctx.config.apps.find((candidate) => candidate.id === appId);
-    if (!app || app.connector !== 'autodesk') throw new PermanentError(`autodesk: app "${appId}" is not configured for the autodesk connector`, 'not_configured');
+    const app = deps.apps.find((candidate) => candidate.id === appId);
+    if (!app) throw new PermanentError(`autodesk: app "${appId}" is not configured for the autodesk connector`, 'not_configured');
     return app;
   }
 
   function planOf(app: AutodeskAppConfig, item: FulfillmentItem): OnboardPlan {
-    const requestedRole = item.options.role;
+    const asked = autodeskItemOptions.parse(item.options);
+    const requestedRole = asked.role;
     if (requestedRole !== undefined && !(app.roles as string[]).includes(requestedRole)) {
       throw new PermanentError(`autodesk: role "${requestedRole}" is not one of ${app.name}'s roles (${app.roles.join(', ')})`, 'bad_role');
     }
-    const teams = (item.options.teams ?? []).map((teamId) => {
+    const teams = (asked.teams ?? []).map((teamId) => {
       const team = app.teams.find((candidate) => candidate.id === teamId);
       if (!team) throw new PermanentError(`autodesk: team "${teamId}" is not configured for ${app.name}`, 'bad_team');
       return team;
@@ -245,17 +243,17 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
     inTransaction(db, () => {
       for (const itemId of itemIds) enqueue(db, now, AWAIT_ACTIVATION_JOB, { itemId }, { key: awaitActivationKey(itemId), mode: 'coalesce', runAt: now });
     });
-    ctx.wake();
+    deps.wake();
   }
 
   function failPending(itemId: number, reason: string): void {
     forgetPending(db, itemId);
-    ctx.progress.fail(itemId, reason);
+    items.fail(itemId, reason);
   }
 
   /** One poll of an invitation: done when active (teams joined), again later while pending, failed after the give-up window. */
   async function checkActivation(itemId: number, job: JobContext): Promise<void> {
-    const item = getItem(db, itemId);
+    const item = items.get(itemId);
     const pending = pendingOf(db, itemId);
     if (!item || item.state !== 'in_progress' || !pending) {
       forgetPending(db, itemId);
@@ -288,7 +286,7 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
       failPending(itemId, user.status === 'inactive' ? `the invited user was deactivated before accepting; ${DEACTIVATED_ON_ONBOARD}` : 'the Autodesk user has an unexpected status');
       return;
     }
-    const fulfillment = fulfillmentItemOf(ctx, itemId);
+    const fulfillment = items.fulfillmentItem(itemId);
     if (!fulfillment) return;
     refuseProtected(fulfillment, 'onboard');
     if (normalizeEmail(user.email) !== normalizeEmail(fulfillment.subject.email)) {
@@ -296,13 +294,13 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
       return;
     }
     const plan = planOf(app, fulfillment);
-    if (plan.teams.length > 0 && item.detail !== ACTIVE_DETAIL) ctx.progress.update(itemId, ACTIVE_DETAIL);
+    if (plan.teams.length > 0 && item.detail !== ACTIVE_DETAIL) items.update(itemId, ACTIVE_DETAIL);
     const detail = await finishActive(fulfillment, user, plan, false, job.signal);
     forgetPending(db, itemId);
-    ctx.progress.complete(itemId, detail);
+    items.complete(itemId, detail);
   }
 
-  const isProtected = (email: string) => isProtectedEmail(ctx.config, email);
+  const isProtected = (email: string) => deps.isProtectedEmail(email);
 
   /** protectedEmails covers every change: checked before the first call, whatever intake let through. */
   function refuseProtected(item: FulfillmentItem, kind: 'onboard' | 'offboard'): void {
@@ -318,7 +316,7 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
    */
   function recordIntentIfStillDue(item: FulfillmentItem, target: DirectoryEntry, action: OffboardAction): void {
     inTransaction(db, () => {
-      const current = getItem(db, item.itemId);
+      const current = items.get(item.itemId);
       if (!current || current.state !== 'in_progress') {
         throw new PermanentError(`autodesk: offboarding stopped: the item is no longer in progress (${current?.state ?? 'gone'}); nothing was changed`, 'not_in_progress');
       }
@@ -352,7 +350,7 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
   async function offboard(item: FulfillmentItem, job: JobContext): Promise<Outcome> {
     refuseProtected(item, 'offboard');
     const app = appOf(item.appId);
-    const startsAt = startOfDateInZone(item.effectiveDate, ctx.config.timezone);
+    const startsAt = startOfDateInZone(item.effectiveDate, deps.timezone);
     if (startsAt > clock.now()) throw new RetryAt(startsAt, `offboarding waits for its effective date ${item.effectiveDate}`);
     const signal = job.signal;
     const intent = intentOf(db, item.itemId);
@@ -420,27 +418,26 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
     }
   }
 
+  deps.registerJob(AWAIT_ACTIVATION_JOB, {
+    schema: z.object({ itemId: z.number().int() }),
+    run: ({ itemId }, job) => classified(() => checkActivation(itemId, job)),
+    onGiveUp({ itemId }, error) {
+      failPending(itemId, error.message);
+    },
+  });
+
   return {
     type: 'autodesk',
     client,
     api,
     directory,
-    onboard: (item, job) => withPriority(PRIORITY.onboard, () => classified(() => onboard(item, job))),
-    offboard: (item, job) => withPriority(PRIORITY.offboard, () => classified(() => offboard(item, job))),
+    grant: (item, job) => withPriority(PRIORITY.onboard, () => classified(() => onboard(item, job))),
+    revoke: (item, job) => withPriority(PRIORITY.offboard, () => classified(() => offboard(item, job))),
     async verify() {
       await classified(() => api.listUsersPage(0, 1));
     },
-    registerJobs(runner: JobRunner) {
-      runner.register(AWAIT_ACTIVATION_JOB, {
-        schema: z.object({ itemId: z.number().int() }),
-        run: ({ itemId }, job) => classified(() => checkActivation(itemId, job)),
-        onGiveUp({ itemId }, error) {
-          failPending(itemId, error.message);
-        },
-      });
-    },
     handleWebhook: (rawBody, headers) =>
-      handleAutodeskWebhook({ db, clock, log, secret: settings.webhookSecret, onHint: wakeActivations }, rawBody, headers),
+      handleAutodeskWebhook({ db, clock, log, secret: settings.webhookSecret, markSeen: deps.markSeen, onHint: wakeActivations }, rawBody, headers),
     close: () => client.close(),
   };
 }
