@@ -261,7 +261,10 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
       await bolt.stop().catch((error: Error) => log.warn('slack receiver did not stop cleanly', { error: error.message }));
       await runner.stop();
       await people.stop();
-      for (const connector of connectorsByKind.values()) await connector.close?.();
+      // A connector that cannot close cleanly must not keep the lock and the database from being let go.
+      for (const connector of connectorsByKind.values()) {
+        await connector.close?.().catch((error: Error) => log.warn(`${connector.type} connector did not close cleanly`, { error: error.message }));
+      }
       metrics.close();
       processLock.release();
       db.close();
