@@ -80,6 +80,11 @@ export interface BuildOptions {
   onWake?: () => void;
   /** Web API client options beside the bot's own (tests turn Bolt's retries off). */
   slackClient?: { retryConfig?: { retries: number } };
+  /**
+   * Bolt checks the bot token (auth.test) as the app is built; false skips it, for harnesses that serve no Slack
+   * requests and close their Slack sandbox while that check could still be under way. @default true
+   */
+  verifySlackToken?: boolean;
 }
 
 /**
@@ -206,6 +211,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
     token: settings.env.SLACK_BOT_TOKEN,
     receiver,
     logger,
+    ...(options.verifySlackToken === false ? { tokenVerificationEnabled: false } : {}),
     clientOptions: {
       ...(settings.env.SLACK_API_URL ? { slackApiUrl: settings.env.SLACK_API_URL } : {}),
       // The job runner owns retries and backoff; a rate limit surfaces as an error carrying retryAfter.

@@ -178,7 +178,7 @@ function problemsOf(error: z.ZodError, plugins: readonly AnyConnectorPlugin[]): 
     // An app whose connector is wrong fails every union branch; say what the connector may be.
     if (issue.code === 'invalid_union' && 'note' in issue && issue.note === 'No matching discriminator') {
       const path = issue.path.at(-1) === 'connector' ? issue.path : [...issue.path, 'connector'];
-      return [`${jsonPath(path)}: must be ${oneOf} (the connector plugins this bot has)`];
+      return [`${jsonPath(path)}: must be ${oneOf}`];
     }
     if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `${jsonPath([...issue.path, key])}: unknown key`);
     return [`${jsonPath(issue.path)}: ${issue.message}`];

@@ -118,7 +118,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   function startBot(): Bot {
     // The same wiring as `npm start`, without serving Slack: the harness drives the request service itself.
     const running = buildBot(settings, silentLogger, {
-      clock,
+      clock, verifySlackToken: false,
       connectorOptions: { autodesk: options.connector },
       runner: { retryBaseMs: 50, retryMaxMs: 400, pollMs: 25, stopGraceMs: 3000, ...options.runner },
       onWake: () => events.emit('change'),

@@ -76,3 +76,11 @@ test('the shipped bot does not know the test plugin: the app is refused at start
   assert.throws(() => parseAccessConfig(rawConfig), (error: unknown) =>
     error instanceof ConfigError && error.problems.some((problem) => /^apps\[0\]\.connector: must be "autodesk" or "manual"/.test(problem)));
 });
+
+test("the config's app union is built from the plugins it is given: their own keys are checked, their kinds named", () => {
+  const withLog = (app: Record<string, unknown>) => ({ ...rawConfig, apps: [{ ...rawConfig.apps[0], ...app }] });
+  assert.throws(() => parseAccessConfig(withLog({ label: '' }), 'access.config.json', plugins), (error: unknown) =>
+    error instanceof ConfigError && error.problems.some((problem) => problem.startsWith('apps[0].label:')));
+  assert.throws(() => parseAccessConfig(withLog({ connector: 'nope' }), 'access.config.json', plugins), (error: unknown) =>
+    error instanceof ConfigError && error.problems.includes('apps[0].connector: must be "autodesk", "manual" or "log"'));
+});

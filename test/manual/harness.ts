@@ -95,7 +95,7 @@ export async function startHarness(
   // The same wiring as `npm start`, without serving Slack: tests approve through the request service.
   const startBot = () => {
     const next = buildBot(settings, silentLogger, {
-      clock, runner: { pollMs: POLL_MS, retryBaseMs: 50, retryMaxMs: 200, stopGraceMs: 2000 }, slackClient: { retryConfig: { retries: 0 } },
+      clock, verifySlackToken: false, runner: { pollMs: POLL_MS, retryBaseMs: 50, retryMaxMs: 200, stopGraceMs: 2000 }, slackClient: { retryConfig: { retries: 0 } },
     });
     void next.start({ slack: false });
     return next;
