@@ -5,31 +5,34 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type Receiver } from '@slack/bolt';
 import type { Logger as BoltLogger } from '@slack/logger';
-import type { Config } from './config.js';
+import { ConfigError, isProtectedEmail, type Config } from './config.js';
 import type { AppContext } from './context.js';
-import { createAutodeskConnector, WEBHOOKS_OFF, type AutodeskConnector } from './connectors/autodesk/index.js';
-import { createManualConnector } from './connectors/manual/index.js';
-import type { Connector } from './connectors/types.js';
+import { shippedPlugins } from './connectors/plugins.js';
+import type { AnyConnectorPlugin, Connector, ConnectorDeps, ItemPort } from './connectors/types.js';
+import { writeAudit } from './db/audit.js';
 import { openDatabase, type Db } from './db/connection.js';
 import { acquireProcessLock } from './db/process-lock.js';
 import { checkHealth } from './health.js';
-import { JobRunner } from './jobs/runner.js';
+import { enqueue } from './jobs/queue.js';
+import { JobRunner, type RunnerOptions } from './jobs/runner.js';
 import { createApproverEntries } from './requests/approver-entries.js';
 import { createItAdmins } from './requests/it-admins.js';
 import { createKnownEmails } from './requests/people.js';
 import { createMetrics } from './metrics.js';
 import { registerDelegationJobs } from './requests/delegation.js';
 import { registerFulfillment } from './requests/fulfillment.js';
+import { storedPreviewOf } from './requests/previews.js';
 import { registerPreviewJob } from './requests/preview-jobs.js';
 import { registerApprovalReminders } from './slack/approval-reminders.js';
-import { createItemProgress } from './requests/service.js';
+import { getItem, markSeen } from './requests/repository.js';
+import { createItemProgress, fulfillmentItemOf } from './requests/service.js';
 import { DIRECTORY_REFRESH_MS, refreshDirectory, resolveApproverEmails } from './slack/directory.js';
 import { registerSlackJobs } from './slack/jobs.js';
 import { registerPersonReportJobs } from './slack/person-report.js';
 import { registerListeners } from './slack/listeners/index.js';
 import { PeopleDirectory } from './slack/people.js';
 import { registerTaskListeners, taskHomeBlocks, tasksCommandText } from './slack/tasks/listeners.js';
-import { limitBodies, readBodyWithin } from './util/http-body.js';
+import { limitBodies } from './util/http-body.js';
 import type { Logger } from './util/log.js';
 import { systemClock, type Clock } from './util/time.js';
 
@@ -37,7 +40,14 @@ export interface RunningBot {
   ctx: AppContext;
   db: Db;
   bolt: App;
-  start(): Promise<void>;
+  runner: JobRunner;
+  /** One connector per plugin kind the config uses, by kind. */
+  connectorsByKind: ReadonlyMap<string, Connector>;
+  /**
+   * Starts everything. `{ slack: false }` starts only the job runner: for in-process test harnesses that drive the
+   * core directly and serve no Slack requests.
+   */
+  start(options?: { slack?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -63,10 +73,43 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 
 export interface BuildOptions {
   clock?: Clock;
+  /** The connector kinds apps may name; the shipped list unless a test adds a plugin of its own. */
+  plugins?: readonly AnyConnectorPlugin[];
+  /** Per plugin kind, what its `create` takes beside its deps (tests tune the Autodesk client with it). */
+  connectorOptions?: Readonly<Record<string, unknown>>;
+  /** Runner tuning beyond the config's `jobs` (tests poll faster). */
+  runner?: Partial<RunnerOptions>;
+  /** Called whenever work is enqueued or an item moves, after the runner is woken (tests await it). */
+  onWake?: () => void;
+  /** Web API client options beside the bot's own (tests turn Bolt's retries off). */
+  slackClient?: { retryConfig?: { retries: number } };
+  /**
+   * Bolt checks the bot token (auth.test) as the app is built; false skips it, for harnesses that serve no Slack
+   * requests and close their Slack sandbox while that check could still be under way. @default true
+   */
+  verifySlackToken?: boolean;
+}
+
+/**
+ * The plugin of every app, by app id: an app naming a kind no plugin has stops start-up with one line naming its
+ * JSON path (the config parser already refuses it; this guards a config parsed with other plugins).
+ */
+function pluginsOfApps(settings: Config, plugins: readonly AnyConnectorPlugin[]): Map<string, AnyConnectorPlugin> {
+  const byKind = new Map(plugins.map((plugin) => [plugin.kind, plugin]));
+  const problems: string[] = [];
+  const byApp = new Map<string, AnyConnectorPlugin>();
+  settings.access.apps.forEach((app, index) => {
+    const plugin = byKind.get(app.connector);
+    if (plugin) byApp.set(app.id, plugin);
+    else problems.push(`apps[${index}].connector: no connector plugin "${app.connector}" (known: ${[...byKind.keys()].join(', ')})`);
+  });
+  if (problems.length) throw new ConfigError('access.config.json', problems);
+  return byApp;
 }
 
 export function buildBot(settings: Config, log: Logger, options: BuildOptions = {}): RunningBot {
   const clock = options.clock ?? systemClock;
+  const pluginOfApp = pluginsOfApps(settings, options.plugins ?? shippedPlugins());
   const db = openDatabase(settings.env.DATABASE_PATH);
   let lock;
   try {
@@ -78,7 +121,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
   const processLock = lock;
   const jobs = settings.access.jobs;
   const runner = new JobRunner(db, clock, log.child({ component: 'jobs' }), {
-    concurrency: jobs.concurrency, retryBaseMs: jobs.retryBase, retryMaxMs: jobs.retryMax, giveUpAfterMs: jobs.giveUpAfter, maxAttempts: jobs.maxAttempts, housekeeping: { retentionMs: jobs.retention },
+    concurrency: jobs.concurrency, retryBaseMs: jobs.retryBase, retryMaxMs: jobs.retryMax, giveUpAfterMs: jobs.giveUpAfter, maxAttempts: jobs.maxAttempts, housekeeping: { retentionMs: jobs.retention }, ...options.runner,
   });
   const connectors = new Map<string, Connector>();
   const metrics = createMetrics({ db, clock, settings });
@@ -107,28 +150,52 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
         }
       },
     },
-    {
-      path: '/webhooks/autodesk',
-      method: ['POST'],
-      handler: async (req: IncomingMessage, res: ServerResponse) => {
-        try {
-          // Off without a secret: an unsigned delivery must not even be read, let alone believed.
-          if (!settings.autodesk.webhookSecret) return sendJson(res, WEBHOOKS_OFF.status, JSON.parse(WEBHOOKS_OFF.body));
-          if (!autodesk) return sendJson(res, 404, { error: 'no app uses the autodesk connector' });
-          const body = await readBodyWithin(req, res);
-          if (!body) return;
-          const answer = await autodesk.handleWebhook(body, req.headers);
-          res.writeHead(answer.status, { 'content-type': 'application/json' });
-          res.end(answer.body);
-        } catch (error) {
-          log.error('autodesk webhook failed', { error });
-          sendJson(res, 500, { error: 'internal error' });
-        }
-      },
-    },
   ];
-  let autodesk: AutodeskConnector | undefined;
 
+  // One copy of what groups and e-mails name, shared by the IT team and the approval steps.
+  const approverEntries = createApproverEntries();
+  const ctx: AppContext = {
+    db, config: settings.access, settings, clock, log, connectors, runner,
+    // Set once the Bolt app exists below; nothing reads it while connectors are built.
+    slack: undefined as never,
+    itAdmins: createItAdmins(settings.access.itAdmins, approverEntries), approverEntries, knownEmails: createKnownEmails(),
+    wake: () => {
+      runner.wake();
+      options.onWake?.();
+    },
+    progress: undefined as never,
+  };
+  ctx.progress = createItemProgress(ctx);
+
+  const items: ItemPort = {
+    ...ctx.progress,
+    get: (itemId) => getItem(db, itemId),
+    fulfillmentItem: (itemId) => fulfillmentItemOf(ctx, itemId),
+    storedPreview: (itemId) => storedPreviewOf(db, itemId),
+  };
+  // One connector instance per kind: every app of a kind shares one token, limiter and directory.
+  const connectorsByKind = new Map<string, Connector>();
+  for (const app of settings.access.apps) {
+    const plugin = pluginOfApp.get(app.id)!;
+    let connector = connectorsByKind.get(plugin.kind);
+    if (!connector) {
+      const deps: ConnectorDeps<{ id: string; connector: string }> = {
+        db, clock, log: log.child({ component: `connector:${plugin.kind}` }), settings, items, timezone: settings.access.timezone,
+        apps: settings.access.apps.filter((each) => each.connector === plugin.kind),
+        enqueue: (kind, payload, enqueueOptions) => enqueue(db, clock.now(), kind, payload, enqueueOptions),
+        registerJob: (kind, handler) => runner.register(kind, handler),
+        wake: ctx.wake,
+        audit: (entry) => writeAudit(db, clock.now(), entry),
+        markSeen: (eventId) => markSeen(db, eventId, clock.now()),
+        isProtectedEmail: (email) => isProtectedEmail(settings.access, email),
+        legacyAppContext: plugin.kind === 'manual' ? ctx : undefined,
+      };
+      connector = plugin.create(deps, options.connectorOptions?.[plugin.kind]);
+      connectorsByKind.set(plugin.kind, connector);
+      for (const route of connector.routes ?? []) routes.push(route);
+    }
+    connectors.set(app.id, connector);
+  }
   const logger = boltLogger(log);
   // Without a timeout a hung Slack call would hold its job, and the serial queue behind it, for ever.
   const slackTimeout = { timeout: settings.env.SLACK_TIMEOUT_MS };
@@ -148,6 +215,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
     token: settings.env.SLACK_BOT_TOKEN,
     receiver,
     logger,
+    ...(options.verifySlackToken === false ? { tokenVerificationEnabled: false } : {}),
     clientOptions: {
       ...(settings.env.SLACK_API_URL ? { slackApiUrl: settings.env.SLACK_API_URL } : {}),
       // The job runner owns retries and backoff; a rate limit surfaces as an error carrying retryAfter.
@@ -156,28 +224,14 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
       ...slackTimeout,
       // Bolt hands these options to every client it makes (listeners get their own), so all Slack calls are counted.
       ...metrics.slackClientOptions,
+      ...options.slackClient,
     },
   });
+  ctx.slack = bolt.client;
   bolt.error(async (error) => {
     log.error('slack listener failed', { error: error.message, code: (error as { code?: string }).code });
   });
 
-  // One copy of what groups and e-mails name, shared by the IT team and the approval steps.
-  const approverEntries = createApproverEntries();
-  const ctx: AppContext = {
-    db, config: settings.access, settings, clock, log, connectors, runner, slack: bolt.client,
-    itAdmins: createItAdmins(settings.access.itAdmins, approverEntries), approverEntries, knownEmails: createKnownEmails(),
-    wake: () => runner.wake(),
-    progress: undefined as never,
-  };
-  ctx.progress = createItemProgress(ctx);
-
-  // One connector instance per kind: every Autodesk app shares one token, limiter and directory.
-  let manual: Connector | undefined;
-  for (const app of settings.access.apps) {
-    if (app.connector === 'autodesk') connectors.set(app.id, (autodesk ??= createAutodeskConnector(ctx)));
-    else connectors.set(app.id, (manual ??= createManualConnector(ctx)));
-  }
   registerFulfillment(runner, ctx);
   registerPreviewJob(runner, ctx);
   registerApprovalReminders(runner, ctx);
@@ -187,12 +241,15 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
   const people = new PeopleDirectory(db, bolt.client, clock, log.child({ component: 'people' }));
   registerListeners(bolt, ctx, tasksCommandText, people);
   registerTaskListeners(bolt, ctx);
-  for (const connector of new Set(connectors.values())) connector.registerJobs?.(runner);
 
   let directoryTimer: NodeJS.Timeout | undefined;
   return {
-    ctx, db, bolt,
-    async start() {
+    ctx, db, bolt, runner, connectorsByKind,
+    async start({ slack = true } = {}) {
+      if (!slack) {
+        runner.start();
+        return;
+      }
       // Before anything else: an approver e-mail nobody in Slack has stops start-up, naming it.
       await resolveApproverEmails(ctx);
       // Who the IT admins are and the deciders' e-mails are known before the first click is judged; an
@@ -216,7 +273,10 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
       await bolt.stop().catch((error: Error) => log.warn('slack receiver did not stop cleanly', { error: error.message }));
       await runner.stop();
       await people.stop();
-      await autodesk?.close();
+      // A connector that cannot close cleanly must not keep the lock and the database from being let go.
+      for (const connector of connectorsByKind.values()) {
+        await connector.close?.().catch((error: Error) => log.warn(`${connector.type} connector did not close cleanly`, { error: error.message }));
+      }
       metrics.close();
       processLock.release();
       db.close();

@@ -4,73 +4,33 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { durationText, duration, personEntry, REMINDER_HOURS } from './connectors/app-config.js';
+import { shippedPlugins } from './connectors/plugins.js';
+import type { AnyConnectorPlugin } from './connectors/types.js';
 import { parseDuration } from './util/duration.js';
 import { isValidTimeZone } from './util/time.js';
 
-const durationText = z.string().refine((text) => parseDuration(text) !== undefined, { message: 'must be a duration like "30s", "15m", "4h" or "2d"' });
-/** A duration string in the file, milliseconds in the program; the default is written as a person would. */
-const duration = (fallback: string) => durationText.default(fallback).transform((text) => parseDuration(text)!);
-
-const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id like "U0123ABC"');
-/**
- * Someone who decides: a person (`U…`/`W…`), a Slack user group (`S…`, its members when a step opens) or an
- * e-mail (looked up in Slack once at start-up: e-mails survive a re-created Slack account, ids do not).
- */
-const personEntry = z.union([z.string().regex(/^[UWS][A-Z0-9]{2,}$/), z.email()], {
-  error: 'must be a Slack user id like "U0123ABC", a user group id like "S0123ABC" or an e-mail address',
-});
 const slackChannelId = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'must be a Slack channel id like "C0123ABC"');
 
-const approvalStep = z.strictObject({
-  name: z.string().min(1).optional().describe('Shown on the approval card, e.g. "Manager"'),
-  approvers: z.array(personEntry).min(1, 'a step needs at least one approver').describe('Slack user ids, user group ids (S…) or e-mails; any one of them decides the step'),
-});
+/**
+ * An app of any plugin's kind, checked by that plugin's own schema (picked by its `connector`), then against the
+ * rules every app shares.
+ */
+function appSchemaOf(plugins: readonly AnyConnectorPlugin[]) {
+  const [first, ...rest] = plugins.map((plugin) => plugin.appSchema) as [ShippedAppSchema, ...ShippedAppSchema[]];
+  return z
+    .discriminatedUnion('connector', [first, ...rest])
+    .superRefine((app, ctx) => {
+      if (!app.approvers && !app.approvalSteps) ctx.addIssue({ code: 'custom', message: 'needs "approvers" or "approvalSteps"', path: ['approvers'] });
+      if (app.approvers && app.approvalSteps) ctx.addIssue({ code: 'custom', message: 'use either "approvers" or "approvalSteps", not both', path: ['approvalSteps'] });
+    });
+}
 
-/** Working hours for reminders, e.g. "09:00-18:00 Mon-Fri" (config timezone). */
-export const REMINDER_HOURS = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)(?: (Mon|Tue|Wed|Thu|Fri|Sat|Sun)-(Mon|Tue|Wed|Thu|Fri|Sat|Sun))?$/;
+type ShippedAppSchema = ReturnType<typeof shippedPlugins>[number]['appSchema'];
 
-const appCommon = {
-  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,30}$/, 'must be lower-case letters, digits, "-" or "_"').describe('Stable id, used in the form and the database'),
-  name: z.string().min(1).max(60).describe('Shown to people'),
-  approvers: z.array(personEntry).min(1).optional().describe('Shorthand for one approval step: Slack user ids, user group ids (S…) or e-mails'),
-  approvalSteps: z.array(approvalStep).min(1).optional().describe('Steps run in order; any one approver of a step decides it'),
-};
-
-const autodeskApp = z.strictObject({
-  ...appCommon,
-  connector: z.literal('autodesk').describe('Provisioned through the Autodesk REST API'),
-  roles: z.array(z.enum(['user', 'admin', 'viewer'])).min(1).default(['user', 'admin', 'viewer']).describe('Roles offered in the form'),
-  defaultRole: z.enum(['user', 'admin', 'viewer']).default('user'),
-  teams: z
-    .array(z.strictObject({ id: z.string().min(1).describe('Autodesk team id'), name: z.string().min(1), role: z.string().min(1).default('member').describe('Role in the team') }))
-    .default([])
-    .describe('Teams offered in the form; joined once the user accepted the invitation'),
-  offboardAction: z.enum(['deactivate', 'delete']).default('deactivate').describe('Both are irreversible through the API; delete also removes the data'),
-  pendingPollEvery: duration('15m').describe('How often a pending invitation is checked'),
-  pendingGiveUpAfter: duration('14d').describe('How long an invitation may stay pending before the item fails'),
-});
-
-const manualApp = z.strictObject({
-  ...appCommon,
-  connector: z.literal('manual').describe('No API: each approved item becomes a task for an IT admin'),
-  assignees: z.array(slackUserId).min(1, 'a manual app needs at least one assignee').describe('IT admins who receive the tasks, balanced by open tasks'),
-  reminderEvery: duration('4h').describe('How often an open task is reminded to its assignee'),
-  escalateAfter: z.number().int().min(1).default(3).describe('Reminders without progress before itChannel is told'),
-  reminderHours: z.string().regex(REMINDER_HOURS, 'must look like "09:00-18:00 Mon-Fri"').optional().describe('Remind only inside these hours (timezone); default around the clock'),
-  roles: z.array(z.string().min(1)).min(1).optional().describe('Roles the task mentions'),
-  defaultRole: z.string().min(1).optional(),
-  steps: z.strictObject({ onboard: z.array(z.string().min(1)).min(1).optional(), offboard: z.array(z.string().min(1)).min(1).optional() }).optional().describe('The steps written in the task, replacing the defaults'),
-});
-
-const appSchema = z
-  .discriminatedUnion('connector', [autodeskApp, manualApp])
-  .superRefine((app, ctx) => {
-    if (!app.approvers && !app.approvalSteps) ctx.addIssue({ code: 'custom', message: 'needs "approvers" or "approvalSteps"', path: ['approvers'] });
-    if (app.approvers && app.approvalSteps) ctx.addIssue({ code: 'custom', message: 'use either "approvers" or "approvalSteps", not both', path: ['approvalSteps'] });
-    if (app.connector === 'autodesk' && !app.roles.includes(app.defaultRole)) ctx.addIssue({ code: 'custom', message: 'must be one of "roles"', path: ['defaultRole'] });
-  });
-
-export const accessConfigSchema = z
+/** access.config.json for these plugins (the shipped ones unless a test adds its own). */
+export function accessConfigSchemaFor(plugins: readonly AnyConnectorPlugin[]) {
+  return z
   .strictObject({
     $schema: z.string().optional(),
     itChannel: slackChannelId.describe('Receives connector failures, task escalations and requests nobody may approve'),
@@ -98,7 +58,7 @@ export const accessConfigSchema = z
       })
       .prefault({})
       .describe('Tuning of the job runner that carries out connector work, Slack messages and reminders'),
-    apps: z.array(appSchema).min(1, 'list at least one app'),
+    apps: z.array(appSchemaOf(plugins)).min(1, 'list at least one app'),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();
@@ -107,11 +67,22 @@ export const accessConfigSchema = z
       seen.add(app.id);
     });
   });
+}
 
-export type AccessConfig = z.infer<typeof accessConfigSchema>;
+let shippedSchema: ReturnType<typeof accessConfigSchemaFor> | undefined;
+/**
+ * access.config.json for the shipped plugins, built on first use: the plugins' own modules import this one, so
+ * the list is complete only once every module has loaded.
+ */
+export function accessConfigSchema(): ReturnType<typeof accessConfigSchemaFor> {
+  return (shippedSchema ??= accessConfigSchemaFor(shippedPlugins()));
+}
+
+export type AccessConfig = z.infer<ReturnType<typeof accessConfigSchemaFor>>;
 export type AppConfig = AccessConfig['apps'][number];
-export type AutodeskAppConfig = Extract<AppConfig, { connector: 'autodesk' }>;
-export type ManualAppConfig = Extract<AppConfig, { connector: 'manual' }>;
+// Where other modules have always found them; each is its plugin's own.
+export type { ManualAppConfig } from './connectors/manual/config.js';
+export { REMINDER_HOURS } from './connectors/app-config.js';
 
 /**
  * Whether accessbot must never change this account's access (`protectedEmails`). One rule for intake, every
@@ -205,25 +176,30 @@ export function jsonPath(path: readonly PropertyKey[]): string {
   return out || '(root)';
 }
 
-function problemsOf(error: z.ZodError): string[] {
+function problemsOf(error: z.ZodError, plugins: readonly AnyConnectorPlugin[]): string[] {
+  const kinds = plugins.map((plugin) => `"${plugin.kind}"`);
+  const oneOf = kinds.length > 1 ? `${kinds.slice(0, -1).join(', ')} or ${kinds.at(-1)}` : kinds.join('');
   return error.issues.flatMap((issue) => {
     // An app whose connector is wrong fails every union branch; say what the connector may be.
     if (issue.code === 'invalid_union' && 'note' in issue && issue.note === 'No matching discriminator') {
       const path = issue.path.at(-1) === 'connector' ? issue.path : [...issue.path, 'connector'];
-      return [`${jsonPath(path)}: must be "autodesk" or "manual"`];
+      return [`${jsonPath(path)}: must be ${oneOf}`];
     }
     if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `${jsonPath([...issue.path, key])}: unknown key`);
     return [`${jsonPath(issue.path)}: ${issue.message}`];
   });
 }
 
-export function parseAccessConfig(raw: unknown, source = 'access.config.json'): AccessConfig {
-  const result = accessConfigSchema.safeParse(raw);
-  if (!result.success) throw new ConfigError(source, problemsOf(result.error));
-  return result.data;
+/** `plugins`: the connector kinds an app may name (the shipped ones; tests add their own). */
+export function parseAccessConfig(raw: unknown, source = 'access.config.json', plugins?: readonly AnyConnectorPlugin[]): AccessConfig {
+  const schema = plugins ? accessConfigSchemaFor(plugins) : accessConfigSchema();
+  const result = schema.safeParse(raw);
+  if (!result.success) throw new ConfigError(source, problemsOf(result.error, plugins ?? shippedPlugins()));
+  // An app of a plugin a test added has the common keys and its own; the core reads only the common ones.
+  return result.data as AccessConfig;
 }
 
-export function loadAccessConfig(path: string): AccessConfig {
+export function loadAccessConfig(path: string, plugins?: readonly AnyConnectorPlugin[]): AccessConfig {
   if (!existsSync(path)) throw new ConfigError(path, ['file not found (set ACCESS_CONFIG to its path; see access.config.example.json)']);
   let raw: unknown;
   try {
@@ -231,7 +207,7 @@ export function loadAccessConfig(path: string): AccessConfig {
   } catch (error) {
     throw new ConfigError(path, [`not valid JSON: ${(error as Error).message}`]);
   }
-  return parseAccessConfig(raw, path);
+  return parseAccessConfig(raw, path, plugins);
 }
 
 export function parseEnv(source: NodeJS.ProcessEnv): Env {
@@ -274,5 +250,5 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
 
 /** The JSON Schema editors use to check access.config.json as it is typed. */
 export function accessConfigJsonSchema(): unknown {
-  return z.toJSONSchema(accessConfigSchema, { io: 'input', unrepresentable: 'any' });
+  return z.toJSONSchema(accessConfigSchema(), { io: 'input', unrepresentable: 'any' });
 }

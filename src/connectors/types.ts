@@ -1,15 +1,28 @@
 /**
- * The one small interface every app sits behind. A connector is told to onboard or offboard one item and
+ * The one small interface every app sits behind. A connector is told to grant or revoke one item and
  * answers with where that item now stands; work that must wait (an invitation, a person doing a task) is
  * finished later through `ItemProgress`, from the connector's own durable jobs.
  *
  * Connectors must be idempotent: the fulfillment job may run again after a crash, so "already there"
  * (an active user, an existing task) is success, never a second action.
+ *
+ * A connector comes from a `ConnectorPlugin` (src/connectors/plugins.ts lists them): the plugin says what its
+ * apps look like in access.config.json and builds the connector from narrow dependencies, never the Slack
+ * client, the job runner or the request service's internals.
  */
-import type { JobContext, JobRunner } from '../jobs/runner.js';
-import type { RequestKind, Subject } from '../requests/model.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { z } from 'zod';
+import type { Config } from '../config.js';
+import type { AppContext } from '../context.js';
+import type { AuditEntry } from '../db/audit.js';
+import type { Db } from '../db/connection.js';
+import type { EnqueueOptions } from '../jobs/queue.js';
+import type { JobContext, JobHandler } from '../jobs/runner.js';
+import type { Item, RequestKind, Subject } from '../requests/model.js';
+import type { Logger } from '../util/log.js';
 import type { Mrkdwn } from '../util/mrkdwn.js';
 import type { ItemPreview } from './preview.js';
+import type { Clock } from '../util/time.js';
 
 export interface FulfillmentItem {
   itemId: number;
@@ -17,7 +30,7 @@ export interface FulfillmentItem {
   appId: string;
   kind: RequestKind;
   subject: Subject;
-  /** The connector's own reference from an earlier run (e.g. the Autodesk user id), if any. */
+  /** The connector's own reference from an earlier run (e.g. an app's user id), if any. */
   externalId: string | null;
   effectiveDate: string;
   requesterId: string;
@@ -26,7 +39,11 @@ export interface FulfillmentItem {
   /** When the last step was approved: anything the connector knew from before may be out of date. */
   approvedAt: number;
   justification: string;
-  options: { role?: string; teams?: string[] };
+  /**
+   * What the request form asked (a role, teams), as stored; a plugin checks it with its own schema before use.
+   * The role is typed because manual tasks print it; anything else a plugin's form adds stays unknown to the core.
+   */
+  options: Readonly<{ role?: string; teams?: string[] } & Record<string, unknown>>;
 }
 
 /**
@@ -42,15 +59,14 @@ export type Outcome =
   | { state: 'in_progress'; detail: ItemDetail; externalId?: string };
 
 export interface Connector {
-  readonly type: 'autodesk' | 'manual';
-  onboard(item: FulfillmentItem, job: JobContext): Promise<Outcome>;
-  offboard(item: FulfillmentItem, job: JobContext): Promise<Outcome>;
+  /** The plugin kind it came from (`connector` in access.config.json), for logs. */
+  readonly type: string;
+  grant(item: FulfillmentItem, job: JobContext): Promise<Outcome>;
+  revoke(item: FulfillmentItem, job: JobContext): Promise<Outcome>;
   /** Checks credentials and reachability; called by operators (health, start-up), never on the Slack path. */
   verify?(): Promise<void>;
-  /** Onboarding starts at approval instead of on the effective date (a person needs lead time). */
+  /** Granting starts at approval instead of on the effective date (a person needs lead time). */
   readonly onboardsBeforeEffectiveDate?: boolean;
-  /** Registers the connector's own follow-up jobs (polls, reminders). */
-  registerJobs?(runner: JobRunner): void;
   /**
    * Withdraws the work of an item in progress because its request was cancelled (a task nobody has done yet).
    * Runs inside the cancel's transaction, so it must only write to the database; false when it is too late.
@@ -62,6 +78,10 @@ export interface Connector {
    * connector says nothing about are left out. See src/connectors/preview.ts.
    */
   preview?(items: FulfillmentItem[], notBefore: number, job: JobContext): Promise<ItemPreview[]>;
+  /** HTTP routes the bot serves for this connector (a webhook), on `PORT` beside /healthz. */
+  readonly routes?: readonly HttpRoute[];
+  /** Called after the job runner stopped: lets calls in flight finish, closes pools. */
+  close?(): Promise<void>;
 }
 
 /** How connectors report on items after the fulfillment job returned. All writes are transactional and audited. */
@@ -72,4 +92,67 @@ export interface ItemProgress {
   fail(itemId: number, reason: ItemDetail, actor?: string): void;
 }
 
+/** What a connector may read of the items it works on, beside reporting on them. Implemented by the core. */
+export interface ItemPort extends ItemProgress {
+  /** The item as stored now (its state and detail), or undefined; safe inside a transaction. */
+  get(itemId: number): Item | undefined;
+  /** The item as the fulfillment job hands it over, read afresh. */
+  fulfillmentItem(itemId: number): FulfillmentItem | undefined;
+  /** What the approvers were shown for this item (`preview`), to compare with the account found at execution. */
+  storedPreview(itemId: number): (ItemPreview & { state: 'ok' | 'unavailable' }) | undefined;
+}
+
+export interface HttpRoute {
+  path: string;
+  method: string[];
+  handler(req: IncomingMessage, res: ServerResponse): void | Promise<void>;
+}
+
+/** The narrow room a connector is built in. */
+export interface ConnectorDeps<App> {
+  db: Db;
+  clock: Clock;
+  log: Logger;
+  /** This plugin's apps from access.config.json, parsed by its own schema. */
+  apps: readonly App[];
+  /** The config's `timezone`: effective dates are read in it. */
+  timezone: string;
+  items: ItemPort;
+  /** Puts a durable job in the queue (inside the caller's transaction when there is one); wake the runner after. */
+  enqueue(kind: string, payload: unknown, options?: EnqueueOptions): number | undefined;
+  /** Registers a handler for one of the connector's own job kinds. */
+  registerJob<P>(kind: string, handler: JobHandler<P>): void;
+  /** Tells the job runner new work is due now. */
+  wake(): void;
+  /** Writes one audit line (inside the caller's transaction when there is one). */
+  audit(entry: AuditEntry): void;
+  /** Remembers a delivery id; false when it was seen before (a webhook's replay). */
+  markSeen(eventId: string): boolean;
+  /** `protectedEmails`: accounts no connector may ever change. */
+  isProtectedEmail(email: string): boolean;
+  /** The parsed environment and settings (credentials, base URLs). */
+  settings: Config;
+  /**
+   * TEMPORARY (issue 11): the whole AppContext, for the manual connector only, until its tasks move to
+   * `src/tasks/` and stop posting to Slack themselves. No other connector may read it.
+   */
+  legacyAppContext?: AppContext;
+}
+
+/** A kind of connector: one folder under src/connectors/ and one line in src/connectors/plugins.ts. */
+export interface ConnectorPlugin<Schema extends z.ZodObject = z.ZodObject, Options = never> {
+  /** The `connector` value of its apps in access.config.json. */
+  readonly kind: string;
+  /**
+   * Its apps' config: a strict object with `connector: z.literal(kind)` and the common app keys
+   * (`appCommon` of src/connectors/app-config.ts); the config's app union is built from these.
+   */
+  readonly appSchema: Schema;
+  /** One instance serves every app of this kind (they share a token, a rate limit, a directory). */
+  create(deps: ConnectorDeps<z.output<Schema>>, options?: Options): Connector;
+}
+
+export type AnyConnectorPlugin = ConnectorPlugin<z.ZodObject, any>;
+
+// Core code looks connectors up by app id.
 export type ConnectorRegistry = ReadonlyMap<string, Connector>;

@@ -20,7 +20,7 @@ export function registerFulfillment(runner: JobRunner, deps: RequestDeps): void 
       if (!connector) return;
       let outcome;
       try {
-        outcome = item.kind === 'onboard' ? await connector.onboard(item, job) : await connector.offboard(item, job);
+        outcome = item.kind === 'onboard' ? await connector.grant(item, job) : await connector.revoke(item, job);
       } catch (error) {
         if (!(error instanceof PreviewChanged)) throw error;
         // Nothing was done: the approvers decide again on the account found, unless that step cannot reopen.

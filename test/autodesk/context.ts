@@ -10,19 +10,17 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WebClient } from '@slack/web-api';
+import { buildBot } from '../../src/app.js';
 import { parseAccessConfig, parseEnv, type Config } from '../../src/config.js';
-import { createAutodeskConnector, type AutodeskConnector, type AutodeskConnectorOptions } from '../../src/connectors/autodesk/index.js';
-import type { Connector } from '../../src/connectors/types.js';
+import type { AutodeskConnector, AutodeskConnectorOptions } from '../../src/connectors/autodesk/index.js';
 import type { AppContext } from '../../src/context.js';
 import { openDatabase, type Db } from '../../src/db/connection.js';
-import { JobRunner, type RunnerOptions } from '../../src/jobs/runner.js';
-import { registerFulfillment } from '../../src/requests/fulfillment.js';
-import { createItAdmins } from '../../src/requests/it-admins.js';
+import type { JobRunner, RunnerOptions } from '../../src/jobs/runner.js';
 import type { Item, RequestKind } from '../../src/requests/model.js';
 import { getItem } from '../../src/requests/repository.js';
-import { createItemProgress, decide, submitRequest } from '../../src/requests/service.js';
+import { decide, submitRequest } from '../../src/requests/service.js';
 import { startAutodeskSandbox, type AutodeskSandbox, type AutodeskSandboxOptions } from '../../src/sandboxes/autodesk/server.js';
+import { startSlackSandbox, type SlackSandbox } from '../../src/sandboxes/slack/server.js';
 import { silentLogger } from '../../src/util/log.js';
 import { dateInZone, systemClock, type Clock } from '../../src/util/time.js';
 
@@ -58,6 +56,8 @@ export interface Bot {
 
 export interface Harness {
   sandbox: AutodeskSandbox;
+  /** Where the bot's cards and DMs go: its Slack jobs run as in production. */
+  slack: SlackSandbox;
   dbPath: string;
   bot: Bot;
   events: EventEmitter;
@@ -86,6 +86,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const events = new EventEmitter();
   events.setMaxListeners(0);
   const clock = options.clock ?? systemClock;
+  const slack = await startSlackSandbox({
+    users: [REQUESTER, APPROVER, 'U0ADMIN'].map((id) => ({ id, name: id.toLowerCase(), email: `${id.toLowerCase()}@example.com` })),
+  });
 
   const access = parseAccessConfig({
     itChannel: 'C0ITOPS',
@@ -103,7 +106,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ],
   });
   const settings: Config = {
-    env: parseEnv({ SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: 'test-secret', DATABASE_PATH: dbPath }),
+    env: parseEnv({ SLACK_BOT_TOKEN: slack.botToken, SLACK_SIGNING_SECRET: 'test-secret', SLACK_API_URL: slack.apiUrl, DATABASE_PATH: dbPath, PORT: '0' }),
     access,
     mode: 'http',
     autodesk: {
@@ -113,36 +116,24 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
 
   function startBot(): Bot {
-    const db = openDatabase(dbPath);
-    const runner = new JobRunner(db, clock, silentLogger, { retryBaseMs: 50, retryMaxMs: 400, pollMs: 25, stopGraceMs: 3000, ...options.runner });
-    const connectors = new Map<string, Connector>();
-    const ctx: AppContext = {
-      db, config: access, settings, clock, log: silentLogger, connectors, runner, itAdmins: createItAdmins(access.itAdmins),
-      slack: new WebClient('xoxb-test', { slackApiUrl: 'http://127.0.0.1:9/api/' }),
-      wake: () => {
-        runner.wake();
-        events.emit('change');
-      },
-      progress: undefined as never,
-    };
-    ctx.progress = createItemProgress(ctx);
-    const connector = createAutodeskConnector(ctx, options.connector);
-    connectors.set(APP_ID, connector);
-    registerFulfillment(runner, ctx);
-    connector.registerJobs!(runner);
-    runner.start();
+    // The same wiring as `npm start`, without serving Slack: the harness drives the request service itself.
+    const running = buildBot(settings, silentLogger, {
+      clock, verifySlackToken: false,
+      connectorOptions: { autodesk: options.connector },
+      runner: { retryBaseMs: 50, retryMaxMs: 400, pollMs: 25, stopGraceMs: 3000, ...options.runner },
+      onWake: () => events.emit('change'),
+    });
+    const connector = running.connectorsByKind.get('autodesk') as AutodeskConnector;
+    void running.start({ slack: false });
     return {
-      db, ctx, connector, runner,
-      async stop() {
-        await runner.stop();
-        await connector.close();
-        db.close();
-      },
+      db: running.db, ctx: running.ctx, connector, runner: running.runner,
+      stop: () => running.stop(),
       async crash() {
-        const stopping = runner.stop();
+        const stopping = running.runner.stop();
         await connector.client.destroy();
         await stopping;
-        db.close();
+        // What is left (the lock, the pool already gone) is let go as the next process would find it.
+        await running.stop();
       },
     };
   }
@@ -152,7 +143,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   let closed = false;
 
   const harness: Harness = {
-    sandbox, dbPath, events,
+    sandbox, slack, dbPath, events,
     get bot() {
       return bot;
     },
@@ -229,6 +220,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       closed = true;
       if (bot.db.open) await bot.stop();
       await sandbox.close();
+      await slack.close();
       if (webhookServer) await new Promise<void>((resolve) => webhookServer!.close(() => resolve()));
       rmSync(dir, { recursive: true, force: true });
     },

@@ -6,21 +6,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WebClient } from '@slack/web-api';
-import { z } from 'zod';
-import { parseAccessConfig, type Config } from '../../src/config.js';
-import { createManualConnector } from '../../src/connectors/manual/index.js';
+import { buildBot, type RunningBot } from '../../src/app.js';
+import { parseAccessConfig, parseEnv, type Config } from '../../src/config.js';
 import { taskOfItem, type Task } from '../../src/connectors/manual/repository.js';
-import type { Connector } from '../../src/connectors/types.js';
 import type { AppContext } from '../../src/context.js';
-import { openDatabase, type Db } from '../../src/db/connection.js';
-import { noticeJobSchema, REQUEST_JOB } from '../../src/requests/notices.js';
-import { SLACK_JOB } from '../../src/slack/kinds.js';
-import { noticeText } from '../../src/slack/notices.js';
-import { JobRunner } from '../../src/jobs/runner.js';
-import { registerFulfillment } from '../../src/requests/fulfillment.js';
-import { createItAdmins } from '../../src/requests/it-admins.js';
-import { createItemProgress, decide, submitRequest } from '../../src/requests/service.js';
+import type { Db } from '../../src/db/connection.js';
+import type { JobRunner } from '../../src/jobs/runner.js';
+import { decide, submitRequest } from '../../src/requests/service.js';
 import type { RequestKind, Subject } from '../../src/requests/model.js';
 import { startSlackSandbox, type SandboxMessage, type SlackSandbox } from '../../src/sandboxes/slack/server.js';
 import { silentLogger } from '../../src/util/log.js';
@@ -63,7 +55,7 @@ export interface Harness {
   sandbox: SlackSandbox;
   clock: Clock;
   runner: JobRunner;
-  /** Stops the current runner and starts a fresh one on the same database (a process restart). */
+  /** Stops the bot and builds a fresh one on the same database (a process restart). */
   restart(): Promise<void>;
   /** Submits and approves a request for one new person; resolves with the item's task once its DM is posted. */
   approve(kind?: RequestKind, person?: number, appId?: string): Promise<{ requestId: string; itemId: number; task: Task; dm: SandboxMessage }>;
@@ -82,7 +74,6 @@ export async function startHarness(
   options: { clock?: Clock; app?: ManualAppOverrides; otherApps?: ManualAppOverrides[]; timezone?: string; protectedEmails?: string[] } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'accessbot-manual-'));
-  const db = openDatabase(join(dir, 'bot.db'));
   const sandbox = await startSlackSandbox({
     users: [...IT, OWNER, REQUESTER, STRANGER, ADMIN].map((id) => ({ id, name: id.toLowerCase(), email: `${id.toLowerCase()}@example.com` })),
   });
@@ -95,52 +86,43 @@ export async function startHarness(
     protectedEmails: options.protectedEmails ?? [],
     apps: [app, ...(options.otherApps ?? [])].map((each) => ({ reminderEvery: '4h', ...each, connector: 'manual', approvers: [OWNER] })),
   });
-  const connectors = new Map<string, Connector>();
-  let runner: JobRunner;
-  const ctx = {
-    db, config, clock, log: silentLogger, connectors, settings: {} as Config, itAdmins: createItAdmins(config.itAdmins),
-    slack: new WebClient(sandbox.botToken, { slackApiUrl: sandbox.apiUrl, retryConfig: { retries: 0 } }),
-    wake: () => runner.wake(),
-  } as Omit<AppContext, 'runner' | 'progress'> as AppContext;
-  ctx.progress = createItemProgress(ctx);
-  const connector = createManualConnector(ctx);
-  for (const each of config.apps) connectors.set(each.id, connector);
-
-  const makeRunner = () => {
-    const next = new JobRunner(db, clock, silentLogger, { pollMs: POLL_MS, retryBaseMs: 50, retryMaxMs: 200, stopGraceMs: 2000 });
-    registerFulfillment(next, ctx);
-    connector.registerJobs!(next);
-    // The core's DM job (its real handler lives in the Slack layer): lets tests see what the requester is told.
-    next.register(SLACK_JOB.sendMessage, {
-      schema: z.object({ channel: z.string(), text: z.string() }),
-      run: async ({ channel, text }) => void (await ctx.slack.chat.postMessage({ channel, text })),
+  const settings: Config = {
+    env: parseEnv({ SLACK_BOT_TOKEN: sandbox.botToken, SLACK_SIGNING_SECRET: 'test-secret', SLACK_API_URL: sandbox.apiUrl, DATABASE_PATH: join(dir, 'bot.db'), PORT: '0' }),
+    access: config,
+    mode: 'http',
+    autodesk: { baseUrl: 'http://127.0.0.1:9', tokenUrl: 'http://127.0.0.1:9/token', perHour: 1000, maxConcurrent: 10 },
+  };
+  // The same wiring as `npm start`, without serving Slack: tests approve through the request service.
+  const startBot = () => {
+    const next = buildBot(settings, silentLogger, {
+      clock, verifySlackToken: false, runner: { pollMs: POLL_MS, retryBaseMs: 50, retryMaxMs: 200, stopGraceMs: 2000 }, slackClient: { retryConfig: { retries: 0 } },
     });
-    next.register(REQUEST_JOB.notice, {
-      schema: noticeJobSchema,
-      run: async ({ to, notice }) => void (await ctx.slack.chat.postMessage({ channel: to, text: noticeText(ctx.config, notice) })),
-    });
-    ctx.runner = next;
-    runner = next;
-    next.start();
+    void next.start({ slack: false });
     return next;
   };
-  makeRunner();
+  let bot: RunningBot = startBot();
 
   const harness: Harness = {
-    ctx, db, sandbox, clock,
+    sandbox, clock,
+    get ctx() {
+      return bot.ctx;
+    },
+    get db() {
+      return bot.db;
+    },
     get runner() {
-      return runner;
+      return bot.runner;
     },
     async restart() {
-      await runner.stop();
-      makeRunner();
+      await bot.stop();
+      bot = startBot();
     },
     approveFor(subject, kind = 'onboard', appId = app.id) {
-      const { requestId } = submitRequest(ctx, {
+      const { requestId } = submitRequest(bot.ctx, {
         kind, requesterId: REQUESTER, appIds: [appId], effectiveDate: dateInZone(clock.now(), config.timezone), justification: 'needs it for the project',
         subjects: [subject], options: {},
       });
-      const decision = decide(ctx, requestId, OWNER, 'approve');
+      const decision = decide(bot.ctx, requestId, OWNER, 'approve');
       if (!decision.ok) throw new Error(`approval refused: ${decision.reason}`);
       return { requestId, itemId: decision.detail.items[0]!.id };
     },
@@ -150,22 +132,21 @@ export async function startHarness(
       const { requestId, itemId } = harness.approveFor({ slackId, email: `new${person}@example.com`, firstName: 'Pat', lastName: `Person${person}` }, kind, appId);
       const dm = await sandbox.waitForMessage((m) => m.text.startsWith('Task #') && m.text.includes(`<@${slackId}>`), { description: `the task DM for ${slackId}` });
       // The job stores the message's ts right after Slack answers.
-      await runner.idle();
-      const task = taskOfItem(db, itemId)!;
+      await bot.runner.idle();
+      const task = taskOfItem(bot.db, itemId)!;
       if (task.messageTs !== dm.ts) throw new Error(`task ${task.id} did not store its DM`);
       return { requestId, itemId, task, dm };
     },
     async settle() {
       await new Promise((resolve) => setTimeout(resolve, POLL_MS * 6));
-      await runner.idle();
+      await bot.runner.idle();
     },
     reminders(userId) {
       return sandbox.messagesTo(userId).filter((message) => message.text.includes('Reminder:'));
     },
     async close() {
-      await runner.stop();
+      await bot.stop();
       await sandbox.close();
-      db.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

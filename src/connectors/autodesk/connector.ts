@@ -6,16 +6,14 @@
 import { z } from 'zod';
 import { inTransaction } from '../../db/connection.js';
 import { writeAudit } from '../../db/audit.js';
-import { isProtectedEmail, type AutodeskAppConfig } from '../../config.js';
-import type { AppContext } from '../../context.js';
+import type { AutodeskAppConfig } from './config.js';
+import { autodeskItemOptions } from './config.js';
 import { PermanentError, RetryAt } from '../../jobs/errors.js';
 import { enqueue } from '../../jobs/queue.js';
-import type { JobContext, JobRunner } from '../../jobs/runner.js';
-import { getItem } from '../../requests/repository.js';
-import { fulfillmentItemOf } from '../../requests/service.js';
+import type { JobContext } from '../../jobs/runner.js';
 import { formatDuration } from '../../util/duration.js';
 import { startOfDateInZone } from '../../util/time.js';
-import type { Connector, FulfillmentItem, Outcome } from '../types.js';
+import type { Connector, ConnectorDeps, FulfillmentItem, Outcome } from '../types.js';
 import { createRestApi, type AutodeskApi, type AutodeskUser, type UserStatus } from './api.js';
 import { AutodeskClient, neverSent, withPriority, type AutodeskClientOptions } from './client.js';
 import { PRIORITY } from './limiter.js';
@@ -44,7 +42,6 @@ export interface AutodeskConnectorOptions {
 }
 
 export interface AutodeskConnector extends Connector {
-  readonly type: 'autodesk';
   /** Mount at `POST /webhooks/autodesk` with the raw body and the request headers. */
   handleWebhook(rawBody: Buffer | string, headers: Headers): Promise<WebhookAnswer>;
   /** Call after the job runner stopped: lets calls in flight finish and closes the connection pool. */
@@ -80,10 +77,10 @@ async function classified<T>(work: () => Promise<T>): Promise<T> {
 const entryOf = (user: AutodeskUser, seenAt: number): DirectoryEntry => ({ id: user.id, email: user.email, status: user.status, role: user.role, seenAt });
 
 
-export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnectorOptions = {}): AutodeskConnector {
-  const { db, clock } = ctx;
-  const log = ctx.log.child({ connector: 'autodesk' });
-  const settings = ctx.settings.autodesk;
+export function createAutodeskConnector(deps: ConnectorDeps<AutodeskAppConfig>, options: AutodeskConnectorOptions = {}): AutodeskConnector {
+  const { db, clock, items } = deps;
+  const log = deps.log.child({ connector: 'autodesk' });
+  const settings = deps.settings.autodesk;
   const client = new AutodeskClient({
     baseUrl: settings.baseUrl, tokenUrl: settings.tokenUrl, clientId: settings.clientId, clientSecret: settings.clientSecret,
     perHour: settings.perHour, maxConcurrent: settings.maxConcurrent, db, clock, log, longWaitMs: options.longWaitMs, timeouts: options.timeouts, ...options.client,
@@ -92,17 +89,18 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
   const directory = new AutodeskDirectory(db, api, clock, log, options.directory);
 
   function appOf(appId: string): AutodeskAppConfig {
-    const app = ctx.config.apps.find((candidate) => candidate.id === appId);
-    if (!app || app.connector !== 'autodesk') throw new PermanentError(`autodesk: app "${appId}" is not configured for the autodesk connector`, 'not_configured');
+    const app = deps.apps.find((candidate) => candidate.id === appId);
+    if (!app) throw new PermanentError(`autodesk: app "${appId}" is not configured for the autodesk connector`, 'not_configured');
     return app;
   }
 
   function planOf(app: AutodeskAppConfig, item: FulfillmentItem): OnboardPlan {
-    const requestedRole = item.options.role;
+    const asked = autodeskItemOptions.parse(item.options);
+    const requestedRole = asked.role;
     if (requestedRole !== undefined && !(app.roles as string[]).includes(requestedRole)) {
       throw new PermanentError(`autodesk: role "${requestedRole}" is not one of ${app.name}'s roles (${app.roles.join(', ')})`, 'bad_role');
     }
-    const teams = (item.options.teams ?? []).map((teamId) => {
+    const teams = (asked.teams ?? []).map((teamId) => {
       const team = app.teams.find((candidate) => candidate.id === teamId);
       if (!team) throw new PermanentError(`autodesk: team "${teamId}" is not configured for ${app.name}`, 'bad_team');
       return team;
@@ -244,17 +242,17 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
     inTransaction(db, () => {
       for (const itemId of itemIds) enqueue(db, now, AWAIT_ACTIVATION_JOB, { itemId }, { key: awaitActivationKey(itemId), mode: 'coalesce', runAt: now });
     });
-    ctx.wake();
+    deps.wake();
   }
 
   function failPending(itemId: number, reason: string): void {
     forgetPending(db, itemId);
-    ctx.progress.fail(itemId, reason);
+    items.fail(itemId, reason);
   }
 
   /** One poll of an invitation: done when active (teams joined), again later while pending, failed after the give-up window. */
   async function checkActivation(itemId: number, job: JobContext): Promise<void> {
-    const item = getItem(db, itemId);
+    const item = items.get(itemId);
     const pending = pendingOf(db, itemId);
     if (!item || item.state !== 'in_progress' || !pending) {
       forgetPending(db, itemId);
@@ -287,7 +285,7 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
       failPending(itemId, user.status === 'inactive' ? `the invited user was deactivated before accepting; ${DEACTIVATED_ON_ONBOARD}` : 'the Autodesk user has an unexpected status');
       return;
     }
-    const fulfillment = fulfillmentItemOf(ctx, itemId);
+    const fulfillment = items.fulfillmentItem(itemId);
     if (!fulfillment) return;
     refuseProtected(fulfillment, 'onboard');
     if (normalizeEmail(user.email) !== normalizeEmail(fulfillment.subject.email)) {
@@ -295,13 +293,13 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
       return;
     }
     const plan = planOf(app, fulfillment);
-    if (plan.teams.length > 0 && item.detail !== ACTIVE_DETAIL) ctx.progress.update(itemId, ACTIVE_DETAIL);
+    if (plan.teams.length > 0 && item.detail !== ACTIVE_DETAIL) items.update(itemId, ACTIVE_DETAIL);
     const detail = await finishActive(fulfillment, user, plan, false, job.signal);
     forgetPending(db, itemId);
-    ctx.progress.complete(itemId, detail);
+    items.complete(itemId, detail);
   }
 
-  const isProtected = (email: string) => isProtectedEmail(ctx.config, email);
+  const isProtected = (email: string) => deps.isProtectedEmail(email);
 
   /** protectedEmails covers every change: checked before the first call, whatever intake let through. */
   function refuseProtected(item: FulfillmentItem, kind: 'onboard' | 'offboard'): void {
@@ -317,7 +315,7 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
    */
   function recordIntentIfStillDue(item: FulfillmentItem, target: DirectoryEntry, action: OffboardAction): void {
     inTransaction(db, () => {
-      const current = getItem(db, item.itemId);
+      const current = items.get(item.itemId);
       if (!current || current.state !== 'in_progress') {
         throw new PermanentError(`autodesk: offboarding stopped: the item is no longer in progress (${current?.state ?? 'gone'}); nothing was changed`, 'not_in_progress');
       }
@@ -351,7 +349,7 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
   async function offboard(item: FulfillmentItem, job: JobContext): Promise<Outcome> {
     refuseProtected(item, 'offboard');
     const app = appOf(item.appId);
-    const startsAt = startOfDateInZone(item.effectiveDate, ctx.config.timezone);
+    const startsAt = startOfDateInZone(item.effectiveDate, deps.timezone);
     if (startsAt > clock.now()) throw new RetryAt(startsAt, `offboarding waits for its effective date ${item.effectiveDate}`);
     const signal = job.signal;
     const intent = intentOf(db, item.itemId);
@@ -373,7 +371,7 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
       // Only an Autodesk answer read after the approval names the account (and only a complete listing says none).
       target = await directory.find(item.subject.email, signal, item.approvedAt);
       // No intent yet, so nothing was done: an account other than the one the approvers saw goes back to them.
-      if (!intent) checkPreview(db, clock, ctx.config, app, item, target);
+      if (!intent) checkPreview(items, clock, deps.isProtectedEmail, app, item, target);
       if (!target) return { state: 'completed', detail: 'no Autodesk account' };
     }
     if (target.status === 'inactive') return { state: 'completed', detail: 'already deactivated', externalId: target.id };
@@ -414,7 +412,7 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
     const app = appOf(item.appId);
     const plan = planOf(app, item);
     // A first run (no invitation of ours yet) acts only on the account the approvers saw; findOrInvite reuses this read.
-    if (item.externalId === null) checkPreview(db, clock, ctx.config, app, item, await directory.find(item.subject.email, job.signal, item.approvedAt));
+    if (item.externalId === null) checkPreview(items, clock, deps.isProtectedEmail, app, item, await directory.find(item.subject.email, job.signal, item.approvedAt));
     const { entry, invited } = await findOrInvite(item, plan, job.signal);
     switch (entry.status) {
       case 'inactive':
@@ -430,28 +428,27 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
     }
   }
 
+  deps.registerJob(AWAIT_ACTIVATION_JOB, {
+    schema: z.object({ itemId: z.number().int() }),
+    run: ({ itemId }, job) => classified(() => checkActivation(itemId, job)),
+    onGiveUp({ itemId }, error) {
+      failPending(itemId, error.message);
+    },
+  });
+
   return {
     type: 'autodesk',
     client,
     api,
     directory,
-    onboard: (item, job) => withPriority(PRIORITY.onboard, () => classified(() => onboard(item, job))),
-    offboard: (item, job) => withPriority(PRIORITY.offboard, () => classified(() => offboard(item, job))),
-    preview: (items, notBefore, job) => classified(() => previewItems(ctx.config, appOf, directory, items, notBefore, job.signal)),
+    grant: (item, job) => withPriority(PRIORITY.onboard, () => classified(() => onboard(item, job))),
+    revoke: (item, job) => withPriority(PRIORITY.offboard, () => classified(() => offboard(item, job))),
+    preview: (items, notBefore, job) => classified(() => previewItems(deps.isProtectedEmail, appOf, directory, items, notBefore, job.signal)),
     async verify() {
       await classified(() => api.listUsersPage(0, 1));
     },
-    registerJobs(runner: JobRunner) {
-      runner.register(AWAIT_ACTIVATION_JOB, {
-        schema: z.object({ itemId: z.number().int() }),
-        run: ({ itemId }, job) => classified(() => checkActivation(itemId, job)),
-        onGiveUp({ itemId }, error) {
-          failPending(itemId, error.message);
-        },
-      });
-    },
     handleWebhook: (rawBody, headers) =>
-      handleAutodeskWebhook({ db, clock, log, secret: settings.webhookSecret, onHint: wakeActivations }, rawBody, headers),
+      handleAutodeskWebhook({ db, clock, log, secret: settings.webhookSecret, markSeen: deps.markSeen, onHint: wakeActivations }, rawBody, headers),
     close: () => client.close(),
   };
 }

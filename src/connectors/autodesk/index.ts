@@ -7,3 +7,5 @@ export { autodeskProgressLine, type ProgressLineOptions } from './progress.js';
 export { MAX_DELIVERY_AGE_MS, SIGNATURE_HEADER, signatureOf, WEBHOOKS_OFF, type WebhookAnswer } from './webhook.js';
 export { AutodeskApiError } from './http.js';
 export type { AutodeskApi, AutodeskUser } from './api.js';
+export { autodeskPlugin, WEBHOOK_PATH } from './plugin.js';
+export { autodeskAppSchema, type AutodeskAppConfig } from './config.js';

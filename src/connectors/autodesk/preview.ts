@@ -4,12 +4,10 @@
  * caller), never a traversal per person or per card. The same words are computed again at execution from what
  * the connector then finds, and the account is compared with the one the approvers saw (`checkPreview`).
  */
-import { isProtectedEmail, type AccessConfig, type AutodeskAppConfig } from '../../config.js';
-import type { Db } from '../../db/connection.js';
-import { storedPreviewOf } from '../../requests/previews.js';
+import type { AutodeskAppConfig } from './config.js';
 import type { Clock } from '../../util/time.js';
 import { PreviewChanged, sameAccount, type ItemPreview } from '../preview.js';
-import type { FulfillmentItem } from '../types.js';
+import type { FulfillmentItem, ItemPort } from '../types.js';
 import { withPriority } from './client.js';
 import type { AutodeskDirectory, DirectoryEntry } from './directory.js';
 import { PRIORITY } from './limiter.js';
@@ -60,9 +58,9 @@ function offboardSummary(app: AutodeskAppConfig, entry: DirectoryEntry | undefin
 }
 
 /** One item's preview from the account Autodesk showed for its e-mail (undefined: a complete listing has none). */
-export function previewOfEntry(config: AccessConfig, app: AutodeskAppConfig, item: FulfillmentItem, entry: DirectoryEntry | undefined, readAt: number): ItemPreview {
+export function previewOfEntry(isProtected: (email: string) => boolean, app: AutodeskAppConfig, item: FulfillmentItem, entry: DirectoryEntry | undefined, readAt: number): ItemPreview {
   const account = { accountId: entry?.id ?? null, email: entry?.email ?? null, status: entry?.status ?? null, lastLogin: entry?.lastLogin ?? null };
-  const summary = isProtectedEmail(config, item.subject.email)
+  const summary = isProtected(item.subject.email)
     ? NOT_TOUCHED
     : item.kind === 'onboard' ? onboardSummary(app, item, entry) : offboardSummary(app, entry);
   return { itemId: item.itemId, ...account, summary, readAt };
@@ -73,7 +71,7 @@ export function previewOfEntry(config: AccessConfig, app: AutodeskAppConfig, ite
  * directory already has one), then a lookup per person in it.
  */
 export async function previewItems(
-  config: AccessConfig, appOf: (appId: string) => AutodeskAppConfig, directory: AutodeskDirectory, items: FulfillmentItem[], notBefore: number, signal: AbortSignal,
+  isProtected: (email: string) => boolean, appOf: (appId: string) => AutodeskAppConfig, directory: AutodeskDirectory, items: FulfillmentItem[], notBefore: number, signal: AbortSignal,
 ): Promise<ItemPreview[]> {
   if ((directory.refreshedAt() ?? Number.NEGATIVE_INFINITY) < notBefore) {
     await withPriority(PRIORITY.background, () => directory.refresh(signal, notBefore));
@@ -81,7 +79,7 @@ export async function previewItems(
   const listedAt = directory.refreshedAt()!;
   return items.map((item) => {
     const entry = directory.lookup(item.subject.email);
-    return previewOfEntry(config, appOf(item.appId), item, entry, Math.max(listedAt, entry?.seenAt ?? 0));
+    return previewOfEntry(isProtected, appOf(item.appId), item, entry, Math.max(listedAt, entry?.seenAt ?? 0));
   });
 }
 
@@ -90,9 +88,9 @@ export async function previewItems(
  * PreviewChanged (nothing done; the item goes back to its approvers) when it is not. No preview, or one that
  * could not be read, asks nothing: approval never depended on it.
  */
-export function checkPreview(db: Db, clock: Clock, config: AccessConfig, app: AutodeskAppConfig, item: FulfillmentItem, found: DirectoryEntry | undefined): void {
-  const previewed = storedPreviewOf(db, item.itemId);
+export function checkPreview(items: Pick<ItemPort, 'storedPreview'>, clock: Clock, isProtected: (email: string) => boolean, app: AutodeskAppConfig, item: FulfillmentItem, found: DirectoryEntry | undefined): void {
+  const previewed = items.storedPreview(item.itemId);
   if (!previewed || previewed.state !== 'ok') return;
-  const current = previewOfEntry(config, app, item, found, found?.seenAt ?? clock.now());
+  const current = previewOfEntry(isProtected, app, item, found, found?.seenAt ?? clock.now());
   if (!sameAccount(previewed, current)) throw new PreviewChanged(previewed, current);
 }

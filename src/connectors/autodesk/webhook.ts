@@ -11,7 +11,6 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { inTransaction, type Db } from '../../db/connection.js';
-import { markSeen } from '../../requests/repository.js';
 import type { Logger } from '../../util/log.js';
 import type { Clock } from '../../util/time.js';
 import { parseWebhookEvent } from './api.js';
@@ -36,6 +35,8 @@ export interface WebhookDeps {
   secret: string | undefined;
   /** Something may have happened to this Autodesk user: whatever waits for them should look again now. */
   onHint(userId: string): void;
+  /** Remembers a delivery id (the core's seen-events table); false when it was seen before. */
+  markSeen(eventId: string): boolean;
 }
 
 export function signatureOf(secret: string, rawBody: Buffer | string): string {
@@ -86,7 +87,7 @@ export async function handleAutodeskWebhook(deps: WebhookDeps, rawBody: Buffer |
   const fresh = inTransaction(deps.db, () => {
     deps.db.prepare("DELETE FROM seen_events WHERE id LIKE 'autodesk:%' AND at < ?").run(now - SEEN_DELIVERIES_KEPT_MS);
     // Deliveries are retried by the sender: a repeat wakes nothing.
-    return markSeen(deps.db, `autodesk:${event.id}`, now);
+    return deps.markSeen(`autodesk:${event.id}`);
   });
   if (!fresh) return answer(200, { ok: true, duplicate: true });
   deps.onHint(event.userId);

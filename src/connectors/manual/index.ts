@@ -3,7 +3,8 @@
  * reminded until a person marks it done. Nothing here is specific to one app; only `steps.ts` names one.
  */
 import type { AppContext } from '../../context.js';
-import type { Connector, FulfillmentItem } from '../types.js';
+import type { Connector, ConnectorPlugin, FulfillmentItem } from '../types.js';
+import { manualAppSchema } from './config.js';
 import { registerTaskJobs } from './jobs.js';
 import { assignTask, withdrawTask } from './service.js';
 
@@ -25,16 +26,29 @@ async function withSlackIdentity(ctx: AppContext, item: FulfillmentItem): Promis
 }
 
 export function createManualConnector(ctx: AppContext): Connector {
+  registerTaskJobs(ctx.runner, ctx);
   return {
     type: 'manual',
     // A person needs lead time: onboarding tasks go out at approval; offboarding waits for its date (the core schedules it).
     onboardsBeforeEffectiveDate: true,
-    onboard: async (item) => assignTask(ctx, await withSlackIdentity(ctx, item)),
-    offboard: async (item) => assignTask(ctx, await withSlackIdentity(ctx, item)),
-    registerJobs: (runner) => registerTaskJobs(runner, ctx),
+    grant: async (item) => assignTask(ctx, await withSlackIdentity(ctx, item)),
+    revoke: async (item) => assignTask(ctx, await withSlackIdentity(ctx, item)),
     withdraw: (itemId, actor) => withdrawTask(ctx, itemId, actor),
   };
 }
+
+/**
+ * The manual plugin. TEMPORARY adapter (issue 11): tasks still post to Slack and read the whole AppContext, so
+ * `create` needs `deps.legacyAppContext` until the task domain moves to src/tasks/ and speaks through events.
+ */
+export const manualPlugin = {
+  kind: 'manual',
+  appSchema: manualAppSchema,
+  create(deps): Connector {
+    if (!deps.legacyAppContext) throw new Error('the manual connector still needs the AppContext (temporary adapter)');
+    return createManualConnector(deps.legacyAppContext);
+  },
+} satisfies ConnectorPlugin<typeof manualAppSchema>;
 
 export { nextReminderTime, alignToHours, parseReminderHours, isWithinHours } from './schedule.js';
 export {

@@ -1,0 +1,86 @@
+/**
+ * Adding an app kind is one folder and one line in a plugin list: a "log" plugin that lives only in the tests is
+ * handed to the same wiring function `npm start` uses, an app names it in access.config.json, and a request for
+ * it goes from `/access` through approval to completed in the running bot, over Slack's real wire format.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { buildBot, type RunningBot } from '../../src/app.js';
+import { ConfigError, parseAccessConfig, parseEnv, type Config } from '../../src/config.js';
+import { shippedPlugins } from '../../src/connectors/plugins.js';
+import { SlackDriver } from '../../src/sandboxes/slack/driver.js';
+import { startSlackSandbox, type SlackSandbox } from '../../src/sandboxes/slack/server.js';
+import { silentLogger } from '../../src/util/log.js';
+import { freePort, PEOPLE, SIGNING_SECRET, USERS, IT_CHANNEL } from '../support/harness.js';
+import { logPlugin } from '../support/log-connector/index.js';
+
+const plugins = [...shippedPlugins(), logPlugin()] as const;
+const log = plugins[2];
+
+const rawConfig = {
+  itChannel: IT_CHANNEL,
+  itAdmins: [PEOPLE.admin],
+  apps: [{ id: 'notes', name: 'Notes', connector: 'log', label: 'the notebook', approvers: [PEOPLE.manager] }],
+};
+
+let dir: string;
+let slack: SlackSandbox;
+let bot: RunningBot;
+let driver: SlackDriver;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'accessbot-log-plugin-'));
+  slack = await startSlackSandbox({ users: USERS });
+  const port = await freePort();
+  const settings: Config = {
+    env: parseEnv({ SLACK_BOT_TOKEN: slack.botToken, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: slack.apiUrl, DATABASE_PATH: join(dir, 'bot.db'), PORT: String(port) }),
+    access: parseAccessConfig(rawConfig, 'access.config.json', plugins),
+    mode: 'http',
+    autodesk: { baseUrl: 'http://127.0.0.1:9', tokenUrl: 'http://127.0.0.1:9/token', perHour: 1000, maxConcurrent: 10 },
+  };
+  bot = buildBot(settings, silentLogger, { plugins, runner: { pollMs: 25 } });
+  await bot.start();
+  driver = new SlackDriver({ botUrl: `http://127.0.0.1:${port}/slack/events`, signingSecret: SIGNING_SECRET, sandbox: slack });
+});
+
+after(async () => {
+  await bot?.stop();
+  await slack?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('an app of a plugin passed to the wiring is requested, approved and granted through the running bot', async () => {
+  await driver.slashCommand(PEOPLE.requester, '');
+  const modal = await slack.waitFor(() => slack.openViewOf(PEOPLE.requester, 'access_request'), { description: 'request modal opened' });
+  const submitted = await driver.submitView(PEOPLE.requester, modal, { kind: 'onboard', subjects: [PEOPLE.carol], apps: ['notes'], justification: 'Keeps the design notes' });
+  assert.equal(submitted.outcome, 'closed', submitted.body);
+  const card = await slack.waitFor(() => slack.messagesTo(PEOPLE.manager).find((m) => m.text.includes('needs a decision')), { description: 'approval card to the manager' });
+  assert.equal(log.entries.length, 0, 'nothing is granted before approval');
+
+  await driver.clickButton(PEOPLE.manager, card, 'Approve');
+  await slack.waitFor(() => log.entries.length > 0, { description: 'the log connector told to grant' });
+  assert.deepEqual(log.entries.map(({ appId, action, email }) => ({ appId, action, email })), [{ appId: 'notes', action: 'grant', email: 'carol@example.com' }]);
+  const requestId = log.entries[0]!.requestId;
+  // The plugin's own config key reached its connector, and its detail reached the requester.
+  await slack.waitFor(() => slack.messagesTo(PEOPLE.requester).some((m) => m.text.includes(requestId) && JSON.stringify(m.blocks ?? m.text).includes('written in the notebook')), {
+    description: "the requester's DM shows the log connector's detail",
+  });
+  const state = bot.db.prepare('SELECT state FROM items WHERE request_id = ?').get(requestId) as { state: string };
+  assert.equal(state.state, 'completed');
+});
+
+test('the shipped bot does not know the test plugin: the app is refused at start-up, naming its JSON path', () => {
+  assert.throws(() => parseAccessConfig(rawConfig), (error: unknown) =>
+    error instanceof ConfigError && error.problems.some((problem) => /^apps\[0\]\.connector: must be "autodesk" or "manual"/.test(problem)));
+});
+
+test("the config's app union is built from the plugins it is given: their own keys are checked, their kinds named", () => {
+  const withLog = (app: Record<string, unknown>) => ({ ...rawConfig, apps: [{ ...rawConfig.apps[0], ...app }] });
+  assert.throws(() => parseAccessConfig(withLog({ label: '' }), 'access.config.json', plugins), (error: unknown) =>
+    error instanceof ConfigError && error.problems.some((problem) => problem.startsWith('apps[0].label:')));
+  assert.throws(() => parseAccessConfig(withLog({ connector: 'nope' }), 'access.config.json', plugins), (error: unknown) =>
+    error instanceof ConfigError && error.problems.includes('apps[0].connector: must be "autodesk", "manual" or "log"'));
+});
