@@ -1,15 +1,56 @@
-/** Job kinds shared across folders (connectors register their own beside their code). */
+/**
+ * Job kinds and their payloads. A kind is a stored string (rows outlive versions: never rename one) with a zod
+ * schema; `defineJob` pairs them once, and that one value is what `enqueue` and `JobRunner.register` take, so a
+ * payload of the wrong shape does not compile, and a stored row that no longer fits (written by an older version)
+ * fails its job for good with the schema's complaint instead of a TypeError deep in a handler.
+ *
+ * The map of kinds is open: the module that owns a kind adds it beside its code, e.g.
+ * `declare module '../jobs/kinds.js' { interface JobPayloads { 'task.post': TaskPost } }`, and a kind declared
+ * twice with different payloads is a compile error. Here are the kinds shared across folders.
+ */
+import type { Block, KnownBlock } from '@slack/types';
+import { z } from 'zod';
+import { trustedMrkdwn, type Mrkdwn } from '../util/mrkdwn.js';
+
+const sendMessagePayload = z.object({
+  channel: z.string(),
+  // Every enqueued text was built as Mrkdwn (escaped where people typed it), so what is read back is safe as is.
+  text: z.string().transform(trustedMrkdwn),
+  blocks: z.array(z.custom<KnownBlock | Block>((block) => typeof block === 'object' && block !== null)).optional(),
+});
+
+export interface JobPayloads {
+  'item.fulfill': { itemId: number };
+  'request.sync_messages': { requestId: string };
+  'slack.send': { channel: string; text: Mrkdwn; blocks?: (KnownBlock | Block)[] | undefined };
+  'slack.refresh_home': { userId: string };
+  'approval.remind': { approvalId: number };
+  'jobs.housekeeping': Record<string, never>;
+}
+
+export type JobKind = keyof JobPayloads & string;
+
+/** A job kind with the schema its stored payload is parsed by before a handler sees it. */
+export interface JobType<K extends JobKind = JobKind> {
+  readonly kind: K;
+  readonly schema: z.ZodType<JobPayloads[K]>;
+}
+
+export function defineJob<K extends JobKind>(kind: K, schema: z.ZodType<JobPayloads[K]>): JobType<K> {
+  return { kind, schema };
+}
+
 export const JOB = {
   /** Run the app's connector for one approved item. */
-  fulfillItem: 'item.fulfill',
+  fulfillItem: defineJob('item.fulfill', z.object({ itemId: z.number().int() })),
   /** Post missing cards and re-render every Slack message about a request from the database. */
-  syncRequestMessages: 'request.sync_messages',
+  syncRequestMessages: defineJob('request.sync_messages', z.object({ requestId: z.string() })),
   /** Post one Slack message (DM or channel). */
-  sendMessage: 'slack.send',
+  sendMessage: defineJob('slack.send', sendMessagePayload),
   /** Re-publish one person's App Home. */
-  refreshHome: 'slack.refresh_home',
+  refreshHome: defineJob('slack.refresh_home', z.object({ userId: z.string() })),
   /** Remind the approvers of one pending approval step, in the thread under their card. */
-  remindApproval: 'approval.remind',
+  remindApproval: defineJob('approval.remind', z.object({ approvalId: z.number().int().positive() })),
 } as const;
 
 /**
@@ -19,14 +60,14 @@ export const JOB = {
 export type Pool = 'slack' | 'connector' | 'housekeeping';
 
 /** Job kinds that only talk to Slack. Manual tasks (`task.*`) are DMs to IT admins, so they are Slack work too. */
-const SLACK_KINDS: ReadonlySet<string> = new Set([JOB.syncRequestMessages, JOB.sendMessage, JOB.refreshHome, JOB.remindApproval]);
+const SLACK_KINDS: ReadonlySet<string> = new Set([JOB.syncRequestMessages.kind, JOB.sendMessage.kind, JOB.refreshHome.kind, JOB.remindApproval.kind]);
 
 /** Housekeeping: pruning settled rows. */
-export const HOUSEKEEPING_JOB = 'jobs.housekeeping';
+export const HOUSEKEEPING_JOB = defineJob('jobs.housekeeping', z.object({}));
 
 /** The pool of a job kind, fixed when it is enqueued (migration 008 applies the same rule to older rows). */
 export function poolOf(kind: string): Pool {
   if (SLACK_KINDS.has(kind) || kind.startsWith('task.')) return 'slack';
-  if (kind === HOUSEKEEPING_JOB) return 'housekeeping';
+  if (kind === HOUSEKEEPING_JOB.kind) return 'housekeeping';
   return 'connector';
 }

@@ -5,10 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { KnownBlock } from '@slack/types';
-import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { PermanentError, RetryAt } from '../jobs/errors.js';
-import { JOB } from '../jobs/kinds.js';
+import { JOB, type JobPayloads } from '../jobs/kinds.js';
 import { enqueue } from '../jobs/queue.js';
 import { delegationOf, delegationsTo } from '../requests/delegation-store.js';
 import { decidersOf, decidingFor, isOpenRequest, pendingDecidableBy, refusalFor, type Approval, type RequestDetail } from '../requests/model.js';
@@ -117,8 +116,6 @@ async function syncRequestMessages(ctx: AppContext, requestId: string): Promise<
   if (rateLimited) throw rateLimited;
 }
 
-const sendMessageSchema = z.object({ channel: z.string(), text: z.string(), blocks: z.array(z.any()).optional() });
-
 /** Slack's answers that retrying the same message cannot change. */
 const UNDELIVERABLE = new Set([
   'channel_not_found', 'not_in_channel', 'is_archived', 'user_not_found', 'user_disabled', 'cannot_dm_bot', 'messages_tab_disabled',
@@ -136,7 +133,7 @@ function undeliverableReason(error: unknown): string | undefined {
  * for all of `jobs.giveUpAfter`, the same message is queued again for `jobs.retryMax` later, and again after
  * that, until Slack takes it (the give-up still shows in /healthz). Runs inside the give-up transaction.
  */
-function keepUndelivered(ctx: AppContext, message: z.infer<typeof sendMessageSchema>, error: Error): void {
+function keepUndelivered(ctx: AppContext, message: JobPayloads['slack.send'], error: Error): void {
   const now = ctx.clock.now();
   const reason = error instanceof PermanentError ? error.code : undefined;
   if (!reason) {
@@ -188,7 +185,6 @@ export function publishHome(ctx: AppContext, userId: string, tasks: HomeTasks): 
 
 export function registerSlackJobs(ctx: AppContext, homeTasks: HomeTasks): void {
   ctx.runner.register(JOB.sendMessage, {
-    schema: sendMessageSchema,
     async run({ channel, text, blocks }) {
       try {
         await slackCall(ctx, () => ctx.slack.chat.postMessage({ channel, text, ...(blocks ? { blocks } : {}), unfurl_links: false }));
@@ -201,7 +197,6 @@ export function registerSlackJobs(ctx: AppContext, homeTasks: HomeTasks): void {
     onGiveUp: (message, error) => keepUndelivered(ctx, message, error),
   });
   ctx.runner.register(JOB.syncRequestMessages, {
-    schema: z.object({ requestId: z.string() }),
     logFields: ({ requestId }) => ({ requestId }),
     run: ({ requestId }) => syncRequestMessages(ctx, requestId),
     // A card that cannot be delivered (an approver id that is not a user, a channel the bot is not in) must not
@@ -215,7 +210,6 @@ export function registerSlackJobs(ctx: AppContext, homeTasks: HomeTasks): void {
     },
   });
   ctx.runner.register(JOB.refreshHome, {
-    schema: z.object({ userId: z.string() }),
     async run({ userId }) {
       await publishHome(ctx, userId, homeTasks);
     },

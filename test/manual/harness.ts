@@ -7,7 +7,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebClient } from '@slack/web-api';
-import { z } from 'zod';
 import { parseAccessConfig, type Config } from '../../src/config.js';
 import { createManualConnector } from '../../src/connectors/manual/index.js';
 import { taskOfItem, type Task } from '../../src/connectors/manual/repository.js';
@@ -110,7 +109,6 @@ export async function startHarness(
     connector.registerJobs!(next);
     // The core's DM job (its real handler lives in the Slack layer): lets tests see what the requester is told.
     next.register(JOB.sendMessage, {
-      schema: z.object({ channel: z.string(), text: z.string() }),
       run: async ({ channel, text }) => void (await ctx.slack.chat.postMessage({ channel, text })),
     });
     ctx.runner = next;

@@ -9,6 +9,7 @@ import { writeAudit } from '../../db/audit.js';
 import { isProtectedEmail, type AutodeskAppConfig } from '../../config.js';
 import type { AppContext } from '../../context.js';
 import { PermanentError, RetryAt } from '../../jobs/errors.js';
+import { defineJob } from '../../jobs/kinds.js';
 import { enqueue } from '../../jobs/queue.js';
 import type { JobContext, JobRunner } from '../../jobs/runner.js';
 import { getItem } from '../../requests/repository.js';
@@ -26,7 +27,11 @@ import {
 } from './store.js';
 import { handleAutodeskWebhook, type WebhookAnswer } from './webhook.js';
 
-export const AWAIT_ACTIVATION_JOB = 'autodesk.await_activation';
+const awaitActivation = z.object({ itemId: z.number().int() });
+declare module '../../jobs/kinds.js' {
+  interface JobPayloads { 'autodesk.await_activation': z.infer<typeof awaitActivation> }
+}
+export const AWAIT_ACTIVATION_JOB = defineJob('autodesk.await_activation', awaitActivation);
 export const awaitActivationKey = (itemId: number) => `autodesk.await:${itemId}`;
 
 export const DEACTIVATED_ON_ONBOARD = 'deactivated Autodesk users cannot be reactivated through the API; open an Autodesk support case';
@@ -432,7 +437,6 @@ export function createAutodeskConnector(ctx: AppContext, options: AutodeskConnec
     },
     registerJobs(runner: JobRunner) {
       runner.register(AWAIT_ACTIVATION_JOB, {
-        schema: z.object({ itemId: z.number().int() }),
         run: ({ itemId }, job) => classified(() => checkActivation(itemId, job)),
         onGiveUp({ itemId }, error) {
           failPending(itemId, error.message);
