@@ -166,6 +166,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
     db, config: settings.access, settings, clock, log, connectors, runner, slack: bolt.client,
     itAdmins: createItAdmins(settings.access.itAdmins, approverEntries), approverEntries, knownEmails: createKnownEmails(),
     wake: () => runner.wake(),
+    // eslint-disable-next-line no-restricted-syntax -- set on the next line: progress needs the finished context.
     progress: undefined as never,
   };
   ctx.progress = createItemProgress(ctx);

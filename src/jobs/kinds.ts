@@ -28,7 +28,7 @@ export interface JobPayloads {
   'jobs.housekeeping': Record<string, never>;
 }
 
-export type JobKind = keyof JobPayloads & string;
+export type JobKind = Extract<keyof JobPayloads, string>;
 
 /** A job kind with the schema its stored payload is parsed by before a handler sees it. */
 export interface JobType<K extends JobKind = JobKind> {

@@ -66,7 +66,7 @@ export interface RunnerOptions {
 /** A handler with the schema of its kind, as the runner keeps them (payload types differ per kind). */
 interface Registered {
   schema: z.ZodType<unknown>;
-  handler: JobHandler<any>;
+  handler: JobHandler<unknown>;
 }
 
 interface Running {
@@ -296,7 +296,7 @@ export class JobRunner {
     );
   }
 
-  private fail(job: JobRow, token: string, handler: JobHandler<any>, payload: unknown, error: unknown, context: JobContext): void {
+  private fail(job: JobRow, token: string, handler: JobHandler<unknown>, payload: unknown, error: unknown, context: JobContext): void {
     const now = this.clock.now();
     const message = errorMessage(error);
     if (error instanceof RetryAt) {
@@ -322,7 +322,7 @@ export class JobRunner {
    * a job found running at start-up, the dead process's token). A give-up handler that throws is a bug: the job is
    * still failed, loudly.
    */
-  private giveUp(job: JobRow, handler: JobHandler<any>, payload: unknown, error: Error, context: JobContext, token: string | null): void {
+  private giveUp(job: JobRow, handler: JobHandler<unknown>, payload: unknown, error: Error, context: JobContext, token: string | null): void {
     const markFailed = () =>
       this.db
         .prepare(

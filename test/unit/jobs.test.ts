@@ -103,7 +103,7 @@ test('failures back off exponentially until attempts run out, then give up once 
   assert.equal(row.attempts, 4);
   assert.equal(row.last_error, '503 from upstream');
   const gaps = attemptsAt.slice(1).map((at, i) => at - attemptsAt[i]!);
-  assert.ok(gaps[2]! >= 40, `third retry waits at least half of 80 ms, got ${gaps}`);
+  assert.ok(gaps[2]! >= 40, `third retry waits at least half of 80 ms, got ${gaps.join(', ')}`);
 });
 
 test('RetryAt reschedules without spending an attempt; PermanentError gives up at once', async () => {

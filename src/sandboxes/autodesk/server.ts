@@ -1062,7 +1062,7 @@ class AutodeskSandboxImpl implements AutodeskSandbox {
           value = pick(this);
         } catch (err) {
           cleanup();
-          reject(err);
+          reject(err instanceof Error ? err : new Error(String(err)));
           return;
         }
         if (value !== undefined && value !== null && value !== false) {

@@ -1,5 +1,5 @@
 /** Every Bolt listener, registered by folder (commands, views, actions, events). */
-import type { App } from '@slack/bolt';
+import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import type { AppContext } from '../../context.js';
 import { ACTION } from '../blocks/request.js';
 import type { PeopleDirectory } from '../people.js';
@@ -18,9 +18,9 @@ export function registerListeners(app: App, ctx: AppContext, tasksText: TasksTex
   app.command('/access', accessCommand(ctx, tasksText));
   app.view(REQUEST_MODAL, accessRequestSubmission(ctx, people));
   app.view(DENY_MODAL, denyReasonSubmission(ctx));
-  app.action({ type: 'block_actions', action_id: startsWith(ACTION.approve) }, approveButton(ctx) as never);
-  app.action({ type: 'block_actions', action_id: startsWith(ACTION.deny) }, denyButton(ctx) as never);
-  app.action({ type: 'block_actions', action_id: startsWith(ACTION.retry) }, retryButton(ctx) as never);
-  app.action({ type: 'block_actions', action_id: startsWith(ACTION.cancel) }, cancelButton(ctx) as never);
+  app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: startsWith(ACTION.approve) }, approveButton(ctx));
+  app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: startsWith(ACTION.deny) }, denyButton(ctx));
+  app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: startsWith(ACTION.retry) }, retryButton(ctx));
+  app.action<BlockAction<ButtonAction>>({ type: 'block_actions', action_id: startsWith(ACTION.cancel) }, cancelButton(ctx));
   app.event('app_home_opened', appHomeOpened(ctx));
 }
