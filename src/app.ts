@@ -157,12 +157,14 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
   const ctx: AppContext = {
     db, config: settings.access, settings, clock, log, connectors, runner,
     // Set once the Bolt app exists below; nothing reads it while connectors are built.
+    // eslint-disable-next-line no-restricted-syntax -- a construction-order placeholder, not listener wiring.
     slack: undefined as never,
     itAdmins: createItAdmins(settings.access.itAdmins, approverEntries), approverEntries, knownEmails: createKnownEmails(),
     wake: () => {
       runner.wake();
       options.onWake?.();
     },
+    // eslint-disable-next-line no-restricted-syntax -- set on the next line: progress needs the finished context.
     progress: undefined as never,
   };
   ctx.progress = createItemProgress(ctx);

@@ -196,7 +196,7 @@ export function parseAccessConfig(raw: unknown, source = 'access.config.json', p
   const result = schema.safeParse(raw);
   if (!result.success) throw new ConfigError(source, problemsOf(result.error, plugins ?? shippedPlugins()));
   // An app of a plugin a test added has the common keys and its own; the core reads only the common ones.
-  return result.data as AccessConfig;
+  return result.data;
 }
 
 export function loadAccessConfig(path: string, plugins?: readonly AnyConnectorPlugin[]): AccessConfig {

@@ -71,9 +71,11 @@ function networkReason(error: Error & { code?: unknown }): string {
 export function createMetrics({ db, clock, settings }: MetricsOptions): Metrics {
   const registry = new Registry();
   const subscriptions: [string, (message: unknown) => void][] = [];
-  const listen = (channel: string, listener: (message: any) => void) => {
-    subscribe(channel, listener);
-    subscriptions.push([channel, listener]);
+  // Each channel's publisher (node:http, undici) documents its message shape; diagnostics_channel itself types none.
+  const listen = <Message>(channel: string, listener: (message: Message) => void) => {
+    const untyped = listener as (message: unknown) => void;
+    subscribe(channel, untyped);
+    subscriptions.push([channel, untyped]);
   };
 
   // ---------------------------------------------------------------- from the database, at scrape time

@@ -39,7 +39,7 @@ export function configReference(): string {
     return `| \`${key}\` | ${fallback} | ${(value.description ?? '').replace(/\|/g, '\\|')} |`;
   });
   const top = { ...config, properties: Object.fromEntries(Object.entries(config.properties).filter(([key]) => key !== 'apps')) };
-  const appVariants = (config.properties.apps.items?.oneOf ?? config.properties.apps.items?.anyOf ?? []) as Json[];
+  const appVariants = (config.properties.apps.items?.oneOf ?? config.properties.apps.items?.anyOf ?? []);
   const appTables = appVariants.map((variant) => {
     const connector = String(variant.properties?.connector?.const ?? '?');
     return [`**\`apps[]\` with \`"connector": "${connector}"\`**`, '', '| key | type | default | meaning |', '| --- | --- | --- | --- |', ...rows(variant)].join('\n');

@@ -16,6 +16,7 @@ import type { Config } from '../config.js';
 import type { AppContext } from '../context.js';
 import type { AuditEntry } from '../db/audit.js';
 import type { Db } from '../db/connection.js';
+import type { JobKind, JobPayloads, JobType } from '../jobs/kinds.js';
 import type { EnqueueOptions } from '../jobs/queue.js';
 import type { JobContext, JobHandler } from '../jobs/runner.js';
 import type { Item, RequestKind, Subject } from '../requests/model.js';
@@ -77,7 +78,7 @@ export interface Connector {
    * for the whole batch. Runs in a durable job after the cards are posted, never on the Slack path. Items the
    * connector says nothing about are left out. See src/connectors/preview.ts.
    */
-  preview?(items: FulfillmentItem[], notBefore: number, job: JobContext): Promise<ItemPreview[]>;
+  preview?: (items: FulfillmentItem[], notBefore: number, job: JobContext) => Promise<ItemPreview[]>;
   /** HTTP routes the bot serves for this connector (a webhook), on `PORT` beside /healthz. */
   readonly routes?: readonly HttpRoute[];
   /** Called after the job runner stopped: lets calls in flight finish, closes pools. */
@@ -119,17 +120,17 @@ export interface ConnectorDeps<App> {
   timezone: string;
   items: ItemPort;
   /** Puts a durable job in the queue (inside the caller's transaction when there is one); wake the runner after. */
-  enqueue(kind: string, payload: unknown, options?: EnqueueOptions): number | undefined;
+  enqueue<K extends JobKind>(job: JobType<K>, payload: JobPayloads[K], options?: EnqueueOptions): number | undefined;
   /** Registers a handler for one of the connector's own job kinds. */
-  registerJob<P>(kind: string, handler: JobHandler<P>): void;
+  registerJob<K extends JobKind>(job: JobType<K>, handler: JobHandler<JobPayloads[K]>): void;
   /** Tells the job runner new work is due now. */
-  wake(): void;
+  wake: () => void;
   /** Writes one audit line (inside the caller's transaction when there is one). */
   audit(entry: AuditEntry): void;
   /** Remembers a delivery id; false when it was seen before (a webhook's replay). */
-  markSeen(eventId: string): boolean;
+  markSeen: (eventId: string) => boolean;
   /** `protectedEmails`: accounts no connector may ever change. */
-  isProtectedEmail(email: string): boolean;
+  isProtectedEmail: (email: string) => boolean;
   /** The parsed environment and settings (credentials, base URLs). */
   settings: Config;
   /**
@@ -152,6 +153,7 @@ export interface ConnectorPlugin<Schema extends z.ZodObject = z.ZodObject, Optio
   create(deps: ConnectorDeps<z.output<Schema>>, options?: Options): Connector;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the list holds plugins of every app type; each checks its own.
 export type AnyConnectorPlugin = ConnectorPlugin<z.ZodObject, any>;
 
 // Core code looks connectors up by app id.

@@ -80,7 +80,7 @@ export class Transcript {
   drain(): void {
     for (; this.slackSeen < this.slack.calls.length; this.slackSeen++) {
       const call = this.slack.calls[this.slackSeen]!;
-      const args = call.args as SlackObject;
+      const args = call.args;
       if (!call.ok) {
         this.print(`${this.stamp()}  ⚠️  Slack refused ${call.method}: ${call.error}`);
         continue;

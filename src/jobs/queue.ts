@@ -3,7 +3,7 @@
  * that calls for it, and the change and its side effect can never be separated by a crash.
  */
 import type { Db } from '../db/connection.js';
-import { poolOf } from './kinds.js';
+import { poolOf, type JobKind, type JobPayloads, type JobType } from './kinds.js';
 
 export interface EnqueueOptions {
   /** Earliest start (epoch ms); default now. */
@@ -31,7 +31,8 @@ export interface JobRow {
 }
 
 /** Returns the id of the job that will do the work (new or existing), or undefined for a `once` no-op. */
-export function enqueue(db: Db, now: number, kind: string, payload: unknown, options: EnqueueOptions = {}): number | undefined {
+export function enqueue<K extends JobKind>(db: Db, now: number, job: JobType<K>, payload: JobPayloads[K], options: EnqueueOptions = {}): number | undefined {
+  const kind = job.kind;
   const runAt = options.runAt ?? now;
   const json = JSON.stringify(payload);
   const run = () => {

@@ -14,7 +14,7 @@ import { pruneSettled } from '../db/housekeeping.js';
 import type { Logger } from '../util/log.js';
 import type { Clock } from '../util/time.js';
 import { PermanentError, RetryAt, errorMessage } from './errors.js';
-import { HOUSEKEEPING_JOB, type Pool } from './kinds.js';
+import { HOUSEKEEPING_JOB, type JobKind, type JobPayloads, type JobType, type Pool } from './kinds.js';
 import { enqueue, type JobRow } from './queue.js';
 
 export interface JobContext {
@@ -28,8 +28,8 @@ export interface JobContext {
   log: Logger;
 }
 
+/** What a job kind does; its payload arrives parsed by the kind's schema (see `defineJob`). */
 export interface JobHandler<P = unknown> {
-  schema: z.ZodType<P>;
   run(payload: P, job: JobContext): Promise<void>;
   /**
    * Called once when the job fails for good (attempts exhausted, PermanentError, or it kept killing the process),
@@ -63,6 +63,12 @@ export interface RunnerOptions {
   housekeeping?: { retentionMs: number; everyMs?: number };
 }
 
+/** A handler with the schema of its kind, as the runner keeps them (payload types differ per kind). */
+interface Registered {
+  schema: z.ZodType<unknown>;
+  handler: JobHandler<unknown>;
+}
+
 interface Running {
   promise: Promise<void>;
   pool: Pool;
@@ -75,7 +81,7 @@ const POOLS: readonly Pool[] = ['slack', 'connector', 'housekeeping'];
 const CLOCK_JUMP_MS = 1000;
 
 export class JobRunner {
-  private readonly handlers = new Map<string, JobHandler<any>>();
+  private readonly handlers = new Map<string, Registered>();
   private readonly running = new Map<number, Running>();
   private readonly workerId = `worker-${process.pid}-${randomUUID().slice(0, 8)}`;
   private readonly abort = new AbortController();
@@ -104,9 +110,9 @@ export class JobRunner {
     if (options.housekeeping) this.registerHousekeeping(options.housekeeping.retentionMs, options.housekeeping.everyMs ?? 3_600_000);
   }
 
-  register<P>(kind: string, handler: JobHandler<P>): void {
-    if (this.handlers.has(kind)) throw new Error(`job kind "${kind}" registered twice`);
-    this.handlers.set(kind, handler);
+  register<K extends JobKind>(job: JobType<K>, handler: JobHandler<JobPayloads[K]>): void {
+    if (this.handlers.has(job.kind)) throw new Error(`job kind "${job.kind}" registered twice`);
+    this.handlers.set(job.kind, { schema: job.schema, handler });
   }
 
   /**
@@ -118,7 +124,7 @@ export class JobRunner {
     if (this.started) return;
     this.started = true;
     if (options.recoverInterrupted ?? true) this.recoverInterrupted();
-    if (this.handlers.has(HOUSEKEEPING_JOB)) enqueue(this.db, this.clock.now(), HOUSEKEEPING_JOB, {}, { key: HOUSEKEEPING_JOB, mode: 'coalesce' });
+    if (this.handlers.has(HOUSEKEEPING_JOB.kind)) enqueue(this.db, this.clock.now(), HOUSEKEEPING_JOB, {}, { key: HOUSEKEEPING_JOB.kind, mode: 'coalesce' });
     this.schedule(0);
   }
 
@@ -142,12 +148,12 @@ export class JobRunner {
 
   /** A job the process died running, again and again: running it once more would likely kill this process too. */
   private giveUpPoison(job: JobRow): void {
-    const handler = this.handlers.get(job.kind)!;
+    const { schema, handler } = this.handlers.get(job.kind)!;
     const message = `the bot stopped while running this job ${job.restarts + 1} times in a row; it is not started again`;
     const log = this.log.child({ job: job.id, kind: job.kind });
     log.error('job failed for good: it keeps stopping the bot', { restarts: job.restarts + 1 });
     const context: JobContext = { id: job.id, attempts: job.attempts, maxAttempts: job.max_attempts ?? this.opts.maxAttempts, signal: this.abort.signal, log };
-    this.giveUp(job, handler, parsePayload(handler, job), new PermanentError(message), context, job.lease_token);
+    this.giveUp(job, handler, parsePayload(schema, job).payload, new PermanentError(message), context, job.lease_token);
   }
 
   /** Ask for a look at the queue now (after an enqueue), instead of at the next poll. */
@@ -174,7 +180,7 @@ export class JobRunner {
             this.wake();
             if (this.running.size === 0) this.idleWaiters.splice(0).forEach((resolve) => resolve());
           });
-          this.running.set(job.id, { promise, pool, token: job.lease_token, leaseMs: this.handlers.get(job.kind)!.leaseMs ?? this.opts.leaseMs });
+          this.running.set(job.id, { promise, pool, token: job.lease_token, leaseMs: this.handlers.get(job.kind)!.handler.leaseMs ?? this.opts.leaseMs });
         }
       }
     } catch (error) {
@@ -236,7 +242,7 @@ export class JobRunner {
           )
           .get(params)) as JobRow | undefined;
       if (!candidate) return undefined;
-      const lease = this.handlers.get(candidate.kind)?.leaseMs ?? this.opts.leaseMs;
+      const lease = this.handlers.get(candidate.kind)?.handler.leaseMs ?? this.opts.leaseMs;
       const token = randomUUID();
       // Taking over an expired lease means its holder vanished mid-run: that counts as a restart.
       const claimed = this.db
@@ -250,7 +256,7 @@ export class JobRunner {
   }
 
   private async execute(job: JobRow & { lease_token: string }): Promise<void> {
-    const handler = this.handlers.get(job.kind)!;
+    const { schema, handler } = this.handlers.get(job.kind)!;
     const token = job.lease_token;
     let log = this.log.child({ job: job.id, kind: job.kind });
     const lost = new AbortController();
@@ -263,7 +269,9 @@ export class JobRunner {
     }, Math.max(100, lease / 3));
     let payload: unknown;
     try {
-      payload = handler.schema.parse(JSON.parse(job.payload));
+      const parsed = parsePayload(schema, job);
+      if (parsed.problem !== undefined) throw new PermanentError(parsed.problem, 'bad_payload');
+      payload = parsed.payload;
       if (handler.logFields) context.log = log = log.child(handler.logFields(payload));
       await handler.run(payload, context);
       if (!this.finish(job.id, token)) log.warn('job finished after its lease was taken over; its result is not recorded');
@@ -288,7 +296,7 @@ export class JobRunner {
     );
   }
 
-  private fail(job: JobRow, token: string, handler: JobHandler<any>, payload: unknown, error: unknown, context: JobContext): void {
+  private fail(job: JobRow, token: string, handler: JobHandler<unknown>, payload: unknown, error: unknown, context: JobContext): void {
     const now = this.clock.now();
     const message = errorMessage(error);
     if (error instanceof RetryAt) {
@@ -314,7 +322,7 @@ export class JobRunner {
    * a job found running at start-up, the dead process's token). A give-up handler that throws is a bug: the job is
    * still failed, loudly.
    */
-  private giveUp(job: JobRow, handler: JobHandler<any>, payload: unknown, error: Error, context: JobContext, token: string | null): void {
+  private giveUp(job: JobRow, handler: JobHandler<unknown>, payload: unknown, error: Error, context: JobContext, token: string | null): void {
     const markFailed = () =>
       this.db
         .prepare(
@@ -365,12 +373,11 @@ export class JobRunner {
   /** Prunes settled rows after the retention, then books its next run. */
   private registerHousekeeping(retentionMs: number, everyMs: number): void {
     this.register(HOUSEKEEPING_JOB, {
-      schema: z.object({}),
       run: async () => {
         const now = this.clock.now();
         const pruned = pruneSettled(this.db, now, retentionMs);
         if (Object.values(pruned).some((n) => n > 0)) this.log.info('pruned settled rows', { ...pruned });
-        enqueue(this.db, now, HOUSEKEEPING_JOB, {}, { key: HOUSEKEEPING_JOB, mode: 'coalesce', runAt: now + everyMs });
+        enqueue(this.db, now, HOUSEKEEPING_JOB, {}, { key: HOUSEKEEPING_JOB.kind, mode: 'coalesce', runAt: now + everyMs });
       },
     });
   }
@@ -406,10 +413,18 @@ export class JobRunner {
   }
 }
 
-function parsePayload(handler: JobHandler<any>, job: JobRow): unknown {
+/**
+ * A stored payload that does not fit its kind's schema (a row written by an older version, or by hand) can never
+ * run: it says so in `last_error` rather than failing as a TypeError somewhere in the handler.
+ */
+function parsePayload(schema: z.ZodType<unknown>, job: JobRow): { payload: unknown; problem?: undefined } | { payload: undefined; problem: string } {
+  let json: unknown;
   try {
-    return handler.schema.parse(JSON.parse(job.payload));
+    json = JSON.parse(job.payload);
   } catch {
-    return undefined;
+    return { payload: undefined, problem: `the stored payload of this ${job.kind} job is not JSON` };
   }
+  const parsed = schema.safeParse(json);
+  if (parsed.success) return { payload: parsed.data };
+  return { payload: undefined, problem: `the stored payload does not fit job kind ${job.kind}: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}` };
 }

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { inTransaction } from '../db/connection.js';
 import { writeAudit } from '../db/audit.js';
 import { RetryAt } from '../jobs/errors.js';
+import { defineJob } from '../jobs/kinds.js';
 import { enqueue } from '../jobs/queue.js';
 import type { JobRunner } from '../jobs/runner.js';
 import { addDaysToDate, dateInZone, startOfDateInZone } from '../util/time.js';
@@ -24,7 +25,11 @@ import type { RequestDeps } from './service.js';
 
 /** How far ahead a delegation may run: longer absences belong in the config's approver lists. */
 export const MAX_DELEGATION_DAYS = 90;
-export const DELEGATION_EXPIRY_JOB = 'delegation.expire';
+const delegationExpiry = z.object({ delegationId: z.number().int() });
+declare module '../jobs/kinds.js' {
+  interface JobPayloads { 'delegation.expire': z.infer<typeof delegationExpiry> }
+}
+export const DELEGATION_EXPIRY_JOB = defineJob('delegation.expire', delegationExpiry);
 
 export type DelegationResult = { ok: true; delegation: Delegation; replaced: Delegation | undefined; routedToIt: number } | { ok: false; message: string };
 
@@ -138,7 +143,6 @@ export function delegationStatus(deps: RequestDeps, userId: string): { given: De
 
 export function registerDelegationJobs(runner: JobRunner, deps: RequestDeps): void {
   runner.register(DELEGATION_EXPIRY_JOB, {
-    schema: z.object({ delegationId: z.number().int() }),
     async run({ delegationId }) {
       const delegation = delegationById(deps.db, delegationId);
       // Ended by hand or replaced meanwhile: nothing to do. Run early (a clock set back): wait for the date.

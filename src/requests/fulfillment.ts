@@ -1,5 +1,4 @@
 /** The job that hands one approved item to its app's connector, and what happens when that keeps failing. */
-import { z } from 'zod';
 import { JOB } from '../jobs/kinds.js';
 import type { JobRunner } from '../jobs/runner.js';
 import { PreviewChanged } from '../connectors/preview.js';
@@ -10,7 +9,6 @@ import { createItemProgress, beginFulfillment, fulfillmentItemOf, type RequestDe
 export function registerFulfillment(runner: JobRunner, deps: RequestDeps): void {
   const progress = createItemProgress(deps);
   runner.register(JOB.fulfillItem, {
-    schema: z.object({ itemId: z.number().int() }),
     logFields: ({ itemId }) => ({ itemId, requestId: getItem(deps.db, itemId)?.requestId }),
     async run({ itemId }, job) {
       // An item already completed, failed or denied is left alone: a re-run after a crash does nothing twice.

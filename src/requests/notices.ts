@@ -5,25 +5,10 @@
  */
 import { z } from 'zod';
 import type { Db } from '../db/connection.js';
+import { defineJob } from '../jobs/kinds.js';
 import { enqueue } from '../jobs/queue.js';
 import type { Clock } from '../util/time.js';
 
-/**
- * The jobs this module leaves for whoever shows requests to people (`src/slack/` runs them). Their kind strings
- * are stored in queued rows, so they never change.
- */
-export const REQUEST_JOB = {
-  /** Tell one person or channel about a change: payload `NoticeJob`. */
-  notice: 'request.notice',
-  /** Post missing cards and re-render every message about a request from the database. */
-  syncMessages: 'request.sync_messages',
-  /** Re-publish one person's Home tab. */
-  refreshHome: 'slack.refresh_home',
-  /** Remind the approvers of one pending approval step. */
-  remindApproval: 'approval.remind',
-  /** Post or update the per-person access report sent to an offboarding's requester. */
-  personReport: 'slack.person_report',
-} as const;
 
 const itemStates = z.enum(['awaiting_approval', 'denied', 'approved', 'in_progress', 'completed', 'failed', 'cancelled']);
 const subject = z.object({ slackId: z.string().nullable(), email: z.string(), firstName: z.string().nullable(), lastName: z.string().nullable() });
@@ -61,6 +46,33 @@ export type Notice = z.infer<typeof noticeSchema>;
 /** The payload of a `request.notice` job: a user id or channel id, and what to tell them. */
 export const noticeJobSchema = z.object({ to: z.string(), notice: noticeSchema });
 export type NoticeJob = z.infer<typeof noticeJobSchema>;
+
+declare module '../jobs/kinds.js' {
+  interface JobPayloads {
+    'request.notice': NoticeJob;
+    'request.sync_messages': { requestId: string };
+    'slack.refresh_home': { userId: string };
+    'approval.remind': { approvalId: number };
+    'slack.person_report': { requestId: string; email: string };
+  }
+}
+
+/**
+ * The jobs this module leaves for whoever shows requests to people (`src/slack/` runs them). Their kind strings
+ * are stored in queued rows, so they never change.
+ */
+export const REQUEST_JOB = {
+  /** Tell one person or channel about a change. */
+  notice: defineJob('request.notice', noticeJobSchema),
+  /** Post missing cards and re-render every message about a request from the database. */
+  syncMessages: defineJob('request.sync_messages', z.object({ requestId: z.string() })),
+  /** Re-publish one person's Home tab. */
+  refreshHome: defineJob('slack.refresh_home', z.object({ userId: z.string() })),
+  /** Remind the approvers of one pending approval step. */
+  remindApproval: defineJob('approval.remind', z.object({ approvalId: z.number().int().positive() })),
+  /** Post or update the per-person access report sent to an offboarding's requester. */
+  personReport: defineJob('slack.person_report', z.object({ requestId: z.string(), email: z.string() })),
+} as const;
 
 /** Enqueues a notice; call inside the transaction of the change it reports. */
 export function notify(deps: { db: Db; clock: Clock }, to: string, notice: Notice): void {

@@ -3,7 +3,6 @@
  * happens when, at execution, the connector finds another account than the approvers saw: the item goes back
  * to them instead of being acted on.
  */
-import { z } from 'zod';
 import type { Connector, FulfillmentItem } from '../connectors/types.js';
 import type { PreviewChanged } from '../connectors/preview.js';
 import { writeAudit } from '../db/audit.js';
@@ -27,7 +26,6 @@ export const UNAVAILABLE = 'preview unavailable (the app did not answer)';
 
 export function registerPreviewJob(runner: JobRunner, deps: RequestDeps): void {
   runner.register(PREVIEW_JOB, {
-    schema: z.object({ requestId: z.string() }),
     logFields: ({ requestId }) => ({ requestId }),
     async run({ requestId }, job) {
       const detail = getRequestDetail(deps.db, requestId);

@@ -4,9 +4,14 @@
  */
 import type { ItemPreview } from '../connectors/preview.js';
 import type { Db } from '../db/connection.js';
+import { z } from 'zod';
+import { defineJob } from '../jobs/kinds.js';
 import { enqueue } from '../jobs/queue.js';
 
-export const PREVIEW_JOB = 'request.preview';
+declare module '../jobs/kinds.js' {
+  interface JobPayloads { 'request.preview': { requestId: string } }
+}
+export const PREVIEW_JOB = defineJob('request.preview', z.object({ requestId: z.string() }));
 
 /** `unavailable`: the app did not answer; the card says so and approval goes on without it. */
 export type StoredPreview = ItemPreview & { state: 'ok' | 'unavailable' };

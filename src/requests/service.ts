@@ -9,6 +9,7 @@ import type { ConnectorRegistry, FulfillmentItem, ItemDetail, ItemProgress } fro
 import { inTransaction, type Db } from '../db/connection.js';
 import { writeAudit } from '../db/audit.js';
 import { JOB } from '../jobs/kinds.js';
+import { SLACK_JOB } from '../slack/kinds.js';
 import { cancelJobs, enqueue } from '../jobs/queue.js';
 import type { Logger } from '../util/log.js';
 import { escapeMrkdwn, mention, mrkdwn, type Mrkdwn } from '../util/mrkdwn.js';
@@ -42,7 +43,7 @@ export interface RequestDeps {
   /** Slack e-mails of approvers and clickers, when read: a subject known only by e-mail is matched with them. */
   knownEmails?: KnownEmails;
   /** Tells the job runner that work was enqueued. */
-  wake(): void;
+  wake: () => void;
   /** Where new request ids come from (tests force a collision); default `newRequestId`. */
   newRequestId?(): string;
 }
@@ -97,7 +98,7 @@ export function rerenderRequest(deps: RequestDeps, requestId: string): void {
  * tells people through `notify`. `text` is mrkdwn: what people typed goes in escaped (see src/util/mrkdwn.ts).
  */
 export function sendDm(deps: RequestDeps, channel: string, text: Mrkdwn, key?: string): void {
-  enqueue(deps.db, deps.clock.now(), 'slack.send', { channel, text }, key ? { key } : {});
+  enqueue(deps.db, deps.clock.now(), SLACK_JOB.sendMessage, { channel, text }, key ? { key } : {});
 }
 
 /** Everyone whose Home tab shows this request: the IT admins too while a step is theirs to decide, and delegates. */

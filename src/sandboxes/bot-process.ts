@@ -40,7 +40,7 @@ export class BotProcess {
     });
     this.child = child;
     let buffer = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
       let newline;
       while ((newline = buffer.indexOf('\n')) >= 0) {
@@ -57,7 +57,7 @@ export class BotProcess {
         this.events.emit('line', line);
       }
     });
-    child.stderr!.on('data', (chunk: Buffer) => {
+    child.stderr.on('data', (chunk: Buffer) => {
       this.stderr.push(chunk.toString());
       if (this.echo) process.stderr.write(chunk);
     });

@@ -60,6 +60,7 @@ export const USERS: SandboxUser[] = [
 export const IT_CHANNEL = 'C0ITOPS';
 export const APPROVALS_CHANNEL = 'C0APPROVALS';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- raw config JSON: tests also write invalid ones.
 export function baseConfig(): Record<string, any> {
   return {
     itChannel: IT_CHANNEL,
@@ -96,6 +97,7 @@ export async function freePort(): Promise<number> {
 }
 
 export interface HarnessOptions {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- raw config JSON, as baseConfig()
   config?: Record<string, any>;
   autodesk?: AutodeskSandboxOptions;
   env?: Record<string, string>;
@@ -176,7 +178,7 @@ export class Harness {
 
   /** A read-only look at the bot's database, as an operator would take it. */
   query<T = Record<string, unknown>>(sql: string, ...params: unknown[]): T[] {
-    const db = new Database(this.env.DATABASE_PATH!, { readonly: true, fileMustExist: true });
+    const db = new Database(this.env.DATABASE_PATH, { readonly: true, fileMustExist: true });
     try {
       return db.prepare(sql).all(...params) as T[];
     } finally {

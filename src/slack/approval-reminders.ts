@@ -5,7 +5,6 @@
  * channel is told once. Each reminder is a durable job that schedules the next from the time it actually ran,
  * so after downtime one catch-up reminder goes out, not a burst.
  */
-import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { alignToHours, isWithinHours, parseReminderHours } from '../connectors/manual/schedule.js';
 import { writeAudit } from '../db/audit.js';
@@ -104,7 +103,6 @@ async function remind(ctx: AppContext, approvalId: number): Promise<void> {
 
 export function registerApprovalReminders(runner: JobRunner, ctx: AppContext): void {
   runner.register(REQUEST_JOB.remindApproval, {
-    schema: z.object({ approvalId: z.number().int().positive() }),
     logFields: ({ approvalId }) => ({ approvalId, requestId: reminderState(ctx.db, approvalId)?.request_id }),
     run: ({ approvalId }) => remind(ctx, approvalId),
     // A reminder that keeps failing (an approver Slack will not deliver to) must not end the chain: the round

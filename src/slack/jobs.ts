@@ -5,13 +5,13 @@
  */
 import { createHash } from 'node:crypto';
 import type { KnownBlock } from '@slack/types';
-import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { PermanentError, RetryAt } from '../jobs/errors.js';
+import type { JobPayloads } from '../jobs/kinds.js';
 import { enqueue } from '../jobs/queue.js';
 import { delegationOf, delegationsTo } from '../requests/delegation-store.js';
 import { approvalAudience, approvalSeat, isOpenRequest, pendingDecidableBy, type Approval, type RequestDetail } from '../requests/model.js';
-import { noticeJobSchema, REQUEST_JOB, type NoticeJob } from '../requests/notices.js';
+import { REQUEST_JOB, type NoticeJob } from '../requests/notices.js';
 import { peopleFacts } from '../requests/people.js';
 import { channelMention, escapeMrkdwn, joinMrkdwn, mention, mrkdwn, quoteLines, trustedMrkdwn, type Mrkdwn } from '../util/mrkdwn.js';
 import { getRequestDetail, requestsAwaiting, requestsOf } from '../requests/repository.js';
@@ -85,10 +85,8 @@ async function syncRequestMessages(ctx: AppContext, requestId: string): Promise<
   if (rateLimited) throw rateLimited;
 }
 
-const sendMessageSchema = z.object({ channel: z.string(), text: z.string(), blocks: z.array(z.any()).optional() });
-
 /** Posts a message that stands alone (not one kept up to date): refused for good when Slack will never take it. */
-async function postMessage(ctx: AppContext, { channel, text, blocks }: z.infer<typeof sendMessageSchema>): Promise<void> {
+async function postMessage(ctx: AppContext, { channel, text, blocks }: JobPayloads['slack.send']): Promise<void> {
   try {
     await slackCall(ctx, () => ctx.slack.chat.postMessage({ channel, text, ...(blocks ? { blocks } : {}), unfurl_links: false }));
   } catch (error) {
@@ -104,7 +102,7 @@ const noticeMessage = (ctx: AppContext, { to, notice }: NoticeJob) => ({ channel
  * for all of `jobs.giveUpAfter`, the same message is queued again for `jobs.retryMax` later, and again after
  * that, until Slack takes it (the give-up still shows in /healthz). Runs inside the give-up transaction.
  */
-function keepUndelivered(ctx: AppContext, message: z.infer<typeof sendMessageSchema>, error: Error): void {
+function keepUndelivered(ctx: AppContext, message: JobPayloads['slack.send'], error: Error): void {
   const now = ctx.clock.now();
   const reason = error instanceof PermanentError ? error.code : undefined;
   if (!reason) {
@@ -156,18 +154,15 @@ export function publishHome(ctx: AppContext, userId: string, tasks: HomeTasks): 
 
 export function registerSlackJobs(ctx: AppContext, homeTasks: HomeTasks): void {
   ctx.runner.register(SLACK_JOB.sendMessage, {
-    schema: sendMessageSchema,
     run: (message) => postMessage(ctx, message),
     onGiveUp: (message, error) => keepUndelivered(ctx, message, error),
   });
   // A notice is worded when it is sent; one given up on is kept as words, like any other message.
   ctx.runner.register(REQUEST_JOB.notice, {
-    schema: noticeJobSchema,
     run: (job) => postMessage(ctx, noticeMessage(ctx, job)),
     onGiveUp: (job, error) => keepUndelivered(ctx, noticeMessage(ctx, job), error),
   });
   ctx.runner.register(REQUEST_JOB.syncMessages, {
-    schema: z.object({ requestId: z.string() }),
     logFields: ({ requestId }) => ({ requestId }),
     run: ({ requestId }) => syncRequestMessages(ctx, requestId),
     // A card that cannot be delivered (an approver id that is not a user, a channel the bot is not in) must not
@@ -181,7 +176,6 @@ export function registerSlackJobs(ctx: AppContext, homeTasks: HomeTasks): void {
     },
   });
   ctx.runner.register(REQUEST_JOB.refreshHome, {
-    schema: z.object({ userId: z.string() }),
     async run({ userId }) {
       await publishHome(ctx, userId, homeTasks);
     },

@@ -5,7 +5,6 @@
  */
 import type { AllMiddlewareArgs, BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { KnownBlock } from '@slack/types';
-import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { REQUEST_JOB } from '../requests/notices.js';
 import { CLOSED_PURPOSE, findReportPerson, MAX_POSTED_REPORTS, mayReadReport, OPEN_PURPOSE, personReport, type ReportPerson } from '../requests/person-report.js';
@@ -82,7 +81,6 @@ export function reportButtonAction(ctx: AppContext) {
 
 export function registerPersonReportJobs(ctx: AppContext): void {
   ctx.runner.register(REQUEST_JOB.personReport, {
-    schema: z.object({ requestId: z.string(), email: z.string() }),
     logFields: ({ requestId }) => ({ requestId }),
     async run({ requestId, email }) {
       const request = getRequestDetail(ctx.db, requestId)?.request;

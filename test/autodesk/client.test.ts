@@ -267,7 +267,7 @@ describe('Autodesk client: rate limits', () => {
     const sent = sandbox.requests.map((r) => r.receivedAt).sort((a, b) => a - b);
     for (let i = 1; i < sent.length; i++) assert.ok(sent[i]! - sent[i - 1]! >= 80, `calls ${i - 1} and ${i} only ${sent[i]! - sent[i - 1]!} ms apart`);
     const rescheduled = results.filter((r) => r.status === 'rejected');
-    assert.ok(rescheduled.length > 0 && rescheduled.every((r) => (r as PromiseRejectedResult).reason instanceof RetryAt), 'calls beyond ~450 ms of queue are rescheduled');
+    assert.ok(rescheduled.length > 0 && rescheduled.every((r) => r.reason instanceof RetryAt), 'calls beyond ~450 ms of queue are rescheduled');
     assert.equal(sent.length, 8 - rescheduled.length);
   });
 

@@ -90,7 +90,7 @@ describe('Autodesk faults', () => {
     await h.waitForItems(itemIds, ([item]) => item!.detail === INVITED_DETAIL);
     const userId = h.sandbox.userByEmail('invitee@example.com')!.id;
     const goodPolls = () => h.sandbox.countRequests({ method: 'GET', pathPrefix: `/users/${userId}`, status: 200 });
-    const pollQueued = () => (h.bot.db.prepare('SELECT state FROM jobs WHERE kind = ?').get(AWAIT_ACTIVATION_JOB) as { state: string }).state === 'queued';
+    const pollQueued = () => (h.bot.db.prepare('SELECT state FROM jobs WHERE kind = ?').get(AWAIT_ACTIVATION_JOB.kind) as { state: string }).state === 'queued';
     for (let round = 1; round <= 4; round++) {
       h.sandbox.injectFailures(1, 503);
       h.runQueuedNow(); // the poll fails; its retry a few ms later reads "still pending"

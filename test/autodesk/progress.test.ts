@@ -4,7 +4,7 @@ import { autodeskProgressLine } from '../../src/connectors/autodesk/index.js';
 import type { ItemState } from '../../src/requests/model.js';
 
 const items = (counts: Partial<Record<ItemState, number>>, detail: string | null = null) =>
-  Object.entries(counts).flatMap(([state, n]) => Array.from({ length: n! }, () => ({ state: state as ItemState, detail })));
+  Object.entries(counts).flatMap(([state, n]) => Array.from({ length: n }, () => ({ state: state as ItemState, detail })));
 
 describe('Autodesk progress line', () => {
   test('counts done and failed items of a bulk offboarding', () => {

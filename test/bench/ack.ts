@@ -115,7 +115,7 @@ export const stackOptions = (autodesk: HarnessOptions['autodesk']): HarnessOptio
  * one pending step each, so every click decides something real. Returns each request's button value.
  */
 export function seedPending(h: Harness, prefix: string, app: 'autodesk' | 'axure', subjects: { slackId: string | null; email: string }[][]): string[] {
-  const db = new Database(h.env.DATABASE_PATH!);
+  const db = new Database(h.env.DATABASE_PATH);
   db.pragma('busy_timeout = 10000');
   const approver = app === 'autodesk' ? PEOPLE.manager : PEOPLE.axureOwner;
   const kind = app === 'autodesk' ? 'offboard' : 'onboard';

@@ -15,6 +15,7 @@
 import { z } from 'zod';
 import { createRestApi, type AutodeskApi } from '../../src/connectors/autodesk/api.js';
 import { AutodeskClient } from '../../src/connectors/autodesk/client.js';
+import { defineJob } from '../../src/jobs/kinds.js';
 import { enqueue } from '../../src/jobs/queue.js';
 import { JobRunner } from '../../src/jobs/runner.js';
 import { startAutodeskSandbox, type AutodeskSandbox, type AutodeskSandboxOptions } from '../../src/sandboxes/autodesk/server.js';
@@ -239,6 +240,12 @@ interface RunnerRun {
   wallMs: number;
 }
 
+const benchPayload = z.object({ i: z.number() });
+declare module '../../src/jobs/kinds.js' {
+  interface JobPayloads { 'bench.job': z.infer<typeof benchPayload> }
+}
+const BENCH_JOB = defineJob('bench.job', benchPayload);
+
 /** Enqueues `jobs` jobs and times the runner until every one is done. */
 async function runnerThroughput(label: string, concurrency: number, jobs: number, work: () => Promise<void>): Promise<RunnerRun> {
   const database = tempDatabase();
@@ -247,8 +254,7 @@ async function runnerThroughput(label: string, concurrency: number, jobs: number
     let done = 0;
     let allDone!: () => void;
     const finished = new Promise<void>((resolve) => (allDone = resolve));
-    runner.register('bench.job', {
-      schema: z.object({ i: z.number() }),
+    runner.register(BENCH_JOB, {
       async run() {
         await work();
         if (++done === jobs) allDone();
@@ -256,7 +262,7 @@ async function runnerThroughput(label: string, concurrency: number, jobs: number
     });
     const now = Date.now();
     database.db.transaction(() => {
-      for (let i = 0; i < jobs; i++) enqueue(database.db, now, 'bench.job', { i });
+      for (let i = 0; i < jobs; i++) enqueue(database.db, now, BENCH_JOB, { i });
     })();
     const started = performance.now();
     runner.start();

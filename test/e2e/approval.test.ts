@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Harness, PEOPLE, APPROVALS_CHANNEL, IT_CHANNEL, baseConfig } from '../support/harness.js';
-import { cardFor, dmsTo, hasButtons, itemStates, requestAccess, today } from '../support/flows.js';
+import { cardFor, dmsTo, hasButtons, itemStates, requestAccess } from '../support/flows.js';
 
 let h: Harness;
 before(async () => {
@@ -56,7 +56,7 @@ describe('deciding', () => {
     const id = await requestAccess(h, PEOPLE.requester, { kind: 'onboard', subjects: [PEOPLE.bob], apps: ['autodesk'] });
     const card = await cardFor(h, PEOPLE.manager, id);
     const before = h.slack.ephemerals.length;
-    await h.driver.clickButton(PEOPLE.stranger, { ...card, channel: 'C0APPROVALS' } as never, 'Approve').catch(() => undefined);
+    await h.driver.clickButton(PEOPLE.stranger, { ...card, channel: 'C0APPROVALS' }, 'Approve').catch(() => undefined);
     await h.slack.waitFor(() => h.slack.ephemerals.slice(before).some((e) => e.user === PEOPLE.stranger), { description: "the stranger's click on a copied card refused" });
     const clicks = h.slack.ephemerals.length;
     const mirror = await h.slack.waitFor(() => h.slack.messagesTo(APPROVALS_CHANNEL).find((m) => m.text.includes(id)));

@@ -60,7 +60,7 @@ describe('Autodesk webhooks without AUTODESK_WEBHOOK_SECRET (the default)', () =
     const forged = JSON.stringify({ id: 'evt-forged-unsigned', event: 'user.deactivated', createdAt: new Date().toISOString(), data: { ...bob, status: 'inactive' } });
     const answer = await fetch(`${h.botUrl}/webhooks/autodesk`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: forged });
     assert.equal(answer.status, 404);
-    const started = h.bot.lines.find((line) => line.msg === 'accessbot started') as Record<string, unknown> | undefined;
+    const started = h.bot.lines.find((line) => line.msg === 'accessbot started');
     assert.equal(started?.autodeskWebhooks, 'webhooks off: polling', 'the start-up line says webhooks are off');
     const id = await requestAccess(h, PEOPLE.requester, { kind: 'offboard', apps: ['autodesk'], subjects: [PEOPLE.bob] });
     await approveAutodesk(id);

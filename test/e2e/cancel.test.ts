@@ -113,7 +113,7 @@ describe('cancel after approval', () => {
 
     // The effective date arrives for a job that escaped the cancel (a copy restored from a backup, a race): it finds
     // the item cancelled and does nothing.
-    const db = new Database(h.env.DATABASE_PATH!);
+    const db = new Database(h.env.DATABASE_PATH);
     try {
       db.pragma('busy_timeout = 5000');
       db.prepare('UPDATE requests SET effective_date = ? WHERE id = ?').run(new Date().toISOString().slice(0, 10), id);

@@ -131,7 +131,7 @@ describe('the per-person access report', () => {
 
   test('npm run audit -- --person lists every app of the config and the audit rows about that person', async () => {
     // In process (the CLI's own work, without a second TypeScript start-up); read-only, as the CLI opens it.
-    const db = new Database(h.env.DATABASE_PATH!, { readonly: true });
+    const db = new Database(h.env.DATABASE_PATH, { readonly: true });
     const stdout = formatPersonExport(db, loadAccessConfig(h.env.ACCESS_CONFIG!), 'Carol@example.com', 0, 'json');
     const csv = formatPersonExport(db, loadAccessConfig(h.env.ACCESS_CONFIG!), 'carol@example.com', 0, 'csv');
     db.close();

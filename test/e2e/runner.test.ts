@@ -54,7 +54,7 @@ test('an item whose job was cut off by the bot dying four times in a row fails, 
   await h.bot.stop('SIGKILL');
   // As the database looks after the job's fourth run killed the bot (its date had come): still marked running,
   // restarted three times already.
-  const db = new Database(h.env.DATABASE_PATH!);
+  const db = new Database(h.env.DATABASE_PATH);
   const changed = db
     .prepare(
       `UPDATE jobs SET state = 'running', run_at = ?, restarts = 3, lease_token = 'dead', lease_until = ?

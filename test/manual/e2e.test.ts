@@ -25,7 +25,7 @@ test('an approved Axure item becomes a task: strangers are refused, Reassign and
   await h.slack.waitFor(() => JSON.stringify(h.slack.homeViews.get(PEOPLE.it1)?.view.blocks ?? []).includes('My tasks'), { description: "the task on the assignee's Home" });
 
   // The same message seen from a channel the stranger is in: refused, told only them, nothing changes.
-  const stranger = await h.driver.clickButton(PEOPLE.stranger, { ...dm, channel: 'C0ELSEWHERE' } as typeof dm, 'Mark done');
+  const stranger = await h.driver.clickButton(PEOPLE.stranger, { ...dm, channel: 'C0ELSEWHERE' }, 'Mark done');
   assert.equal(stranger.status, 200);
   const refusal = await h.slack.waitFor(() => h.slack.ephemerals.find((e) => e.user === PEOPLE.stranger && e.text.includes('Only the assignee')), { description: 'the refusal' });
   assert.equal(refusal.replaceOriginal, false);

@@ -22,7 +22,8 @@ interface BotRequest {
 async function startFakeBot() {
   const requests: BotRequest[] = [];
   let reply: (request: BotRequest) => { status?: number; body?: unknown } = () => ({});
-  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+  // The handler's promise is voided: it answers every request itself, and a test fails on what it then sees.
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const rawBody = Buffer.concat(chunks).toString('utf8');
@@ -32,7 +33,8 @@ async function startFakeBot() {
     const { status = 200, body } = reply(request);
     res.writeHead(status, body === undefined ? {} : { 'content-type': 'application/json' });
     res.end(body === undefined ? '' : JSON.stringify(body));
-  });
+  };
+  const server = createServer((req, res) => void handle(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`,

@@ -10,6 +10,7 @@ import { Agent, request } from 'undici';
 import type { Config } from '../../src/config.js';
 import { openDatabase, type Db } from '../../src/db/connection.js';
 import { checkHealth } from '../../src/health.js';
+import { JOB } from '../../src/jobs/kinds.js';
 import { enqueue } from '../../src/jobs/queue.js';
 import { createMetrics } from '../../src/metrics.js';
 
@@ -17,7 +18,7 @@ const NOW = Date.parse('2026-03-02T10:00:00Z');
 const MINUTE = 60_000;
 
 function jobAt(db: Db, runAt: number, state = 'queued', updatedAt = runAt): void {
-  const id = enqueue(db, runAt, 'test.kind', {}, { runAt })!;
+  const id = enqueue(db, runAt, JOB.fulfillItem, { itemId: 1 }, { runAt })!;
   db.prepare('UPDATE jobs SET state = ?, updated_at = ? WHERE id = ?').run(state, updatedAt, id);
 }
 

@@ -7,11 +7,13 @@ import { test } from 'node:test';
 import { z } from 'zod';
 import { openDatabase, type Db } from '../../src/db/connection.js';
 import { PermanentError, RetryAt } from '../../src/jobs/errors.js';
+import { JOB, defineJob } from '../../src/jobs/kinds.js';
 import { REQUEST_JOB } from '../../src/requests/notices.js';
 import { SLACK_JOB } from '../../src/slack/kinds.js';
 import { cancelJobs, enqueue, type JobRow } from '../../src/jobs/queue.js';
 import { JobRunner } from '../../src/jobs/runner.js';
 import { silentLogger } from '../../src/util/log.js';
+import { escapeMrkdwn, mrkdwn, trustedMrkdwn } from '../../src/util/mrkdwn.js';
 import type { Clock } from '../../src/util/time.js';
 
 function freshDb(): Db {
@@ -20,6 +22,38 @@ function freshDb(): Db {
 
 const clock = { now: () => Date.now() };
 const payload = z.object({ n: z.number() });
+type TestPayload = z.infer<typeof payload>;
+// Kinds that exist only in these tests (rows in their own temporary databases).
+declare module '../../src/jobs/kinds.js' {
+  interface JobPayloads {
+    'test.t': TestPayload;
+    'test.flaky': TestPayload;
+    'test.later': TestPayload;
+    'test.never': TestPayload;
+    'test.remind': TestPayload;
+    'test.q': { q: string; n: number };
+    'test.slow': TestPayload;
+    'test.long': TestPayload;
+    'test.marker': TestPayload;
+    'test.poison': TestPayload;
+    'test.outage': TestPayload;
+    'test.poll': TestPayload;
+    'test.limited': TestPayload;
+  }
+}
+const TEST_T = defineJob('test.t', payload);
+const TEST_FLAKY = defineJob('test.flaky', payload);
+const TEST_LATER = defineJob('test.later', payload);
+const TEST_NEVER = defineJob('test.never', payload);
+const TEST_REMIND = defineJob('test.remind', payload);
+const TEST_Q = defineJob('test.q', z.object({ q: z.string(), n: z.number() }));
+const TEST_SLOW = defineJob('test.slow', payload);
+const TEST_LONG = defineJob('test.long', payload);
+const TEST_MARKER = defineJob('test.marker', payload);
+const TEST_POISON = defineJob('test.poison', payload);
+const TEST_OUTAGE = defineJob('test.outage', payload);
+const TEST_POLL = defineJob('test.poll', payload);
+const TEST_LIMITED = defineJob('test.limited', payload);
 
 function job(db: Db, id: number): JobRow {
   return db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow;
@@ -38,11 +72,11 @@ test('a due job starts within a second of being enqueued, and once per key', asy
   const runner = new JobRunner(db, clock, silentLogger, { pollMs: 1000 });
   const ran: number[] = [];
   const hits = counter(1);
-  runner.register('t', { schema: payload, run: async ({ n }) => { ran.push(n); hits.hit(); } });
+  runner.register(TEST_T, { run: async ({ n }) => { ran.push(n); hits.hit(); } });
   runner.start();
   const started = Date.now();
-  enqueue(db, Date.now(), 't', { n: 1 }, { key: 'k' });
-  assert.equal(enqueue(db, Date.now(), 't', { n: 2 }, { key: 'k' }), undefined, 'same key is a no-op');
+  enqueue(db, Date.now(), TEST_T, { n: 1 }, { key: 'k' });
+  assert.equal(enqueue(db, Date.now(), TEST_T, { n: 2 }, { key: 'k' }), undefined, 'same key is a no-op');
   runner.wake();
   await hits.done;
   assert.ok(Date.now() - started < 1000);
@@ -56,13 +90,12 @@ test('failures back off exponentially until attempts run out, then give up once 
   const attemptsAt: number[] = [];
   let gaveUp: string | undefined;
   const finished = counter(1);
-  runner.register('flaky', {
-    schema: payload,
+  runner.register(TEST_FLAKY, {
     run: async () => { attemptsAt.push(Date.now()); throw new Error('503 from upstream'); },
     onGiveUp: (_p, error) => { gaveUp = error.message; finished.hit(); },
   });
   runner.start();
-  const id = enqueue(db, Date.now(), 'flaky', { n: 1 }, { maxAttempts: 4 })!;
+  const id = enqueue(db, Date.now(), TEST_FLAKY, { n: 1 }, { maxAttempts: 4 })!;
   await finished.done;
   await runner.stop();
   assert.equal(attemptsAt.length, 4);
@@ -72,7 +105,7 @@ test('failures back off exponentially until attempts run out, then give up once 
   assert.equal(row.attempts, 4);
   assert.equal(row.last_error, '503 from upstream');
   const gaps = attemptsAt.slice(1).map((at, i) => at - attemptsAt[i]!);
-  assert.ok(gaps[2]! >= 40, `third retry waits at least half of 80 ms, got ${gaps}`);
+  assert.ok(gaps[2]! >= 40, `third retry waits at least half of 80 ms, got ${gaps.join(', ')}`);
 });
 
 test('RetryAt reschedules without spending an attempt; PermanentError gives up at once', async () => {
@@ -80,14 +113,13 @@ test('RetryAt reschedules without spending an attempt; PermanentError gives up a
   const runner = new JobRunner(db, clock, silentLogger, { pollMs: 10 });
   let runs = 0;
   const done = counter(2);
-  runner.register('later', {
-    schema: payload,
+  runner.register(TEST_LATER, {
     run: async () => { runs++; if (runs === 1) throw new RetryAt(Date.now() + 50, 'rate limited'); done.hit(); },
   });
-  runner.register('never', { schema: payload, run: async () => { throw new PermanentError('protected account'); }, onGiveUp: () => done.hit() });
+  runner.register(TEST_NEVER, { run: async () => { throw new PermanentError('protected account'); }, onGiveUp: () => done.hit() });
   runner.start();
-  const later = enqueue(db, Date.now(), 'later', { n: 1 }, { maxAttempts: 1 })!;
-  const never = enqueue(db, Date.now(), 'never', { n: 1 })!;
+  const later = enqueue(db, Date.now(), TEST_LATER, { n: 1 }, { maxAttempts: 1 })!;
+  const never = enqueue(db, Date.now(), TEST_NEVER, { n: 1 })!;
   await done.done;
   await runner.stop();
   assert.equal(job(db, later).state, 'done', 'the rate-limited job still had its one attempt');
@@ -97,12 +129,12 @@ test('RetryAt reschedules without spending an attempt; PermanentError gives up a
 
 test('a job whose process died is claimed again after its lease expires', async () => {
   const db = freshDb();
-  const id = enqueue(db, Date.now(), 't', { n: 1 })!;
+  const id = enqueue(db, Date.now(), TEST_T, { n: 1 })!;
   // Another worker claimed it and vanished.
   db.prepare("UPDATE jobs SET state = 'running', locked_by = 'dead-worker', lease_until = ? WHERE id = ?").run(Date.now() + 100, id);
   const runner = new JobRunner(db, clock, silentLogger, { pollMs: 10 });
   const hits = counter(1);
-  runner.register('t', { schema: payload, run: async () => hits.hit() });
+  runner.register(TEST_T, { run: async () => hits.hit() });
   runner.start({ recoverInterrupted: false });
   const started = Date.now();
   await hits.done;
@@ -114,11 +146,11 @@ test('a job whose process died is claimed again after its lease expires', async 
 test('coalesce absorbs a queued duplicate; replace moves it; cancel stops it', async () => {
   const db = freshDb();
   const now = Date.now();
-  const first = enqueue(db, now, 't', { n: 1 }, { key: 'sync', mode: 'coalesce', runAt: now + 5000 });
-  assert.equal(enqueue(db, now, 't', { n: 2 }, { key: 'sync', mode: 'coalesce', runAt: now + 1000 }), first);
+  const first = enqueue(db, now, TEST_T, { n: 1 }, { key: 'sync', mode: 'coalesce', runAt: now + 5000 });
+  assert.equal(enqueue(db, now, TEST_T, { n: 2 }, { key: 'sync', mode: 'coalesce', runAt: now + 1000 }), first);
   assert.equal(job(db, first!).run_at, now + 1000, 'the sooner run wins');
-  const reminder = enqueue(db, now, 'remind', { n: 1 }, { key: 'task:1', mode: 'replace', runAt: now + 10 });
-  enqueue(db, now, 'remind', { n: 2 }, { key: 'task:1', mode: 'replace', runAt: now + 99 });
+  const reminder = enqueue(db, now, TEST_REMIND, { n: 1 }, { key: 'task:1', mode: 'replace', runAt: now + 10 });
+  enqueue(db, now, TEST_REMIND, { n: 2 }, { key: 'task:1', mode: 'replace', runAt: now + 99 });
   assert.equal(job(db, reminder!).run_at, now + 99);
   assert.equal(JSON.parse(job(db, reminder!).payload).n, 2);
   assert.equal(cancelJobs(db, now, 'task:1'), 1);
@@ -132,8 +164,7 @@ test('jobs of one queue run one at a time, in order; other queues run alongside'
   let inQueueA = 0;
   let maxInQueueA = 0;
   const hits = counter(4);
-  runner.register('q', {
-    schema: z.object({ q: z.string(), n: z.number() }),
+  runner.register(TEST_Q, {
     run: async ({ q, n }) => {
       if (q === 'a') maxInQueueA = Math.max(maxInQueueA, ++inQueueA);
       await new Promise((r) => setImmediate(r));
@@ -143,8 +174,8 @@ test('jobs of one queue run one at a time, in order; other queues run alongside'
     },
   });
   const now = Date.now();
-  for (const n of [1, 2, 3]) enqueue(db, now, 'q', { q: 'a', n }, { queue: 'a' });
-  enqueue(db, now, 'q', { q: 'b', n: 1 }, { queue: 'b' });
+  for (const n of [1, 2, 3]) enqueue(db, now, TEST_Q, { q: 'a', n }, { queue: 'a' });
+  enqueue(db, now, TEST_Q, { q: 'b', n: 1 }, { queue: 'b' });
   runner.start();
   await hits.done;
   await runner.stop();
@@ -157,12 +188,12 @@ test('stop() lets a running job finish, takes no new work, and releases what out
   const runner = new JobRunner(db, clock, silentLogger, { pollMs: 10, stopGraceMs: 100 });
   let release!: () => void;
   const started = counter(1);
-  runner.register('slow', { schema: payload, run: () => { started.hit(); return new Promise<void>((r) => (release = r)); } });
-  const id = enqueue(db, Date.now(), 'slow', { n: 1 })!;
+  runner.register(TEST_SLOW, { run: () => { started.hit(); return new Promise<void>((r) => (release = r)); } });
+  const id = enqueue(db, Date.now(), TEST_SLOW, { n: 1 })!;
   runner.start();
   await started.done;
   const stopping = runner.stop();
-  enqueue(db, Date.now(), 'slow', { n: 2 });
+  enqueue(db, Date.now(), TEST_SLOW, { n: 2 });
   await stopping;
   assert.equal(job(db, id).state, 'queued', 'released for the next process');
   assert.equal(job(db, id).locked_by, null);
@@ -199,22 +230,22 @@ test('a backlog of connector jobs filling every connector worker does not delay 
   const runner = new JobRunner(db, clock, silentLogger, { pollMs: 10, concurrency: 2 });
   const held = gate();
   const connectorStarted = counter(2);
-  runner.register('item.fulfill', { schema: payload, run: async () => { connectorStarted.hit(); await held.opened; } });
+  runner.register(JOB.fulfillItem, { run: async () => { connectorStarted.hit(); await held.opened; } });
   const sent = counter(1);
-  runner.register(SLACK_JOB.sendMessage, { schema: z.object({ channel: z.string(), text: z.string() }), run: async () => sent.hit() });
+  runner.register(SLACK_JOB.sendMessage, { run: async () => sent.hit() });
   const now = Date.now();
-  for (let n = 0; n < 20; n++) enqueue(db, now, 'item.fulfill', { n });
+  for (let n = 0; n < 20; n++) enqueue(db, now, JOB.fulfillItem, { itemId: n });
   runner.start();
   await connectorStarted.done;
   // Due after the whole backlog, as a card posted mid-way through a bulk run is.
-  enqueue(db, Date.now() + 1, SLACK_JOB.sendMessage, { channel: 'U1', text: 'your request was approved' });
+  enqueue(db, Date.now() + 1, SLACK_JOB.sendMessage, { channel: 'U1', text: trustedMrkdwn('your request was approved') });
   runner.wake();
   const outcome = await Promise.race([sent.done.then(() => 'sent'), new Promise((resolve) => setTimeout(resolve, 3000, 'stuck behind the backlog'))]);
   held.open();
   await runner.stop();
   assert.equal(outcome, 'sent');
   assert.equal(connectorStarted.seen, 2, 'the connector workers were all taken the whole time');
-  assert.equal((db.prepare("SELECT pool FROM jobs WHERE kind = ?").get(SLACK_JOB.sendMessage) as { pool: string }).pool, 'slack');
+  assert.equal((db.prepare("SELECT pool FROM jobs WHERE kind = ?").get(SLACK_JOB.sendMessage.kind) as { pool: string }).pool, 'slack');
 });
 
 test("a coalesced job waiting out Slack's Retry-After is not pulled earlier by the next change", async () => {
@@ -224,7 +255,6 @@ test("a coalesced job waiting out Slack's Retry-After is not pulled earlier by t
   const retryAfter = wall.now() + 30_000;
   const ran = counter(1);
   runner.register(REQUEST_JOB.refreshHome, {
-    schema: z.object({ userId: z.string() }),
     run: async () => { ran.hit(); throw new RetryAt(retryAfter, 'Slack rate limit: retry after 30s'); },
   });
   const id = enqueue(db, wall.now(), REQUEST_JOB.refreshHome, { userId: 'U1' }, { key: 'home:U1', mode: 'coalesce' })!;
@@ -250,15 +280,15 @@ test('a wall-clock jump during a running job neither starts a second copy in thi
   const firstHeld = gate();
   const started = counter(1);
   const marker = counter(1);
-  runner.register('long', { schema: payload, run: async () => { runs++; started.hit(); await firstHeld.opened; } });
-  runner.register('marker', { schema: payload, run: async () => marker.hit() });
-  const id = enqueue(db, wall.now(), 'long', { n: 1 })!;
+  runner.register(TEST_LONG, { run: async () => { runs++; started.hit(); await firstHeld.opened; } });
+  runner.register(TEST_MARKER, { run: async () => marker.hit() });
+  const id = enqueue(db, wall.now(), TEST_LONG, { n: 1 })!;
   runner.start();
   try {
     await started.done;
     wall.t += 2 * 3_600_000;
     // Expired leases are claimed before due jobs: once this later job has run, the runner has looked at the long one.
-    enqueue(db, wall.now(), 'marker', { n: 2 });
+    enqueue(db, wall.now(), TEST_MARKER, { n: 2 });
     runner.wake();
     await marker.done;
     assert.equal(runs, 1, 'the running job was not started again by its own process');
@@ -282,14 +312,13 @@ test('a job that keeps killing the process is failed after three restarts, and i
   const held = gate();
   const lives: JobRunner[] = [];
   const register = (runner: JobRunner, started: () => void) =>
-    runner.register('poison', {
-      schema: payload,
+    runner.register(TEST_POISON, {
       run: async () => { runs++; started(); await held.opened; },
       onGiveUp: ({ n }, error) => {
-        enqueue(db, Date.now(), SLACK_JOB.sendMessage, { channel: 'C0ITOPS', text: `item ${n} failed: ${error.message}` });
+        enqueue(db, Date.now(), SLACK_JOB.sendMessage, { channel: 'C0ITOPS', text: mrkdwn`item ${n} failed: ${escapeMrkdwn(error.message)}` });
       },
     });
-  const id = enqueue(db, Date.now(), 'poison', { n: 7 })!;
+  const id = enqueue(db, Date.now(), TEST_POISON, { n: 7 })!;
   const endLives = async () => {
     held.open();
     await Promise.all(lives.map((runner) => runner.stop()));
@@ -314,19 +343,19 @@ test('a job that keeps killing the process is failed after three restarts, and i
   const row = job(db, id);
   assert.equal(row.state, 'failed');
   assert.match(row.last_error ?? '', /stopped while running this job 4 times/);
-  const told = db.prepare("SELECT payload FROM jobs WHERE kind = ?").all(SLACK_JOB.sendMessage) as { payload: string }[];
+  const told = db.prepare("SELECT payload FROM jobs WHERE kind = ?").all(SLACK_JOB.sendMessage.kind) as { payload: string }[];
   assert.equal(told.length, 1, 'IT is told once');
   assert.match(JSON.parse(told[0]!.payload).text, /item 7 failed: the bot stopped/);
 });
 
 test('a job that finished an attempt starts its restart count again', async () => {
   const db = freshDb();
-  const id = enqueue(db, Date.now(), 't', { n: 1 })!;
+  const id = enqueue(db, Date.now(), TEST_T, { n: 1 })!;
   db.prepare("UPDATE jobs SET state = 'running', restarts = 2, lease_token = 'dead', locked_by = 'dead-worker', lease_until = ? WHERE id = ?").run(Date.now() + 60_000, id);
   const runner = new JobRunner(db, clock, silentLogger, { pollMs: 10, retryBaseMs: 1, retryMaxMs: 1 });
   let runs = 0;
   const done = counter(2);
-  runner.register('t', { schema: payload, run: async () => { runs++; done.hit(); if (runs === 1) throw new Error('503'); } });
+  runner.register(TEST_T, { run: async () => { runs++; done.hit(); if (runs === 1) throw new Error('503'); } });
   runner.start();
   await done.done;
   await runner.idle();
@@ -339,21 +368,20 @@ test('a give-up whose consequence cannot be stored still fails the job, and stor
   const db = freshDb();
   const runner = new JobRunner(db, clock, silentLogger, { pollMs: 10 });
   const gaveUp = counter(1);
-  runner.register('t', {
-    schema: payload,
+  runner.register(TEST_T, {
     run: async () => { throw new PermanentError('account is protected'); },
     onGiveUp: () => {
-      enqueue(db, Date.now(), SLACK_JOB.sendMessage, { channel: 'C0ITOPS', text: 'half of it' });
+      enqueue(db, Date.now(), SLACK_JOB.sendMessage, { channel: 'C0ITOPS', text: trustedMrkdwn('half of it') });
       gaveUp.hit();
       throw new Error('bug in the give-up handler');
     },
   });
-  const id = enqueue(db, Date.now(), 't', { n: 1 })!;
+  const id = enqueue(db, Date.now(), TEST_T, { n: 1 })!;
   runner.start();
   await gaveUp.done;
   await until(() => job(db, id).state === 'failed', 'the job to fail');
   await runner.stop();
-  assert.equal((db.prepare('SELECT COUNT(*) AS n FROM jobs WHERE kind = ?').get(SLACK_JOB.sendMessage) as { n: number }).n, 0);
+  assert.equal((db.prepare('SELECT COUNT(*) AS n FROM jobs WHERE kind = ?').get(SLACK_JOB.sendMessage.kind) as { n: number }).n, 0);
 });
 
 /** A wall clock the test moves: each failed run jumps it forward, as hours of backoff would. */
@@ -368,14 +396,13 @@ test('without maxAttempts a failing job keeps retrying until it has been failing
   const runner = new JobRunner(db, wall, silentLogger, { pollMs: 5, retryBaseMs: 1, retryMaxMs: 2, giveUpAfterMs: 6 * 3_600_000 });
   const gaveUp = counter(1);
   let runs = 0;
-  runner.register('outage', {
-    schema: payload,
+  runner.register(TEST_OUTAGE, {
     // Each failure is followed by 20 minutes of wall time: twenty failures span 6 h 20 min.
     run: async () => { runs++; wall.advance(20 * 60_000); throw new Error('503 from upstream'); },
     onGiveUp: () => gaveUp.hit(),
   });
   runner.start();
-  const id = enqueue(db, wall.now(), 'outage', { n: 1 })!;
+  const id = enqueue(db, wall.now(), TEST_OUTAGE, { n: 1 })!;
   await gaveUp.done;
   await runner.stop();
   // The clock starts at the first failure (its end): 6 h later is the 19th failure's end, so the 19th is the last.
@@ -390,8 +417,7 @@ test('a "not yet" (RetryAt succeeded) clears the failures before it, so only fai
   const done = counter(1);
   let runs = 0;
   let gaveUp = false;
-  runner.register('poll', {
-    schema: payload,
+  runner.register(TEST_POLL, {
     // Two failures, then a successful "still pending", over and over: never three failures in a row.
     run: async () => {
       runs++;
@@ -402,7 +428,7 @@ test('a "not yet" (RetryAt succeeded) clears the failures before it, so only fai
     onGiveUp: () => { gaveUp = true; done.hit(); },
   });
   runner.start();
-  const id = enqueue(db, Date.now(), 'poll', { n: 1 })!;
+  const id = enqueue(db, Date.now(), TEST_POLL, { n: 1 })!;
   await done.done;
   await runner.stop();
   assert.equal(gaveUp, false, `gave up after ${runs} runs with 20 failures spread over them`);
@@ -414,8 +440,7 @@ test('a plain RetryAt (a rate limit) neither spends nor clears the failures in a
   const runner = new JobRunner(db, clock, silentLogger, { pollMs: 5, retryBaseMs: 1, retryMaxMs: 2, maxAttempts: 3 });
   const gaveUp = counter(1);
   let runs = 0;
-  runner.register('limited', {
-    schema: payload,
+  runner.register(TEST_LIMITED, {
     run: async () => {
       runs++;
       if (runs % 3 === 0) throw new RetryAt(Date.now(), 'rate limited');
@@ -424,9 +449,41 @@ test('a plain RetryAt (a rate limit) neither spends nor clears the failures in a
     onGiveUp: () => gaveUp.hit(),
   });
   runner.start();
-  const id = enqueue(db, Date.now(), 'limited', { n: 1 })!;
+  const id = enqueue(db, Date.now(), TEST_LIMITED, { n: 1 })!;
   await gaveUp.done;
   await runner.stop();
   assert.equal(runs, 4, 'fail, fail, rate limited, fail: the third failure gives up');
   assert.equal(job(db, id).attempts, 3);
 });
+
+test('a stored payload that does not fit its kind fails the job for good, saying why, without running the handler', async () => {
+  const db = freshDb();
+  const runner = new JobRunner(db, clock, silentLogger, { pollMs: 5 });
+  let runs = 0;
+  let gaveUp = false;
+  runner.register(TEST_T, { run: async () => { runs++; }, onGiveUp: () => { gaveUp = true; } });
+  // As an older version would have written it: the field had another name.
+  const id = enqueue(db, Date.now(), TEST_T, { n: 1 })!;
+  db.prepare('UPDATE jobs SET payload = ? WHERE id = ?').run(JSON.stringify({ count: 1 }), id);
+  const fine = enqueue(db, Date.now(), TEST_T, { n: 2 })!;
+  runner.start();
+  try {
+    await until(() => job(db, id).state === 'failed' && job(db, fine).state === 'done', 'the bad job to fail and the good one to run');
+  } finally {
+    await runner.stop();
+  }
+  assert.equal(runs, 1, 'only the job whose payload fits ran');
+  assert.equal(gaveUp, false, 'no give-up consequence is built from a payload that could not be read');
+  assert.equal(job(db, id).attempts, 1, 'failed at once, not retried for hours');
+  assert.match(job(db, id).last_error ?? '', /does not fit job kind test\.t: .*n/);
+});
+
+/** Never run: `tsc --noEmit` (part of `npm test`) fails if a payload of the wrong shape compiles. */
+export function payloadsAreTypedAtCompileTime(db: Db): void {
+  // @ts-expect-error itemId is a number
+  enqueue(db, 0, JOB.fulfillItem, { itemId: '7' });
+  // @ts-expect-error a DM's text must be Mrkdwn (escaped), not a raw string
+  enqueue(db, 0, JOB.sendMessage, { channel: 'U1', text: 'raw <!channel>' });
+  // @ts-expect-error a handler of one kind cannot be registered for another's payload
+  new JobRunner(db, clock, silentLogger).register(JOB.refreshHome, { run: async ({ itemId }: { itemId: number }) => void itemId });
+}

@@ -9,7 +9,7 @@ import { openDatabase, type Db } from '../../src/db/connection.js';
 import { writeAudit } from '../../src/db/audit.js';
 import { pruneSettled } from '../../src/db/housekeeping.js';
 import { acquireProcessLock, DatabaseInUseError } from '../../src/db/process-lock.js';
-import { HOUSEKEEPING_JOB } from '../../src/jobs/kinds.js';
+import { HOUSEKEEPING_JOB, JOB } from '../../src/jobs/kinds.js';
 import { enqueue } from '../../src/jobs/queue.js';
 import { JobRunner } from '../../src/jobs/runner.js';
 import { createItAdmins } from '../../src/requests/it-admins.js';
@@ -88,7 +88,7 @@ test('settled rows are pruned after the retention; open work, unconfirmed intent
   const old = now - 8 * DAY;
   const recent = now - DAY;
   const job = (state: string, at: number) => {
-    const id = enqueue(db, at, 'item.fulfill', { itemId: 1 })!;
+    const id = enqueue(db, at, JOB.fulfillItem, { itemId: 1 })!;
     db.prepare('UPDATE jobs SET state = ?, updated_at = ? WHERE id = ?').run(state, at, id);
     return id;
   };
@@ -106,7 +106,7 @@ test('settled rows are pruned after the retention; open work, unconfirmed intent
   const runner = new JobRunner(db, clock, silentLogger, { pollMs: 10, housekeeping: { retentionMs: 7 * DAY, everyMs: 3_600_000 } });
   runner.start();
   const deadline = Date.now() + 5000;
-  while (count(db, "SELECT COUNT(*) AS n FROM jobs WHERE kind = ? AND state = 'queued' AND run_at = ?", HOUSEKEEPING_JOB, now + 3_600_000) === 0) {
+  while (count(db, "SELECT COUNT(*) AS n FROM jobs WHERE kind = ? AND state = 'queued' AND run_at = ?", HOUSEKEEPING_JOB.kind, now + 3_600_000) === 0) {
     if (Date.now() > deadline) throw new Error('housekeeping did not run');
     await new Promise((resolve) => setTimeout(resolve, 5));
   }

@@ -9,6 +9,7 @@ import { writeAudit } from '../../db/audit.js';
 import type { AutodeskAppConfig } from './config.js';
 import { autodeskItemOptions } from './config.js';
 import { PermanentError, RetryAt } from '../../jobs/errors.js';
+import { defineJob } from '../../jobs/kinds.js';
 import { enqueue } from '../../jobs/queue.js';
 import type { JobContext } from '../../jobs/runner.js';
 import { formatDuration } from '../../util/duration.js';
@@ -25,7 +26,11 @@ import {
 import { handleAutodeskWebhook, type WebhookAnswer } from './webhook.js';
 import { checkPreview, previewItems, ROLE_RANK } from './preview.js';
 
-export const AWAIT_ACTIVATION_JOB = 'autodesk.await_activation';
+const awaitActivation = z.object({ itemId: z.number().int() });
+declare module '../../jobs/kinds.js' {
+  interface JobPayloads { 'autodesk.await_activation': z.infer<typeof awaitActivation> }
+}
+export const AWAIT_ACTIVATION_JOB = defineJob('autodesk.await_activation', awaitActivation);
 export const awaitActivationKey = (itemId: number) => `autodesk.await:${itemId}`;
 
 export const DEACTIVATED_ON_ONBOARD = 'deactivated Autodesk users cannot be reactivated through the API; open an Autodesk support case';
@@ -429,7 +434,6 @@ export function createAutodeskConnector(deps: ConnectorDeps<AutodeskAppConfig>, 
   }
 
   deps.registerJob(AWAIT_ACTIVATION_JOB, {
-    schema: z.object({ itemId: z.number().int() }),
     run: ({ itemId }, job) => classified(() => checkActivation(itemId, job)),
     onGiveUp({ itemId }, error) {
       failPending(itemId, error.message);

@@ -2,7 +2,6 @@
  * The durable jobs behind a task's Slack messages. They read the task afresh when they run, so a job that
  * outlived a change (a reassign, a done click) acts on the current state or does nothing.
  */
-import { z } from 'zod';
 import type { AppContext } from '../../context.js';
 import { writeAudit } from '../../db/audit.js';
 import { inTransaction } from '../../db/connection.js';
@@ -159,17 +158,11 @@ const registered = new WeakSet<JobRunner>();
 export function registerTaskJobs(runner: JobRunner, ctx: AppContext): void {
   if (registered.has(runner)) return;
   registered.add(runner);
-  const taskId = z.number().int().positive();
-  runner.register(TASK_JOB.post, { schema: z.object({ taskId, assignee: z.string().min(1) }), run: (payload) => postTask(ctx, payload) });
+  runner.register(TASK_JOB.post, { run: (payload) => postTask(ctx, payload) });
   runner.register(TASK_JOB.render, {
-    schema: z.object({
-      taskId,
-      handover: z.object({ channel: z.string(), ts: z.string(), to: z.string(), by: z.string(), at: z.number() }).optional(),
-    }),
     run: (payload) => renderTask(ctx, payload),
   });
   runner.register(TASK_JOB.remind, {
-    schema: z.object({ taskId }),
     run: (payload) => remind(ctx, payload),
     // A reminder that keeps failing must not end the chain: try again at the next interval.
     onGiveUp: ({ taskId: id }) => {
@@ -181,5 +174,5 @@ export function registerTaskJobs(runner: JobRunner, ctx: AppContext): void {
       ctx.wake();
     },
   });
-  runner.register(TASK_JOB.escalate, { schema: z.object({ taskId }), run: (payload) => escalate(ctx, payload) });
+  runner.register(TASK_JOB.escalate, { run: (payload) => escalate(ctx, payload) });
 }

@@ -3,11 +3,13 @@
  * reassign, snooze). Each operation is one transaction that writes the change, its audit row and the jobs
  * for its Slack side effects; closing is a compare-and-set, so of two clicks exactly one acts.
  */
+import { z } from 'zod';
 import { isProtectedEmail, type ManualAppConfig, type AccessConfig } from '../../config.js';
 import type { AppContext } from '../../context.js';
 import { writeAudit } from '../../db/audit.js';
 import { inTransaction, type Db } from '../../db/connection.js';
 import { PermanentError } from '../../jobs/errors.js';
+import { defineJob } from '../../jobs/kinds.js';
 import { cancelJobs, enqueue } from '../../jobs/queue.js';
 import { subjectLabel } from '../../requests/model.js';
 import { getItem } from '../../requests/repository.js';
@@ -23,15 +25,33 @@ import {
 import { alignToHours, nextReminderTime, parseReminderHours } from './schedule.js';
 import { roleFor, stepsFor } from './steps.js';
 
+const taskId = z.number().int().positive();
+const taskPayloads = {
+  post: z.object({ taskId, assignee: z.string().min(1) }),
+  render: z.object({
+    taskId,
+    handover: z.object({ channel: z.string(), ts: z.string(), to: z.string(), by: z.string(), at: z.number() }).optional(),
+  }),
+  task: z.object({ taskId }),
+};
+declare module '../../jobs/kinds.js' {
+  interface JobPayloads {
+    'task.post': z.infer<typeof taskPayloads.post>;
+    'task.render': z.infer<typeof taskPayloads.render>;
+    'task.remind': z.infer<typeof taskPayloads.task>;
+    'task.escalate': z.infer<typeof taskPayloads.task>;
+  }
+}
+
 export const TASK_JOB = {
   /** Post the task DM to its current assignee and store where it landed. */
-  post: 'task.post',
+  post: defineJob('task.post', taskPayloads.post),
   /** Re-render the task DM (and its escalation) from the database, or mark an old DM as handed over. */
-  render: 'task.render',
+  render: defineJob('task.render', taskPayloads.render),
   /** One reminder; it schedules the next one itself. */
-  remind: 'task.remind',
+  remind: defineJob('task.remind', taskPayloads.task),
   /** Post or update the task's one escalation message in the IT channel. */
-  escalate: 'task.escalate',
+  escalate: defineJob('task.escalate', taskPayloads.task),
 } as const;
 
 export const remindKey = (taskId: number) => `task-remind:${taskId}`;

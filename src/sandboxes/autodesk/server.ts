@@ -1075,7 +1075,7 @@ class AutodeskSandboxImpl implements AutodeskSandbox {
           value = pick(this);
         } catch (err) {
           cleanup();
-          reject(err);
+          reject(err instanceof Error ? err : new Error(String(err)));
           return;
         }
         if (value !== undefined && value !== null && value !== false) {

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { SocketModeLink } from './socket-mode.js';
 
 /** Slack JSON (blocks, views, payloads) is open-ended; tests index into it freely. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Slack's wire JSON, read by the fake as Slack would: loosely.
 export type SlackObject = Record<string, any>;
 
 export interface SandboxUser {

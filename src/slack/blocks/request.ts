@@ -1,7 +1,7 @@
 /** Approval cards, the requester's status message and IT failure alerts: pure renderings of a request's state. */
 import type { KnownBlock } from '@slack/types';
 import { formatDistance } from 'date-fns';
-import { appById, approvalStepsOf, type AccessConfig, type AppConfig } from '../../config.js';
+import { appById, approvalStepsOf, type AccessConfig } from '../../config.js';
 import { STATE_LABEL, isCancellable, isOpenRequest, subjectLabel, type Approval, type Item, type RequestDetail } from '../../requests/model.js';
 import type { StoredPreview } from '../../requests/previews.js';
 import { escapeMrkdwn, joinMrkdwn, mention, mrkdwn, trustedMrkdwn, type Mrkdwn } from '../../util/mrkdwn.js';

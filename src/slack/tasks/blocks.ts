@@ -290,7 +290,10 @@ export function taskHomeSection(mine: TaskCard[], team: TeamTaskRow[] | undefine
     for (let i = 0, chunk = 0; i < lines.length; chunk++) {
       const rows: Mrkdwn[] = [];
       let length = 0;
-      while (i < lines.length && length + lines[i]!.length + 1 < SECTION_MAX) length += lines[i]!.length + 1, rows.push(lines[i++]!);
+      while (i < lines.length && length + lines[i]!.length + 1 < SECTION_MAX) {
+        length += lines[i]!.length + 1;
+        rows.push(lines[i++]!);
+      }
       const text = rows.length ? joinMrkdwn(rows, '\n') : clip(lines[i++]!);
       blocks.push(section(text, `tasks_team:${chunk}`));
     }

@@ -180,7 +180,7 @@ function submissionListener(ctx: AppContext, callbackId: string) {
       taskId = undefined;
     }
     // The ack must carry field errors, so the (fast, local) decision comes first.
-    const outcome = onTaskSubmission(ctx, callbackId, taskId, args.body.user.id, args.view.state.values as SubmittedValues);
+    const outcome = onTaskSubmission(ctx, callbackId, taskId, args.body.user.id, args.view.state.values);
     if ('errors' in outcome) await args.ack({ response_action: 'errors', errors: outcome.errors });
     else await args.ack();
   };
