@@ -67,7 +67,7 @@ export interface Harness {
   approve(kind?: RequestKind, person?: number, appId?: string): Promise<{ requestId: string; itemId: number; task: Task; dm: SandboxMessage }>;
   /** Submits and approves a request about this subject; resolves at once (the task, if any, comes later). */
   approveFor(subject: Subject, kind?: RequestKind, appId?: string): { requestId: string; itemId: number };
-  /** Lets due jobs run: a few polls, then until nothing is running. Only for asserting that nothing more happens. */
+  /** Resolves once every job due by the clock's now has run and none is running: then "nothing more happens" is the bot's decision. */
   settle(): Promise<void>;
   reminders(userId: string): SandboxMessage[];
   close(): Promise<void>;
@@ -149,9 +149,8 @@ export async function startHarness(
       if (task.messageTs !== dm.ts) throw new Error(`task ${task.id} did not store its DM`);
       return { requestId, itemId, task, dm };
     },
-    async settle() {
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS * 6));
-      await runner.idle();
+    settle() {
+      return runner.whenIdle();
     },
     reminders(userId) {
       return sandbox.messagesTo(userId).filter((message) => message.text.includes('Reminder:'));
