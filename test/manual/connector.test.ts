@@ -91,9 +91,8 @@ describe('reminders', () => {
     const audit = h.db.prepare("SELECT actor, item_id FROM audit WHERE action = 'task.done'").all();
     assert.deepEqual(audit, [{ actor: 'U0IT1', item_id: itemId }]);
 
-    // Past the next interval nothing more comes. An absence has no event to await: this one wait spans one
-    // reminder interval (1 s) plus a poll, the shortest span in which a wrongly kept reminder would show.
-    await new Promise((resolve) => setTimeout(resolve, 1300));
+    // Past the next interval nothing more comes: every job due within one reminder interval (1 s) has run by then.
+    await h.runner.whenIdle({ until: Date.now() + 1000 });
     assert.equal(h.reminders('U0IT1').length, sentAtDone);
   });
 
