@@ -181,7 +181,7 @@ describe('reminders', () => {
     clock.t = monday9;
     h.runner.wake();
     await h.sandbox.waitFor(() => h.reminders('U0IT1').length === 1, { description: 'the Monday reminder' });
-    await h.runner.idle();
+    await h.runner.whenIdle();
     assert.equal(remindJob(h, task.id)!.run_at, monday9 + HOUR);
   });
 });
@@ -198,7 +198,7 @@ describe('escalation', () => {
     assert.equal(h.sandbox.messagesTo(IT_CHANNEL).length, 0);
     advance(h, clock, HOUR);
     const alert = await h.sandbox.waitFor(() => h.sandbox.messagesTo(IT_CHANNEL)[0], { description: 'the escalation' });
-    await h.runner.idle();
+    await h.runner.whenIdle();
     assert.match(alert.text, new RegExp(`task #${task.id}: Onboard .* to Axure RP has been open for 2h, assigned to <@U0IT1>, with 2 reminders`));
     advance(h, clock, HOUR);
     await h.sandbox.waitFor(() => alert.text.includes('open for 3h'), { description: 'the escalation updated' });

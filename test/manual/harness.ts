@@ -144,7 +144,7 @@ export async function startHarness(
       const { requestId, itemId } = harness.approveFor({ slackId, email: `new${person}@example.com`, firstName: 'Pat', lastName: `Person${person}` }, kind, appId);
       const dm = await sandbox.waitForMessage((m) => m.text.startsWith('Task #') && m.text.includes(`<@${slackId}>`), { description: `the task DM for ${slackId}` });
       // The job stores the message's ts right after Slack answers.
-      await runner.idle();
+      await runner.whenIdle();
       const task = taskOfItem(db, itemId)!;
       if (task.messageTs !== dm.ts) throw new Error(`task ${task.id} did not store its DM`);
       return { requestId, itemId, task, dm };
