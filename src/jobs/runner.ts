@@ -91,6 +91,7 @@ export class JobRunner {
   private readonly opts: Required<Omit<RunnerOptions, 'housekeeping'>>;
   private readonly limits: Record<Pool, number>;
   private idleWaiters: (() => void)[] = [];
+  private quietWaiters: { until: number | undefined; resolve: () => void }[] = [];
   private lastLook: { wall: number; monotonic: number } | undefined;
 
   constructor(private readonly db: Db, private readonly clock: Clock, private readonly log: Logger, options: RunnerOptions = {}) {
@@ -183,6 +184,7 @@ export class JobRunner {
           this.running.set(job.id, { promise, pool, token: job.lease_token, leaseMs: this.handlers.get(job.kind)!.handler.leaseMs ?? this.opts.leaseMs });
         }
       }
+      this.resolveQuietWaiters();
     } catch (error) {
       this.log.error('job queue could not be read', { error: errorMessage(error) });
     }
@@ -386,6 +388,34 @@ export class JobRunner {
   idle(): Promise<void> {
     if (this.running.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Resolves once this runner has nothing left to do up to `until` (default: the clock's now): no job running and
+   * no job it handles due by then. Checked after each look at the queue, so a job enqueued or made due just before
+   * the call is run first: tests use it to assert that something did *not* happen without guessing a wait.
+   */
+  whenIdle(options: { until?: number } = {}): Promise<void> {
+    return new Promise((resolve) => {
+      this.quietWaiters.push({ until: options.until, resolve });
+      this.wake();
+    });
+  }
+
+  private resolveQuietWaiters(): void {
+    if (this.quietWaiters.length === 0 || this.running.size > 0) return;
+    const kinds = JSON.stringify([...this.handlers.keys()]);
+    const dueBy = this.db.prepare(
+      `SELECT 1 FROM jobs WHERE kind IN (SELECT value FROM json_each(?))
+         AND ((state = 'queued' AND run_at <= ?) OR (state = 'running' AND lease_until < ?)) LIMIT 1`,
+    );
+    const now = this.clock.now();
+    this.quietWaiters = this.quietWaiters.filter((waiter) => {
+      const until = waiter.until ?? now;
+      if (dueBy.get(kinds, until, until) !== undefined) return true;
+      waiter.resolve();
+      return false;
+    });
   }
 
   get busy(): number {

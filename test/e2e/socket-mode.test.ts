@@ -52,7 +52,8 @@ describe('the bot in Socket Mode', () => {
     assert.equal(click.status, 200);
     assert.ok(click.envelopeId);
     await h.slack.waitFor(() => !hasButtons(card) && JSON.stringify(card.blocks).includes('approved by'), { description: 'card updated after the approval' });
-    assert.notDeepEqual(itemStates(h, id), ['awaiting_approval']);
+    // Approved, and already handed to the Axure task if its job ran: anything else (denied, still waiting) is wrong.
+    assert.ok(['approved', 'in_progress'].includes(itemStates(h, id).join()), itemStates(h, id).join());
 
     const sent = h.slack.socketMode.deliveries.slice(since);
     assert.deepEqual(

@@ -91,9 +91,8 @@ describe('reminders', () => {
     const audit = h.db.prepare("SELECT actor, item_id FROM audit WHERE action = 'task.done'").all();
     assert.deepEqual(audit, [{ actor: 'U0IT1', item_id: itemId }]);
 
-    // Past the next interval nothing more comes. An absence has no event to await: this one wait spans one
-    // reminder interval (1 s) plus a poll, the shortest span in which a wrongly kept reminder would show.
-    await new Promise((resolve) => setTimeout(resolve, 1300));
+    // Past the next interval nothing more comes: every job due within one reminder interval (1 s) has run by then.
+    await h.runner.whenIdle({ until: Date.now() + 1000 });
     assert.equal(h.reminders('U0IT1').length, sentAtDone);
   });
 
@@ -182,7 +181,7 @@ describe('reminders', () => {
     clock.t = monday9;
     h.runner.wake();
     await h.sandbox.waitFor(() => h.reminders('U0IT1').length === 1, { description: 'the Monday reminder' });
-    await h.runner.idle();
+    await h.runner.whenIdle();
     assert.equal(remindJob(h, task.id)!.run_at, monday9 + HOUR);
   });
 });
@@ -199,7 +198,7 @@ describe('escalation', () => {
     assert.equal(h.sandbox.messagesTo(IT_CHANNEL).length, 0);
     advance(h, clock, HOUR);
     const alert = await h.sandbox.waitFor(() => h.sandbox.messagesTo(IT_CHANNEL)[0], { description: 'the escalation' });
-    await h.runner.idle();
+    await h.runner.whenIdle();
     assert.match(alert.text, new RegExp(`task #${task.id}: Onboard .* to Axure RP has been open for 2h, assigned to <@U0IT1>, with 2 reminders`));
     advance(h, clock, HOUR);
     await h.sandbox.waitFor(() => alert.text.includes('open for 3h'), { description: 'the escalation updated' });

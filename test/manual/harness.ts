@@ -61,7 +61,7 @@ export interface Harness {
   approve(kind?: RequestKind, person?: number, appId?: string): Promise<{ requestId: string; itemId: number; task: Task; dm: SandboxMessage }>;
   /** Submits and approves a request about this subject; resolves at once (the task, if any, comes later). */
   approveFor(subject: Subject, kind?: RequestKind, appId?: string): { requestId: string; itemId: number };
-  /** Lets due jobs run: a few polls, then until nothing is running. Only for asserting that nothing more happens. */
+  /** Resolves once every job due by the clock's now has run and none is running: then "nothing more happens" is the bot's decision. */
   settle(): Promise<void>;
   reminders(userId: string): SandboxMessage[];
   close(): Promise<void>;
@@ -132,14 +132,13 @@ export async function startHarness(
       const { requestId, itemId } = harness.approveFor({ slackId, email: `new${person}@example.com`, firstName: 'Pat', lastName: `Person${person}` }, kind, appId);
       const dm = await sandbox.waitForMessage((m) => m.text.startsWith('Task #') && m.text.includes(`<@${slackId}>`), { description: `the task DM for ${slackId}` });
       // The job stores the message's ts right after Slack answers.
-      await bot.runner.idle();
+      await bot.runner.whenIdle();
       const task = taskOfItem(bot.db, itemId)!;
       if (task.messageTs !== dm.ts) throw new Error(`task ${task.id} did not store its DM`);
       return { requestId, itemId, task, dm };
     },
-    async settle() {
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS * 6));
-      await bot.runner.idle();
+    settle() {
+      return bot.runner.whenIdle();
     },
     reminders(userId) {
       return sandbox.messagesTo(userId).filter((message) => message.text.includes('Reminder:'));

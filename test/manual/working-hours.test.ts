@@ -29,6 +29,6 @@ test('a reminder that came due while the bot was down waits for the next working
   clock.t = tuesday9;
   h.runner.wake();
   await h.sandbox.waitFor(() => h.reminders('U0IT1').length === 1, { description: 'the catch-up reminder at 09:00' });
-  await h.runner.idle();
+  await h.runner.whenIdle();
   assert.equal(remindJob(h, task.id)!.run_at, tuesday9 + HOUR, 'then the regular interval');
 });

@@ -110,7 +110,7 @@ function ask(b: Bot, appId = 'axure'): string {
 /** The card, once posted and its ts stored (the runner is idle again), so a reminder finds it. */
 async function cardTo(b: Bot, channel: string, requestId: string): Promise<SandboxMessage> {
   const card = await b.slack.waitForMessage((m) => m.channel === channel && !m.threadTs && m.text.includes(requestId) && m.text.includes('needs a decision'), { description: `the card of ${requestId} in ${channel}` });
-  await b.runner.idle();
+  await b.runner.whenIdle();
   return card;
 }
 const repliesUnder = (b: Bot, card: SandboxMessage) => b.slack.messages.filter((m) => m.channel === card.channel && m.threadTs === card.ts);
@@ -144,7 +144,7 @@ test('reminders go in the thread under the card, only inside working hours, and 
   at(b, MONDAY_10_UTC + 4 * HOUR);
   const first = await b.slack.waitFor(() => repliesUnder(b, card)[0], { description: 'the first reminder, threaded under the card' });
   assert.match(first.text, /Reminder 1: onboarding request AR-\w+ from <@U0ALICE> has waited about 4 hours for your decision on Axure RP step 1 \(Manager\)/);
-  await b.runner.idle();
+  await b.runner.whenIdle();
   const tuesday9 = Date.parse('2026-03-03T09:00:00Z');
   assert.equal(queuedReminder(b, step)?.run_at, tuesday9, '18:00 is outside the hours: the next one waits for Tuesday 09:00');
 
@@ -157,7 +157,7 @@ test('reminders go in the thread under the card, only inside working hours, and 
   assert.equal(repliesUnder(b, card).length, 1, 'nobody is reminded at night');
   at(b, thursday9);
   await b.slack.waitFor(() => repliesUnder(b, card).length === 2, { description: 'the one catch-up reminder' });
-  await b.runner.idle();
+  await b.runner.whenIdle();
   assert.equal(repliesUnder(b, card).length, 2, 'one catch-up, not a burst for every missed interval');
   assert.equal(queuedReminder(b, step)?.run_at, thursday9 + 4 * HOUR, 'then the regular interval');
   const topLevel = b.slack.messagesTo(MANAGER).filter((m) => !m.threadTs && m.text.includes(id));
@@ -173,7 +173,7 @@ test('IT is told once after approvalEscalateAfter reminders; a decision stops th
   for (let n = 1; n <= 3; n++) {
     at(b, MONDAY_10_UTC + n * HOUR);
     await b.slack.waitFor(() => repliesUnder(b, managerCard).length === n, { description: `reminder ${n}` });
-    await b.runner.idle();
+    await b.runner.whenIdle();
   }
   assert.equal(escalations().length, 1, 'the IT channel is told once, not at every later reminder');
   assert.match(escalations()[0]!.text, new RegExp(`<@${REQUESTER}> has been waiting on <@${MANAGER}> since <!date\\^\\d+\\^[^>]+> \\(about 2 hours\\) for Axure RP step 1 \\(Manager\\) of onboarding request ${id}; 2 reminders went unanswered`));
@@ -183,7 +183,7 @@ test('IT is told once after approvalEscalateAfter reminders; a decision stops th
   const ownerCard = await cardTo(b, b.slack.dmChannelOf(OWNER), id);
   at(b, MONDAY_10_UTC + 4 * HOUR);
   await b.slack.waitFor(() => repliesUnder(b, ownerCard).length === 1, { description: "step 2's approver reminded under their own card" });
-  await b.runner.idle();
+  await b.runner.whenIdle();
   assert.equal(repliesUnder(b, managerCard).length, 3, 'the decided step is reminded no more');
   assert.equal(queuedReminder(b, approvalId(b, id, 0)), undefined, "the decided step's chain has ended");
 
@@ -193,7 +193,7 @@ test('IT is told once after approvalEscalateAfter reminders; a decision stops th
   assert.ok(queuedReminder(b, ownerStep), 'a reminder of step 2 is still queued when the request is cancelled');
   at(b, MONDAY_10_UTC + 5 * HOUR);
   await until('the queued reminder of the cancelled step to have run', () => queuedReminder(b, ownerStep) === undefined);
-  await b.runner.idle();
+  await b.runner.whenIdle();
   assert.equal(repliesUnder(b, ownerCard).length, 1, 'nobody is reminded about a cancelled request');
 });
 
@@ -242,7 +242,7 @@ test('a step opened while reminders were off is reminded once reminders are swit
   b.clock.t = MONDAY_10_UTC + DAY;
   await b.restart();
   await b.slack.waitFor(() => repliesUnder(b, card)[0], { description: 'the overdue step reminded at start-up' });
-  await b.runner.idle();
+  await b.runner.whenIdle();
   assert.equal(repliesUnder(b, card).length, 1, 'one reminder for the day it waited, not four');
   assert.equal(queuedReminder(b, step)?.run_at, MONDAY_10_UTC + DAY + 6 * HOUR);
   await b.restart();
@@ -260,11 +260,11 @@ test('a reminder Slack refused for one approver is sent again to that one only',
   b.slack.failNext('chat.postMessage', 1, { error: 'internal_error' });
   at(b, MONDAY_10_UTC + HOUR);
   await b.slack.waitFor(() => repliesUnder(b, owner2Card).length === 1, { description: 'the second approver reminded despite the first failing' });
-  await b.runner.idle();
+  await b.runner.whenIdle();
   assert.equal(repliesUnder(b, ownerCard).length, 0);
   at(b, MONDAY_10_UTC + HOUR + 60_000);
   await b.slack.waitFor(() => repliesUnder(b, ownerCard).length === 1, { description: 'the retry reaches the first approver' });
-  await b.runner.idle();
+  await b.runner.whenIdle();
   assert.equal(repliesUnder(b, owner2Card).length, 1, 'the retry does not remind twice who was reminded already');
   const step = approvalId(b, id, 1);
   assert.equal((b.ctx.db.prepare('SELECT reminders_sent AS n FROM approvals WHERE id = ?').get(step) as { n: number }).n, 1, 'one reminder round counted');

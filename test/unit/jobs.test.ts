@@ -39,9 +39,13 @@ declare module '../../src/jobs/kinds.js' {
     'test.outage': TestPayload;
     'test.poll': TestPayload;
     'test.limited': TestPayload;
+    'test.first': TestPayload;
+    'test.then': TestPayload;
   }
 }
 const TEST_T = defineJob('test.t', payload);
+const TEST_FIRST = defineJob('test.first', payload);
+const TEST_THEN = defineJob('test.then', payload);
 const TEST_FLAKY = defineJob('test.flaky', payload);
 const TEST_LATER = defineJob('test.later', payload);
 const TEST_NEVER = defineJob('test.never', payload);
@@ -188,15 +192,19 @@ test('stop() lets a running job finish, takes no new work, and releases what out
   const runner = new JobRunner(db, clock, silentLogger, { pollMs: 10, stopGraceMs: 100 });
   let release!: () => void;
   const started = counter(1);
-  runner.register(TEST_SLOW, { run: () => { started.hit(); return new Promise<void>((r) => (release = r)); } });
+  const ran: number[] = [];
+  runner.register(TEST_SLOW, { run: ({ n }) => { ran.push(n); started.hit(); return new Promise<void>((r) => (release = r)); } });
   const id = enqueue(db, Date.now(), TEST_SLOW, { n: 1 })!;
   runner.start();
   await started.done;
   const stopping = runner.stop();
-  enqueue(db, Date.now(), TEST_SLOW, { n: 2 });
+  const lateId = enqueue(db, Date.now(), TEST_SLOW, { n: 2 })!;
+  runner.wake();
   await stopping;
   assert.equal(job(db, id).state, 'queued', 'released for the next process');
   assert.equal(job(db, id).locked_by, null);
+  assert.equal(job(db, lateId).state, 'queued', 'work enqueued during the stop is left for the next process');
+  assert.deepEqual(ran, [1], 'the stopping runner started nothing new');
   release();
   assert.equal((db.prepare("SELECT COUNT(*) AS n FROM jobs WHERE state = 'running'").get() as { n: number }).n, 0);
 });
@@ -487,3 +495,33 @@ export function payloadsAreTypedAtCompileTime(db: Db): void {
   // @ts-expect-error a handler of one kind cannot be registered for another's payload
   new JobRunner(db, clock, silentLogger).register(JOB.refreshHome, { run: async ({ itemId }: { itemId: number }) => void itemId });
 }
+
+test('whenIdle resolves after the due jobs and the follow-ups they enqueue have run, not before, and not for later ones', async () => {
+  const db = freshDb();
+  const wall = new FakeClock(Date.parse('2026-03-02T10:00:00Z'));
+  const runner = new JobRunner(db, wall, silentLogger, { pollMs: 1000 });
+  const ran: string[] = [];
+  runner.register(TEST_FIRST, { run: async ({ n }) => { ran.push(`first ${n}`); enqueue(db, wall.now(), TEST_THEN, { n }); } });
+  runner.register(TEST_THEN, { run: async ({ n }) => { ran.push(`then ${n}`); } });
+  runner.start();
+  try {
+    enqueue(db, wall.now(), TEST_FIRST, { n: 1 });
+    enqueue(db, wall.now() + 60_000, TEST_FIRST, { n: 2 });
+    // No wake(): whenIdle looks at the queue itself, so a long poll does not make it resolve early or late.
+    await runner.whenIdle();
+    assert.deepEqual(ran, ['first 1', 'then 1'], 'the due job and its follow-up, not the one due in a minute');
+    wall.t += 60_000;
+    await runner.whenIdle();
+    assert.deepEqual(ran, ['first 1', 'then 1', 'first 2', 'then 2']);
+    // `until` ahead of the clock: the job due by then counts, so it resolves only once the clock got there and it ran.
+    enqueue(db, wall.now() + 5_000, TEST_THEN, { n: 3 });
+    const idle = runner.whenIdle({ until: wall.now() + 5_000 }).then(() => [...ran]);
+    await runner.whenIdle();
+    wall.t += 5_000;
+    runner.wake();
+    assert.deepEqual(await idle, ['first 1', 'then 1', 'first 2', 'then 2', 'then 3']);
+  } finally {
+    await runner.stop();
+  }
+});
+

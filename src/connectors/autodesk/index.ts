@@ -3,7 +3,6 @@ export {
   createAutodeskConnector, AWAIT_ACTIVATION_JOB, awaitActivationKey, DEACTIVATED_ON_ONBOARD, INVITED_DETAIL,
   type AutodeskConnector, type AutodeskConnectorOptions,
 } from './connector.js';
-export { autodeskProgressLine, type ProgressLineOptions } from './progress.js';
 export { MAX_DELIVERY_AGE_MS, SIGNATURE_HEADER, signatureOf, WEBHOOKS_OFF, type WebhookAnswer } from './webhook.js';
 export { AutodeskApiError } from './http.js';
 export type { AutodeskApi, AutodeskUser } from './api.js';

@@ -6,7 +6,8 @@
  * the sandbox, and the ack's payload plays the part of the HTTP response body.
  */
 import { createHmac } from 'node:crypto';
-import type { SandboxMessage, SandboxUser, SandboxView, SlackObject, SlackSandbox } from './server.js';
+import type { SlackSandbox } from './server.js';
+import type { SandboxMessage, SandboxUser, SandboxView, SlackObject } from './types.js';
 import type { EnvelopeType } from './socket-mode.js';
 
 /** A field value as a user would enter it: an option value (or its visible text), user ids, a date, text. */

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import type { SlackObject } from './server.js';
+import type { SlackObject } from './types.js';
 
 export type EnvelopeType = 'slash_commands' | 'interactive' | 'events_api';
 
