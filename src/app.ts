@@ -26,6 +26,7 @@ import { DIRECTORY_REFRESH_MS, refreshDirectory, resolveApproverEmails } from '.
 import { registerSlackJobs } from './slack/jobs.js';
 import { registerListeners } from './slack/listeners/index.js';
 import { PeopleDirectory } from './slack/people.js';
+import { registerTaskJobs } from './slack/tasks/jobs.js';
 import { registerTaskListeners, taskHomeBlocks, tasksCommandText } from './slack/tasks/listeners.js';
 import { limitBodies, readBodyWithin } from './util/http-body.js';
 import type { Logger } from './util/log.js';
@@ -180,6 +181,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
   registerApprovalReminders(runner, ctx);
   registerDelegationJobs(runner, ctx);
   registerSlackJobs(ctx, taskHomeBlocks);
+  registerTaskJobs(runner, ctx);
   const people = new PeopleDirectory(db, bolt.client, clock, log.child({ component: 'people' }));
   registerListeners(bolt, ctx, tasksCommandText, people);
   registerTaskListeners(bolt, ctx);

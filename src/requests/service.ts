@@ -97,7 +97,7 @@ export function rerenderRequest(deps: RequestDeps, requestId: string): void {
   deps.wake();
 }
 
-export function refreshHomes(deps: RequestDeps, userIds: Iterable<string>): void {
+export function refreshHomes(deps: Pick<RequestDeps, 'db' | 'clock'>, userIds: Iterable<string>): void {
   for (const userId of new Set(userIds)) {
     enqueue(deps.db, deps.clock.now(), JOB.refreshHome, { userId }, { key: `home:${userId}`, mode: 'coalesce', runAt: deps.clock.now() + 500 });
   }

@@ -7,7 +7,6 @@
  */
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
-import { alignToHours, isWithinHours, parseReminderHours } from '../connectors/manual/schedule.js';
 import { writeAudit } from '../db/audit.js';
 import { inTransaction, type Db } from '../db/connection.js';
 import { RetryAt } from '../jobs/errors.js';
@@ -19,6 +18,7 @@ import { peopleFacts } from '../requests/people.js';
 import { approvalRemindKey, scheduleApprovalReminder } from '../requests/reminders.js';
 import { getRequestDetail } from '../requests/repository.js';
 import { refreshHomes, syncMessages } from '../requests/service.js';
+import { alignToHours, isWithinHours, parseReminderHours } from '../util/working-hours.js';
 import { approvalEscalation, approvalReminder } from './blocks/reminders.js';
 import { slackCall } from './jobs.js';
 

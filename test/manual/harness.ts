@@ -10,7 +10,6 @@ import { WebClient } from '@slack/web-api';
 import { z } from 'zod';
 import { parseAccessConfig, type Config } from '../../src/config.js';
 import { createManualConnector } from '../../src/connectors/manual/index.js';
-import { taskOfItem, type Task } from '../../src/connectors/manual/repository.js';
 import type { Connector } from '../../src/connectors/types.js';
 import type { AppContext } from '../../src/context.js';
 import { openDatabase, type Db } from '../../src/db/connection.js';
@@ -20,7 +19,9 @@ import { registerFulfillment } from '../../src/requests/fulfillment.js';
 import { createItAdmins } from '../../src/requests/it-admins.js';
 import { createItemProgress, decide, submitRequest } from '../../src/requests/service.js';
 import type { RequestKind, Subject } from '../../src/requests/model.js';
+import { registerTaskJobs } from '../../src/slack/tasks/jobs.js';
 import { startSlackSandbox, type SandboxMessage, type SlackSandbox } from '../../src/sandboxes/slack/server.js';
+import { taskOfItem, type Task } from '../../src/tasks/repository.js';
 import { silentLogger } from '../../src/util/log.js';
 import { dateInZone, type Clock } from '../../src/util/time.js';
 
@@ -107,7 +108,7 @@ export async function startHarness(
   const makeRunner = () => {
     const next = new JobRunner(db, clock, silentLogger, { pollMs: POLL_MS, retryBaseMs: 50, retryMaxMs: 200, stopGraceMs: 2000 });
     registerFulfillment(next, ctx);
-    connector.registerJobs!(next);
+    registerTaskJobs(next, ctx);
     // The core's DM job (its real handler lives in the Slack layer): lets tests see what the requester is told.
     next.register(JOB.sendMessage, {
       schema: z.object({ channel: z.string(), text: z.string() }),

@@ -1,11 +1,11 @@
 /** What people see of their tasks outside the task DM: the Home tab part and `/access tasks`. */
 import type { KnownBlock } from '@slack/types';
 import type { AppContext } from '../../context.js';
-import { openTasksOf, openTasksOfApps } from '../../connectors/manual/repository.js';
-import { cardOf, taskTitleText } from '../../connectors/manual/service.js';
+import { openTasksOf, openTasksOfApps } from '../../tasks/repository.js';
 import { formatDuration } from '../../util/duration.js';
 import { formatInstant } from '../../util/time.js';
 import { taskHomeSection, taskTitle, type TeamTaskRow } from './blocks.js';
+import { cardOf, taskTitleText } from './card.js';
 
 type TaskReader = Pick<AppContext, 'db' | 'config' | 'clock'>;
 
