@@ -19,7 +19,8 @@ import {
   chooseAssignee, mayAct, reassignCandidates as candidatesOf, taskActors as actorsOf, taskAppOf, type Task, type TaskApp, type TaskRefusal, type TaskResult,
 } from './model.js';
 import {
-  closeTask, getTask, insertTask, lastAssignee, openCounts, reassignTaskRow, reopenTask, setLastAssignee, snoozeTaskRow, taskOfItem,
+  closeTask, getTask, insertTask, lastAssignee, openCounts, openTasksOf, openTasksOfApps, reassignTaskRow, reopenTask, setLastAssignee, setTaskMessage,
+  snoozeTaskRow, taskOfItem,
 } from './repository.js';
 
 /** What the task module needs: the database, config and clock, who the IT admins are, and the item it reports on. */
@@ -240,4 +241,16 @@ export function withdrawTask(deps: Pick<TaskDeps, 'db' | 'config' | 'clock' | 'i
   emitTaskEvent(deps.db, now, TASK_EVENT.withdrawn, { taskId: task.id, by: actor });
   refreshHomes(deps, taskActors(deps, task));
   return true;
+}
+
+/** Reads for the Slack side, which never queries tasks itself. */
+export const findTask = (deps: Pick<TaskDeps, 'db'>, taskId: number): Task | undefined => getTask(deps.db, taskId);
+/** Open tasks assigned to a person, oldest first. */
+export const openTasksAssignedTo = (deps: Pick<TaskDeps, 'db'>, userId: string): Task[] => openTasksOf(deps.db, userId);
+/** Open tasks of these apps, oldest first. */
+export const openTasksOfTheseApps = (deps: Pick<TaskDeps, 'db'>, appIds: readonly string[]): Task[] => openTasksOfApps(deps.db, appIds);
+
+/** Where the assignee's DM landed, so later changes update it; only for the current assignee (a reassign clears it first). */
+export function taskMessagePosted(deps: Pick<TaskDeps, 'db'>, taskId: number, assignee: string, channel: string, ts: string): boolean {
+  return setTaskMessage(deps.db, taskId, assignee, channel, ts);
 }

@@ -12,7 +12,7 @@ function task(extra: Partial<Task> & { subject?: string | null } = {}): Task {
   return {
     id: 7, itemId: 1, requestId: 'AR-1', appId: 'axure', kind: 'offboard', assignee: 'U0IT1', state: 'open',
     item: {
-      itemId: 1, requestId: 'AR-1', appId: 'axure', kind: 'offboard', subject: { slackId: subject, email: 'new@example.com' }, externalId: null,
+      itemId: 1, requestId: 'AR-1', appId: 'axure', kind: 'offboard', subject: { slackId: subject, email: 'new@example.com', firstName: 'Pat', lastName: 'New' }, externalId: null,
       effectiveDate: '2026-03-02', requesterId: 'U0REQ', approvedBy: ['U0OWNER'], approvedAt: 0, justification: 'leaving', options: {},
     },
     snoozedUntil: null, remindersSent: 0, remindersSinceProgress: 0, lastProgressAt: 0, lastReminderAt: null, messageChannel: null, messageTs: null,

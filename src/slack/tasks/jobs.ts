@@ -8,7 +8,8 @@ import { PermanentError, RetryAt } from '../../jobs/errors.js';
 import type { JobRunner } from '../../jobs/runner.js';
 import { TASK_EVENT, TASK_EVENT_SCHEMA, type TaskEventPayload } from '../../tasks/events.js';
 import { escalationPosted, escalationRepeated, reminderDue, reminderGaveUp, reminderSent, stillDue } from '../../tasks/reminders.js';
-import { getTask, setTaskMessage, type Task } from '../../tasks/repository.js';
+import type { Task } from '../../tasks/model.js';
+import { findTask, taskMessagePosted } from '../../tasks/service.js';
 import { formatDuration } from '../../util/duration.js';
 import { escapeMrkdwn, mention, mrkdwn } from '../../util/mrkdwn.js';
 import { formatInstant } from '../../util/time.js';
@@ -48,17 +49,17 @@ function escalationOf(ctx: AppContext, task: Task, now: number) {
 }
 
 async function postTask(ctx: AppContext, { taskId, assignee }: TaskEventPayload<typeof TASK_EVENT.assigned>): Promise<void> {
-  const task = getTask(ctx.db, taskId);
+  const task = findTask(ctx, taskId);
   // Reassigned before this ran, or already posted by an earlier attempt that stored its ts.
   if (!task || task.assignee !== assignee || task.messageTs) return;
   const rendered = taskMessage(cardOf(ctx.config, task, ctx.clock.now()));
   const posted = await slack(ctx, () => ctx.slack.chat.postMessage({ channel: assignee, text: rendered.text, blocks: rendered.blocks, unfurl_links: false }));
   if (!posted.channel || !posted.ts) throw new Error('slack: chat.postMessage returned no channel or ts');
-  setTaskMessage(ctx.db, taskId, assignee, posted.channel, posted.ts);
+  taskMessagePosted(ctx, taskId, assignee, posted.channel, posted.ts);
 }
 
 async function renderTask(ctx: AppContext, { taskId, handover }: TaskEventPayload<typeof TASK_EVENT.changed>): Promise<void> {
-  const task = getTask(ctx.db, taskId);
+  const task = findTask(ctx, taskId);
   if (!task) return;
   const now = ctx.clock.now();
   const card = cardOf(ctx.config, task, now);
@@ -97,7 +98,7 @@ async function remind(ctx: AppContext, { taskId }: TaskEventPayload<typeof TASK_
 
 /** Tells the assignee a task they had is no longer needed; the task DM itself is re-rendered by `changed`. */
 async function withdrawn(ctx: AppContext, { taskId, by }: TaskEventPayload<typeof TASK_EVENT.withdrawn>): Promise<void> {
-  const task = getTask(ctx.db, taskId);
+  const task = findTask(ctx, taskId);
   if (!task) return;
   const text = mrkdwn`Task #${task.id} (${taskTitleText(ctx.config, task)}) is withdrawn: ${mention(by)} cancelled request ${escapeMrkdwn(task.requestId)}. Nothing more to do.`;
   await slack(ctx, () => ctx.slack.chat.postMessage({ channel: task.assignee, text }));
@@ -105,7 +106,7 @@ async function withdrawn(ctx: AppContext, { taskId, by }: TaskEventPayload<typeo
 
 /** The first escalation posts to the IT channel; later ones update that same message. */
 async function escalate(ctx: AppContext, { taskId }: TaskEventPayload<typeof TASK_EVENT.escalated>): Promise<void> {
-  const task = getTask(ctx.db, taskId);
+  const task = findTask(ctx, taskId);
   if (!task) return;
   const now = ctx.clock.now();
   const rendered = escalationOf(ctx, task, now);

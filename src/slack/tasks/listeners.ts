@@ -11,9 +11,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { ModalView } from '@slack/types';
 import type { AppContext } from '../../context.js';
 import { taskAppOf } from '../../tasks/model.js';
-import { getTask } from '../../tasks/repository.js';
 import {
-  authorizeTaskAction, cantDoTask, completeTask, reassignCandidates, reassignTask, snoozeTask, type TaskRefusal, type TaskResult,
+  authorizeTaskAction, cantDoTask, completeTask, findTask, reassignCandidates, reassignTask, snoozeTask, type TaskRefusal, type TaskResult,
 } from '../../tasks/service.js';
 import { localInstant, parseReminderHours } from '../../util/working-hours.js';
 import { addDaysToDate, dateInZone } from '../../util/time.js';
@@ -202,4 +201,4 @@ export function registerTaskListeners(app: App, ctx: AppContext): void {
 
 export { taskHomeBlocks, tasksCommandText } from './home.js';
 /** For tests and tools: the task a message's buttons act on. */
-export const taskOf = (ctx: Pick<AppContext, 'db'>, taskId: number) => getTask(ctx.db, taskId);
+export const taskOf = (ctx: Pick<AppContext, 'db'>, taskId: number) => findTask(ctx, taskId);
