@@ -31,6 +31,7 @@ import { registerSlackJobs } from './slack/jobs.js';
 import { registerPersonReportJobs } from './slack/person-report.js';
 import { registerListeners } from './slack/listeners/index.js';
 import { PeopleDirectory } from './slack/people.js';
+import { registerTaskJobs } from './slack/tasks/jobs.js';
 import { registerTaskListeners, taskHomeBlocks, tasksCommandText } from './slack/tasks/listeners.js';
 import { limitBodies } from './util/http-body.js';
 import type { Logger } from './util/log.js';
@@ -240,6 +241,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
   registerDelegationJobs(runner, ctx);
   registerSlackJobs(ctx, taskHomeBlocks);
   registerPersonReportJobs(ctx);
+  registerTaskJobs(runner, ctx);
   const people = new PeopleDirectory(db, bolt.client, clock, log.child({ component: 'people' }));
   registerListeners(bolt, ctx, tasksCommandText, people);
   registerTaskListeners(bolt, ctx);

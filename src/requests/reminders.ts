@@ -3,9 +3,9 @@
  * (`src/slack/approval-reminders.ts`); the request lifecycle only schedules it, in the transaction that opened
  * the step, so a step is never left without its reminder.
  */
-import { nextReminderTime } from '../connectors/manual/schedule.js';
 import { enqueue } from '../jobs/queue.js';
 import { REQUEST_JOB } from './notices.js';
+import { nextReminderTime } from '../util/working-hours.js';
 import type { RequestDeps } from './service.js';
 
 export const approvalRemindKey = (approvalId: number) => `approval-remind:${approvalId}`;

@@ -9,7 +9,6 @@ import type { ConnectorRegistry, FulfillmentItem, ItemDetail, ItemProgress } fro
 import { inTransaction, type Db } from '../db/connection.js';
 import { writeAudit } from '../db/audit.js';
 import { JOB } from '../jobs/kinds.js';
-import { SLACK_JOB } from '../slack/kinds.js';
 import { cancelJobs, enqueue } from '../jobs/queue.js';
 import type { Logger } from '../util/log.js';
 import { escapeMrkdwn, mention, mrkdwn, type Mrkdwn } from '../util/mrkdwn.js';
@@ -91,14 +90,6 @@ export function rerenderRequest(deps: RequestDeps, requestId: string): void {
   if (!getRequest(deps.db, requestId)) return;
   syncMessages(deps, requestId);
   deps.wake();
-}
-
-/**
- * A message in words, for the manual connector until it emits its own events (slices A/B); the lifecycle here
- * tells people through `notify`. `text` is mrkdwn: what people typed goes in escaped (see src/util/mrkdwn.ts).
- */
-export function sendDm(deps: RequestDeps, channel: string, text: Mrkdwn, key?: string): void {
-  enqueue(deps.db, deps.clock.now(), SLACK_JOB.sendMessage, { channel, text }, key ? { key } : {});
 }
 
 /** Everyone whose Home tab shows this request: the IT admins too while a step is theirs to decide, and delegates. */

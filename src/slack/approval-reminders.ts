@@ -6,7 +6,6 @@
  * so after downtime one catch-up reminder goes out, not a burst.
  */
 import type { AppContext } from '../context.js';
-import { alignToHours, isWithinHours, parseReminderHours } from '../connectors/manual/schedule.js';
 import { writeAudit } from '../db/audit.js';
 import { inTransaction, type Db } from '../db/connection.js';
 import { RetryAt } from '../jobs/errors.js';
@@ -18,6 +17,7 @@ import { approvalRemindKey, scheduleApprovalReminder } from '../requests/reminde
 import { getRequestDetail } from '../requests/repository.js';
 import { REQUEST_JOB, refreshHomes, syncMessages } from '../requests/notices.js';
 import { SLACK_JOB } from './kinds.js';
+import { alignToHours, isWithinHours, parseReminderHours } from '../util/working-hours.js';
 import { approvalEscalation, approvalReminder } from './blocks/reminders.js';
 import { slackCall } from './errors.js';
 import { recordReposted, storedMessage } from './outbox.js';

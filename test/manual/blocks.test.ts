@@ -1,7 +1,8 @@
 /** Task Block Kit and steps: what the IT admin reads, checked against the sandbox's copy of Slack's limits. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { defaultSteps, stepsFor } from '../../src/connectors/manual/steps.js';
+import { stepsFor } from '../../src/slack/tasks/card.js';
+import { defaultSteps } from '../../src/tasks/steps.js';
 import { mention, mrkdwn } from '../../src/util/mrkdwn.js';
 import { validateBlocks, validateView } from '../../src/sandboxes/slack/server.js';
 import {

@@ -4,9 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import { assignTask } from '../../src/connectors/manual/service.js';
-import { getTask, taskOfItem } from '../../src/connectors/manual/repository.js';
-import { cantDoTask, completeTask, reassignTask, snoozeTask } from '../../src/connectors/manual/index.js';
+import { getTask, taskOfItem } from '../../src/tasks/repository.js';
+import { cantDoTask, completeTask, createTask, reassignTask, snoozeTask } from '../../src/tasks/service.js';
 import { fulfillmentItemOf } from '../../src/requests/service.js';
 import { getItem } from '../../src/requests/repository.js';
 import { onTaskButton, onTaskSubmission } from '../../src/slack/tasks/listeners.js';
@@ -50,8 +49,8 @@ describe('assignment', () => {
     assert.equal(fifth.task.assignee, 'U0IT2');
 
     // The fulfillment job running again (after a crash) finds the same task.
-    const again = assignTask(h.ctx, fulfillmentItemOf(h.ctx, first.itemId)!);
-    assert.deepEqual(again, { state: 'in_progress', detail: { mrkdwn: 'task assigned to <@U0IT1>' } });
+    const again = createTask(h.ctx, fulfillmentItemOf(h.ctx, first.itemId)!);
+    assert.deepEqual(again, { state: 'open', assignee: 'U0IT1' });
     assert.equal((h.db.prepare('SELECT COUNT(*) AS n FROM tasks').get() as { n: number }).n, 5);
     assert.equal(getItem(h.db, first.itemId)!.detail, 'task assigned to <@U0IT1>');
     assert.equal(h.sandbox.messagesTo('U0IT1').filter((m) => m.text.startsWith('Task #')).length, 2);

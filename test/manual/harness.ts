@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildBot, type RunningBot } from '../../src/app.js';
 import { parseAccessConfig, parseEnv, type Config } from '../../src/config.js';
-import { taskOfItem, type Task } from '../../src/connectors/manual/repository.js';
 import type { AppContext } from '../../src/context.js';
 import type { Db } from '../../src/db/connection.js';
 import type { JobRunner } from '../../src/jobs/runner.js';
 import { decide, submitRequest } from '../../src/requests/service.js';
 import type { RequestKind, Subject } from '../../src/requests/model.js';
 import { startSlackSandbox, type SandboxMessage, type SlackSandbox } from '../../src/sandboxes/slack/server.js';
+import { taskOfItem, type Task } from '../../src/tasks/repository.js';
 import { silentLogger } from '../../src/util/log.js';
 import { dateInZone, type Clock } from '../../src/util/time.js';
 

@@ -1,7 +1,7 @@
 /** nextReminderTime: the interval, then working hours in the company's timezone, decided from plain instants. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { alignToHours, isWithinHours, nextReminderTime, parseReminderHours } from '../../src/connectors/manual/schedule.js';
+import { alignToHours, isWithinHours, nextReminderTime, parseReminderHours } from '../../src/util/working-hours.js';
 
 const H = 3_600_000;
 const at = (iso: string) => Date.parse(iso);

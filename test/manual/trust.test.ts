@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import { getTask, taskOfItem } from '../../src/connectors/manual/repository.js';
-import { completeTask, reassignTask } from '../../src/connectors/manual/index.js';
+import { getTask, taskOfItem } from '../../src/tasks/repository.js';
+import { completeTask, reassignTask } from '../../src/tasks/service.js';
 import { getItem } from '../../src/requests/repository.js';
 import { onTaskButton, onTaskSubmission, type SubmittedValues, type TaskButton } from '../../src/slack/tasks/listeners.js';
 import { validateView } from '../../src/sandboxes/slack/server.js';

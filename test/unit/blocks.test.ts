@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseAccessConfig } from '../../src/config.js';
-import { stepsFor } from '../../src/connectors/manual/steps.js';
+import { stepsFor } from '../../src/slack/tasks/card.js';
 import type { Approval, Item, RequestDetail, Subject } from '../../src/requests/model.js';
 import { subjectLabel } from '../../src/requests/model.js';
 import { validateBlocks } from '../../src/sandboxes/slack/server.js';

@@ -47,7 +47,7 @@ beforeEach(() => {
 
 /** Every notice enqueued so far, oldest first, checked against the payload schema the Slack job parses. */
 const notices = (): NoticeJob[] =>
-  (db.prepare('SELECT payload FROM jobs WHERE kind = ? ORDER BY id').all(REQUEST_JOB.notice) as { payload: string }[]).map((row) => noticeJobSchema.parse(JSON.parse(row.payload)));
+  (db.prepare('SELECT payload FROM jobs WHERE kind = ? ORDER BY id').all(REQUEST_JOB.notice.kind) as { payload: string }[]).map((row) => noticeJobSchema.parse(JSON.parse(row.payload)));
 const newNotices = (before: number) => notices().slice(before);
 
 const submit = (appIds: string[], effectiveDate = '2026-03-02') =>

@@ -1,7 +1,7 @@
 /** Zone arithmetic through date-fns: effective dates, calendar steps and working hours on the days DST changes. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { alignToHours, isWithinHours, nextReminderTime, parseReminderHours } from '../../src/connectors/manual/schedule.js';
+import { alignToHours, isWithinHours, nextReminderTime, parseReminderHours } from '../../src/util/working-hours.js';
 import { addDaysToDate, dateInZone, instantOfLocalTime, localTimeInZone, startOfDateInZone } from '../../src/util/time.js';
 
 const H = 3_600_000;

@@ -1,12 +1,13 @@
 /**
- * The connector for apps without an API: an approved item becomes a task for one of the app's assignees,
- * reminded until a person marks it done. Nothing here is specific to one app; only `steps.ts` names one.
+ * The connector for apps without an API: an approved item becomes a task (src/tasks) for one of the app's
+ * assignees, reminded until a person marks it done. The task module does the work and the Slack side shows
+ * it; this file only turns an item into a task and the task's state into the item's outcome.
  */
 import type { AppContext } from '../../context.js';
-import type { Connector, ConnectorPlugin, FulfillmentItem } from '../types.js';
+import { createTask, withdrawTask, type TaskCreation } from '../../tasks/service.js';
+import { mention, mrkdwn, trustedMrkdwn } from '../../util/mrkdwn.js';
+import type { Connector, ConnectorPlugin, FulfillmentItem, Outcome } from '../types.js';
 import { manualAppSchema } from './config.js';
-import { registerTaskJobs } from './jobs.js';
-import { assignTask, withdrawTask } from './service.js';
 
 /**
  * A subject known only by e-mail (a new hire, a leaver typed in) may still be a Slack user, even an assignee:
@@ -25,21 +26,28 @@ async function withSlackIdentity(ctx: AppContext, item: FulfillmentItem): Promis
   }
 }
 
+function outcomeOf(created: TaskCreation): Outcome {
+  if (created.state === 'open') return { state: 'in_progress', detail: { mrkdwn: mrkdwn`task assigned to ${mention(created.assignee)}` } };
+  if (created.state === 'done') return { state: 'completed', detail: { mrkdwn: mrkdwn`done by ${mention(created.closedBy)}` } };
+  // The item's own detail, written by the core when its request was cancelled.
+  return { state: 'in_progress', detail: { mrkdwn: trustedMrkdwn(created.itemDetail) } };
+}
+
 export function createManualConnector(ctx: AppContext): Connector {
-  registerTaskJobs(ctx.runner, ctx);
+  const assign = async (item: FulfillmentItem) => outcomeOf(createTask(ctx, await withSlackIdentity(ctx, item)));
   return {
     type: 'manual',
     // A person needs lead time: onboarding tasks go out at approval; offboarding waits for its date (the core schedules it).
     onboardsBeforeEffectiveDate: true,
-    grant: async (item) => assignTask(ctx, await withSlackIdentity(ctx, item)),
-    revoke: async (item) => assignTask(ctx, await withSlackIdentity(ctx, item)),
+    grant: assign,
+    revoke: assign,
     withdraw: (itemId, actor) => withdrawTask(ctx, itemId, actor),
   };
 }
 
 /**
- * The manual plugin. TEMPORARY adapter (issue 11): tasks still post to Slack and read the whole AppContext, so
- * `create` needs `deps.legacyAppContext` until the task domain moves to src/tasks/ and speaks through events.
+ * The manual plugin. TEMPORARY adapter (issue 11): the task module still takes the AppContext (it reads the
+ * request service and looks subjects up in Slack), so `create` needs `deps.legacyAppContext` for now.
  */
 export const manualPlugin = {
   kind: 'manual',
@@ -49,9 +57,3 @@ export const manualPlugin = {
     return createManualConnector(deps.legacyAppContext);
   },
 } satisfies ConnectorPlugin<typeof manualAppSchema>;
-
-export { nextReminderTime, alignToHours, parseReminderHours, isWithinHours } from './schedule.js';
-export {
-  authorizeTaskAction, cantDoTask, completeTask, reassignCandidates, reassignTask, snoozeTask, pickAssignee, withdrawTask, TASK_JOB, type TaskResult,
-} from './service.js';
-export { defaultSteps, stepsFor } from './steps.js';

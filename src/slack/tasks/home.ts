@@ -1,11 +1,11 @@
 /** What people see of their tasks outside the task DM: the Home tab part and `/access tasks`. */
 import type { KnownBlock } from '@slack/types';
 import type { AppContext } from '../../context.js';
-import { openTasksOf, openTasksOfApps } from '../../connectors/manual/repository.js';
-import { cardOf, taskTitleText } from '../../connectors/manual/service.js';
+import { openTasksAssignedTo, openTasksOfTheseApps } from '../../tasks/service.js';
 import { formatDuration } from '../../util/duration.js';
 import { formatInstant } from '../../util/time.js';
 import { taskHomeSection, taskTitle, type TeamTaskRow } from './blocks.js';
+import { cardOf, taskTitleText } from './card.js';
 
 type TaskReader = Pick<AppContext, 'db' | 'config' | 'clock'>;
 
@@ -20,11 +20,11 @@ function appsAssignedTo(ctx: TaskReader, userId: string): string[] {
  */
 export function taskHomeBlocks(ctx: TaskReader, userId: string): KnownBlock[] {
   const now = ctx.clock.now();
-  const mine = openTasksOf(ctx.db, userId).map((task) => cardOf(ctx.config, task, now));
+  const mine = openTasksAssignedTo(ctx, userId).map((task) => cardOf(ctx.config, task, now));
   const apps = appsAssignedTo(ctx, userId);
   if (mine.length === 0 && apps.length === 0) return [];
   const team: TeamTaskRow[] | undefined = apps.length
-    ? openTasksOfApps(ctx.db, apps).map((task) => ({
+    ? openTasksOfTheseApps(ctx, apps).map((task) => ({
         taskId: task.id, title: taskTitleText(ctx.config, task), assignee: task.assignee, ageText: formatDuration(Math.max(0, now - task.createdAt)),
         snoozedUntilText: task.snoozedUntil !== null && task.snoozedUntil > now ? formatInstant(task.snoozedUntil, ctx.config.timezone) : undefined,
       }))
@@ -35,9 +35,9 @@ export function taskHomeBlocks(ctx: TaskReader, userId: string): KnownBlock[] {
 /** `/access tasks` (ephemeral): my open tasks, oldest first, and how many are open across my apps. */
 export function tasksCommandText(ctx: TaskReader, userId: string): string {
   const now = ctx.clock.now();
-  const mine = openTasksOf(ctx.db, userId).map((task) => cardOf(ctx.config, task, now));
+  const mine = openTasksAssignedTo(ctx, userId).map((task) => cardOf(ctx.config, task, now));
   const apps = appsAssignedTo(ctx, userId);
-  const teamOpen = apps.length ? openTasksOfApps(ctx.db, apps).length : 0;
+  const teamOpen = apps.length ? openTasksOfTheseApps(ctx, apps).length : 0;
   const team = apps.length ? `\n\nOpen tasks across your apps: ${teamOpen}. The Home tab lists them all, oldest first.` : '';
   if (mine.length === 0) return `You have no open access tasks.${team}`;
   const lines = mine.map((card) => {

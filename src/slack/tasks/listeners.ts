@@ -10,13 +10,14 @@ import type {
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ModalView } from '@slack/types';
 import type { AppContext } from '../../context.js';
-import { getTask } from '../../connectors/manual/repository.js';
-import { localInstant, parseReminderHours } from '../../connectors/manual/schedule.js';
+import { taskAppOf } from '../../tasks/model.js';
 import {
-  authorizeTaskAction, cantDoTask, completeTask, manualAppOf, reassignCandidates, reassignTask, snoozeTask, taskTitleText, type TaskResult,
-} from '../../connectors/manual/service.js';
+  authorizeTaskAction, cantDoTask, completeTask, findTask, reassignCandidates, reassignTask, snoozeTask, type TaskRefusal, type TaskResult,
+} from '../../tasks/service.js';
+import { localInstant, parseReminderHours } from '../../util/working-hours.js';
 import { addDaysToDate, dateInZone } from '../../util/time.js';
 import { TASK_ACTION, TASK_INPUT, TASK_VIEW, cantDoModal, doneNoteModal, reassignModal, snoozeModal } from './blocks.js';
+import { taskRefusalText, taskTitleText } from './card.js';
 
 export type TaskButton = 'done' | 'done_note' | 'reassign' | 'snooze' | 'cant_do';
 
@@ -30,7 +31,7 @@ export function parseTaskId(value: unknown): number | undefined {
 
 /** Tomorrow at the start of working hours (or 09:00): the usual "not today" snooze. */
 function snoozeDefaults(ctx: AppContext, appId: string): { date: string; time: string } {
-  const hours = parseReminderHours(manualAppOf(ctx.config, appId)?.reminderHours);
+  const hours = parseReminderHours(taskAppOf(ctx.config, appId)?.reminderHours);
   const minutes = hours?.start ?? 9 * 60;
   const date = addDaysToDate(dateInZone(ctx.clock.now(), ctx.config.timezone), 1);
   return { date, time: `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}` };
@@ -64,10 +65,10 @@ export function onTaskButton(ctx: AppContext, button: TaskButton, taskId: number
   if (taskId === undefined) return { tell: 'This button is not attached to a task any more. Nothing was changed.' };
   if (button === 'done') {
     const result = completeTask(ctx, taskId, userId);
-    return result.ok ? { done: true } : { tell: result.message };
+    return result.ok ? { done: true } : { tell: taskRefusalText(result, ctx.config.timezone) };
   }
   const check = authorizeTaskAction(ctx, taskId, userId);
-  if (!check.ok) return { tell: check.message };
+  if (!check.ok) return { tell: taskRefusalText(check, ctx.config.timezone) };
   const title = taskTitleText(ctx.config, check.task);
   switch (button) {
     case 'done_note':
@@ -94,8 +95,8 @@ export type SubmittedValues = Record<string, Record<string, {
 export type SubmissionOutcome = { ok: true } | { errors: Record<string, string> };
 
 /** Slack shows field errors under the input; keep them short enough to read there. */
-function fieldError(block: string, result: TaskResult & { ok: false }): SubmissionOutcome {
-  return { errors: { [block]: result.message.slice(0, 300) } };
+function fieldError(block: string, refusal: TaskRefusal, timeZone: string): SubmissionOutcome {
+  return { errors: { [block]: taskRefusalText(refusal, timeZone).slice(0, 300) } };
 }
 
 export function onTaskSubmission(ctx: AppContext, callbackId: string, taskId: number | undefined, userId: string, values: SubmittedValues): SubmissionOutcome {
@@ -135,7 +136,7 @@ export function onTaskSubmission(ctx: AppContext, callbackId: string, taskId: nu
     default:
       return { errors: { [block]: 'Unknown form.' } };
   }
-  return result.ok ? { ok: true } : fieldError(block, result);
+  return result.ok ? { ok: true } : fieldError(block, result, ctx.config.timezone);
 }
 
 type ActionArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
@@ -200,4 +201,4 @@ export function registerTaskListeners(app: App, ctx: AppContext): void {
 
 export { taskHomeBlocks, tasksCommandText } from './home.js';
 /** For tests and tools: the task a message's buttons act on. */
-export const taskOf = (ctx: Pick<AppContext, 'db'>, taskId: number) => getTask(ctx.db, taskId);
+export const taskOf = (ctx: Pick<AppContext, 'db'>, taskId: number) => findTask(ctx, taskId);

@@ -1,35 +1,9 @@
 /** SQL for manual tasks. Every state change is a compare-and-set on `state`, so racing clicks act once. */
-import type { Db } from '../../db/connection.js';
-import type { FulfillmentItem } from '../types.js';
+import type { FulfillmentItem } from '../connectors/types.js';
+import type { Db } from '../db/connection.js';
+import type { Task, TaskState } from './model.js';
 
-/** `cancelled`: withdrawn because its request was cancelled before anyone did it. */
-export type TaskState = 'open' | 'done' | 'cant_do' | 'cancelled';
-
-export interface Task {
-  id: number;
-  itemId: number;
-  requestId: string;
-  appId: string;
-  kind: 'onboard' | 'offboard';
-  item: FulfillmentItem;
-  assignee: string;
-  state: TaskState;
-  snoozedUntil: number | null;
-  remindersSent: number;
-  remindersSinceProgress: number;
-  lastProgressAt: number;
-  lastReminderAt: number | null;
-  messageChannel: string | null;
-  messageTs: string | null;
-  escalationChannel: string | null;
-  escalationTs: string | null;
-  escalations: number;
-  createdAt: number;
-  updatedAt: number;
-  closedAt: number | null;
-  closedBy: string | null;
-  note: string | null;
-}
+export type { Task, TaskState } from './model.js';
 
 interface TaskRow {
   id: number; item_id: number; request_id: string; app_id: string; kind: 'onboard' | 'offboard'; item_json: string;

@@ -1,9 +1,10 @@
 /**
- * When the next reminder is due. Pure functions of (instant, interval, working hours, timezone), so they are
+ * Working hours and when the next reminder is due, for task reminders (an app's `reminderHours`) and approval
+ * reminders (`workingHours`) alike. Pure functions of (instant, interval, working hours, timezone), so they are
  * tested with plain numbers instead of waiting for a clock.
  */
-import { REMINDER_HOURS } from '../../config.js';
-import { addDaysToDate, dateInZone, instantOfLocalTime, localTimeInZone } from '../../util/time.js';
+import { REMINDER_HOURS } from '../config.js';
+import { addDaysToDate, dateInZone, instantOfLocalTime, localTimeInZone } from './time.js';
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 

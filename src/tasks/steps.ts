@@ -1,17 +1,9 @@
 /**
  * The exact steps an IT admin follows. Config `steps` override per app and kind; otherwise Axure gets the
  * steps from its admin guide and every other app generic ones. This file is the only place that names Axure.
+ * Steps are data (operator mrkdwn with placeholders); `src/slack/tasks` fills in the values, escaped.
  */
-import type { ManualAppConfig } from '../../config.js';
-import type { RequestKind } from '../../requests/model.js';
-import { escapeMrkdwn, trustedMrkdwn, type Mrkdwn } from '../../util/mrkdwn.js';
-
-export interface StepValues {
-  app: string;
-  email: string;
-  name: string;
-  role: string;
-}
+import type { TaskApp, TaskKind } from './model.js';
 
 const AXURE_ONBOARD = [
   'Sign in to Axure Cloud for Business as an admin and open the *Members* page.',
@@ -44,29 +36,16 @@ const GENERIC_OFFBOARD = [
 ];
 
 /** Axure by id or by name, so an app configured as "axure-rp" or "Axure RP" still gets its guide. */
-function isAxure(app: Pick<ManualAppConfig, 'id' | 'name'>): boolean {
+function isAxure(app: Pick<TaskApp, 'id' | 'name'>): boolean {
   return app.id === 'axure' || /axure/i.test(app.id) || /axure/i.test(app.name);
 }
 
-export function defaultSteps(app: Pick<ManualAppConfig, 'id' | 'name'>, kind: RequestKind): readonly string[] {
+export function defaultSteps(app: Pick<TaskApp, 'id' | 'name'>, kind: TaskKind): readonly string[] {
   if (isAxure(app)) return kind === 'onboard' ? AXURE_ONBOARD : AXURE_OFFBOARD;
   return kind === 'onboard' ? GENERIC_ONBOARD : GENERIC_OFFBOARD;
 }
 
-/**
- * Config steps may use {app}, {email}, {name} and {role} too. A step is mrkdwn the operator wrote (bold, links);
- * the values are what a requester typed (a new hire's name and e-mail), so they go in escaped.
- */
-export function stepsFor(app: Pick<ManualAppConfig, 'id' | 'name' | 'steps'>, kind: RequestKind, values: StepValues): Mrkdwn[] {
-  const template = app.steps?.[kind] ?? defaultSteps(app, kind);
-  return template.map((step) => trustedMrkdwn(step.replace(/\{(app|email|name|role)\}/g, (_, key: keyof StepValues) => escapeMrkdwn(values[key]))));
-}
-
-/**
- * The role to give: the requested one only when this app lists it (a request's role may have been chosen
- * for another app), else the app's default.
- */
-export function roleFor(app: Pick<ManualAppConfig, 'roles' | 'defaultRole'>, requested: string | undefined): string | undefined {
-  if (requested && app.roles?.includes(requested)) return requested;
-  return app.defaultRole;
+/** The steps of a task as the operator wrote them (config `steps`) or built in, with {app}, {email}, {name} and {role} still to fill. */
+export function stepTemplates(app: Pick<TaskApp, 'id' | 'name' | 'steps'>, kind: TaskKind): readonly string[] {
+  return app.steps?.[kind] ?? defaultSteps(app, kind);
 }
