@@ -4,9 +4,17 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The node flags `npm start` passes (package.json `config.nodeFlags`), so a bundle here runs with the same heap. */
+function startFlags(): string[] {
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { config?: { nodeFlags?: string } };
+  return manifest.config?.nodeFlags?.split(/\s+/).filter(Boolean) ?? [];
+}
 
 export interface LogLine {
   level?: string;
@@ -32,7 +40,7 @@ export class BotProcess {
   /** Starts the bot and resolves once it logged "accessbot started"; rejects with its stderr if it exits first. */
   async start(timeoutMs = 20_000): Promise<void> {
     // A built bundle (.mjs) runs on plain node, as `npm start` runs it; TypeScript source through tsx.
-    const args = this.script.endsWith('.mjs') ? [this.script] : ['--import', 'tsx', this.script];
+    const args = this.script.endsWith('.mjs') ? [...startFlags(), this.script] : ['--import', 'tsx', this.script];
     const child = spawn(process.execPath, args, {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_FORMAT: 'json', ...this.env },
