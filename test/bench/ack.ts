@@ -102,6 +102,8 @@ function benchConfig(): Record<string, unknown> {
 
 /** The bot runs as `npm start` runs it: the bundle built from the current source, on plain node. */
 export const BOT_BUNDLE = 'dist/main.mjs';
+/** The baseline is bundled and run the same way, so neither side pays the TypeScript loader the other does not. */
+const BARE_BUNDLE = 'dist/bench-bare-bolt.mjs';
 
 export const stackOptions = (autodesk: HarnessOptions['autodesk']): HarnessOptions => ({
   config: benchConfig(),
@@ -169,7 +171,7 @@ export function clickBody(h: Harness, userId: string, value: string): string {
 /** The bare Bolt app, on its own port, against the same Slack sandbox. */
 async function startBare(h: Harness): Promise<{ process: BotProcess; url: string }> {
   const port = await freePort();
-  const bare = new BotProcess({ ...h.env, PORT: String(port) }, false, 'test/bench/bare-bolt.ts');
+  const bare = new BotProcess({ ...h.env, PORT: String(port), BARE_REQUESTER_ID: PEOPLE.requester }, false, BARE_BUNDLE);
   await bare.start();
   return { process: bare, url: `http://127.0.0.1:${port}/slack/events` };
 }
@@ -272,7 +274,9 @@ async function duringBulk(people: number): Promise<{ duringBulk: AckReport['duri
 }
 
 export async function ackBench(options: { acks: boolean; bulk: boolean; bulkPeople: number }): Promise<AckReport> {
-  execFileSync('npm', ['run', '--silent', 'build'], { cwd: fileURLToPath(new URL('../..', import.meta.url)), stdio: 'inherit' });
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
+  execFileSync('npx', ['esbuild', 'test/bench/bare-bolt.ts', '--bundle', '--platform=node', '--format=esm', '--packages=external', `--outfile=${BARE_BUNDLE}`, '--log-level=warning'], { cwd: root, stdio: 'inherit' });
   const acks = options.acks ? await ackAndClickToCall() : {};
   const bulk = options.bulk ? await duringBulk(options.bulkPeople) : {};
   return { ...acks, ...bulk };
