@@ -33,8 +33,10 @@ app.command('/access', async ({ command, ack, client }) => {
 // The bot's Approve click makes about two Slack calls after its ack (the requester's and the assignees' DMs, counted
 // in the sandbox), served by the Slack sandbox inside the bench process that times the acks. The bare app makes two
 // as well, so both load the measuring side alike and the ratio shows the bot's own cost.
-app.action(/^approval_approve/, async ({ ack, body, client }) => {
+// Clicks on requests marked QUIET (the bench's other click row) only ack, as the bare app did before.
+app.action(/^approval_approve/, async ({ ack, body, action, client }) => {
   await ack();
+  if ('action_id' in action && action.action_id.includes('QUIET')) return;
   const text = `Approved by <@${body.user.id}>`;
   for (const channel of [process.env.BARE_REQUESTER_ID ?? body.user.id, body.user.id]) {
     await client.chat.postMessage({ channel, text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
