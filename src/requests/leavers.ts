@@ -89,7 +89,7 @@ export function fileLeaverOffboarding(deps: RequestDeps, person: ReportPerson): 
     for (const { subject, appIds } of grants.values()) {
       const { requestId } = submitRequest(deps, {
         kind: 'offboard', requesterId, subjects: [subject], appIds, effectiveDate: dateInZone(now, deps.config.timezone),
-        justification: LEAVER_JUSTIFICATION, options: {},
+        justification: LEAVER_JUSTIFICATION, options: {}, submittedBy: 'accessbot',
       });
       writeAudit(deps.db, now, { actor: 'accessbot', action: 'leaver.offboarding_filed', requestId, detail: { slackId: person.slackId, email: subject.email, apps: appIds, requesterOfRecord: requesterId } });
       notify(deps, deps.config.itChannel, { type: 'leaver_filed', requestId, subject, appIds });

@@ -8,7 +8,7 @@ import { RetryAt } from '../jobs/errors.js';
 import { defineJob } from '../jobs/kinds.js';
 import { enqueue } from '../jobs/queue.js';
 import { fileLeaverOffboarding, hasRecordedAccess } from '../requests/leavers.js';
-import { permanentSlackError, slackCall } from './errors.js';
+import { permanentSlackError, slackCall, slackErrorCode } from './errors.js';
 
 declare module '../jobs/kinds.js' {
   interface JobPayloads {
@@ -31,8 +31,6 @@ export function checkLeaverSoon(ctx: AppContext, userId: string): void {
   ctx.wake();
 }
 
-interface SlackUser { id?: string; deleted?: boolean; profile?: { email?: string } }
-
 export function registerLeaverJob(ctx: AppContext): void {
   ctx.runner.register(LEAVER_JOB, {
     logFields: ({ userId }) => ({ userId }),
@@ -45,14 +43,13 @@ export function registerLeaverJob(ctx: AppContext): void {
           return;
         }
       }
-      let user: SlackUser | undefined;
-      try {
-        user = (await slackCall(ctx, () => ctx.slack.users.info({ user: userId }))).user as SlackUser | undefined;
-      } catch (error) {
+      const { user } = await slackCall(ctx, () => ctx.slack.users.info({ user: userId })).catch((error: unknown) => {
+        // An id Slack does not know (a forged event) is no leaver, and no failure worth alerting on.
+        if (slackErrorCode(error) === 'user_not_found') return { user: undefined };
         throw permanentSlackError(error, 'users.info refused') ?? error;
-      }
+      });
       if (!user || user.deleted !== true) {
-        ctx.log.info('leaver check: Slack says the user is active, nothing filed', { userId });
+        ctx.log.info('leaver check: Slack says the user is active (or does not know them), nothing filed', { userId });
         return;
       }
       const email = user.profile?.email?.toLowerCase() ?? null;

@@ -92,6 +92,8 @@ describe('leavers noticed', () => {
     assert.equal(h.query<{ subject_slack_id: string }>('SELECT DISTINCT subject_slack_id FROM items WHERE request_id = ?', filed.id)[0]!.subject_slack_id, PEOPLE.carol);
     assert.equal(filed.requester_id, PEOPLE.admin, 'an IT admin is the requester of record');
     assert.match(filed.justification, /leaver detection/);
+    const audit = h.query<{ actor: string; action: string }>("SELECT actor, action FROM audit WHERE request_id = ? AND action IN ('request.submitted', 'leaver.offboarding_filed')", filed.id);
+    assert.deepEqual(audit.map((row) => `${row.actor} ${row.action}`).sort(), ['accessbot leaver.offboarding_filed', 'accessbot request.submitted'], 'audited as filed by accessbot');
 
     const line = await h.slack.waitFor(() => h.slack.messagesTo('C0ITOPS').find((m) => m.text.includes(filed.id) && m.text.includes('deactivated in Slack')), {
       description: 'the IT channel is told', timeoutMs: 10_000,
