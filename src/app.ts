@@ -28,6 +28,7 @@ import { getItem, markSeen } from './requests/repository.js';
 import { createItemProgress, fulfillmentItemOf } from './requests/service.js';
 import { DIRECTORY_REFRESH_MS, refreshDirectory, resolveApproverEmails } from './slack/directory.js';
 import { registerSlackJobs } from './slack/jobs.js';
+import { registerLeaverJob } from './slack/leavers.js';
 import { registerPersonReportJobs } from './slack/person-report.js';
 import { registerListeners } from './slack/listeners/index.js';
 import { PeopleDirectory } from './slack/people.js';
@@ -241,6 +242,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
   registerDelegationJobs(runner, ctx);
   registerSlackJobs(ctx, taskHomeBlocks);
   registerPersonReportJobs(ctx);
+  registerLeaverJob(ctx);
   registerTaskJobs(runner, ctx);
   const people = new PeopleDirectory(db, bolt.client, clock, log.child({ component: 'people' }));
   registerListeners(bolt, ctx, tasksCommandText, people);

@@ -47,6 +47,7 @@ export function accessConfigSchemaFor(plugins: readonly AnyConnectorPlugin[]) {
       .describe("How often an undecided approval step is reminded to its approvers, in a thread under their card; unset: never"),
     approvalEscalateAfter: z.number().int().min(1).default(3).describe('Reminders of one step before itChannel is told, once, who has waited for whom since when'),
     workingHours: z.string().regex(REMINDER_HOURS, 'must look like "09:00-18:00 Mon-Fri"').optional().describe('Approval reminders go out only inside these hours (timezone); default around the clock'),
+    leaverDetection: z.boolean().default(false).describe('When Slack says a user was deactivated (user_change), file an offboarding for every app accessbot granted them, sent for approval with an IT admin as requester'),
     jobs: z
       .strictObject({
         retryBase: duration('2s').describe('First retry delay of a failing job; doubles per attempt, with jitter (one call\'s short faults are already retried inside the Autodesk client)'),

@@ -38,6 +38,8 @@ export const noticeSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('cancelled_for_you'), requestId: z.string(), by: z.string(), cancelled: z.number() }),
   /** The account found at execution is not the one the approvers saw: nothing was done, the last step reopened. */
   z.object({ type: z.literal('preview_changed'), requestId: z.string(), appId: z.string(), subject, change: z.string(), audience: z.enum(['approver', 'requester']) }),
+  /** Slack said a person with access was deactivated: an offboarding was filed for these apps (told to the IT channel). */
+  z.object({ type: z.literal('leaver_filed'), requestId: z.string(), subject, appIds: z.array(z.string()) }),
   z.object({ type: z.literal('delegation_started'), delegator: z.string(), delegate: z.string(), untilDate: z.string(), timezone: z.string(), audience: z.enum(['delegator', 'delegate']) }),
   z.object({ type: z.literal('delegation_ended'), delegator: z.string(), delegate: z.string(), untilDate: z.string(), expired: z.boolean(), audience: z.enum(['delegator', 'delegate']) }),
 ]);

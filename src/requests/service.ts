@@ -57,6 +57,8 @@ export interface NewRequest {
   options: RequestOptions;
   /** Slack's view id: a retried submission of the same modal creates nothing new. */
   submissionId?: string;
+  /** Who the audit says submitted it, when not the requester (`accessbot` filing for a leaver). */
+  submittedBy?: string;
 }
 
 /**
@@ -146,7 +148,7 @@ export function submitRequest(deps: RequestDeps, input: NewRequest): { requestId
       }
     }
     writeAudit(deps.db, now, {
-      actor: input.requesterId, action: 'request.submitted', requestId: request.id, toState: 'awaiting_approval',
+      actor: input.submittedBy ?? input.requesterId, action: 'request.submitted', requestId: request.id, toState: 'awaiting_approval',
       detail: { kind: input.kind, apps: input.appIds, subjects: input.subjects.map((s) => s.email), effectiveDate: input.effectiveDate, submissionId: input.submissionId },
     });
     for (const appId of input.appIds) openStep(deps, { request, items }, appById(deps.config, appId)!, 0, now);

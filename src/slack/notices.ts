@@ -46,6 +46,11 @@ export function noticeText(config: AccessConfig, notice: Notice): Mrkdwn {
         ? mrkdwn`Request ${escapeMrkdwn(notice.requestId)}: ${what} look at the new preview on the card and decide again.`
         : mrkdwn`Request ${escapeMrkdwn(notice.requestId)}: ${what} the approvers were asked again.`;
     }
+    case 'leaver_filed': {
+      const who = notice.subject.slackId ? mrkdwn`${subjectLabel(notice.subject)} (${escapeMrkdwn(notice.subject.email)})` : subjectLabel(notice.subject);
+      const apps = escapeMrkdwn(notice.appIds.map((appId) => appById(config, appId)?.name ?? appId).join(', '));
+      return mrkdwn`:bust_in_silhouette: ${who} was deactivated in Slack: offboarding ${escapeMrkdwn(notice.requestId)} filed for ${apps}, sent for approval.`;
+    }
     case 'delegation_started': {
       const until = escapeMrkdwn(notice.untilDate);
       const zone = escapeMrkdwn(notice.timezone);
