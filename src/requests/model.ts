@@ -32,7 +32,8 @@ const TRANSITIONS: Record<ItemState, readonly ItemState[]> = {
   // Only a task nobody has done yet is withdrawn from in_progress; work underway in an API is never cancelled.
   // Back to awaiting_approval when the connector, before acting, finds another account than the approvers saw.
   in_progress: ['in_progress', 'completed', 'failed', 'cancelled', 'awaiting_approval'],
-  failed: ['approved'],
+  // approved: Retry; in_progress: an IT admin finishes it by hand, as a task.
+  failed: ['approved', 'in_progress'],
   denied: [],
   completed: [],
   cancelled: [],

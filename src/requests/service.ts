@@ -20,6 +20,8 @@ import { schedulePreview } from './previews.js';
 import { queueReportsOnFinish, refreshReportsOf } from './person-report.js';
 import { scheduleApprovalReminder } from './reminders.js';
 import { startOfDateInZone, type Clock } from '../util/time.js';
+import { taskOfItem } from '../tasks/repository.js';
+import { withdrawTask } from '../tasks/service.js';
 import {
   canTransition, countStates, decidableBy, decidingFor, eligibleApprovers, isCancellable, isOpenRequest,
   type AccessRequest, type Approval, type DecisionRefusal, type Item, type ItemState, type RequestDetail, type RequestKind, type RequestOptions, type Subject,
@@ -419,9 +421,11 @@ export function cancelRequest(deps: RequestDeps, requestId: string, actor: strin
     const cancelled: Item[] = [];
     for (const item of detail.items) {
       const connector = connectorOf(deps, item.appId);
-      if (!isCancellable(item, connector?.type)) continue;
+      // A failed item being finished by hand is a person's task, whatever its connector: withdrawn like a manual one.
+      const byHand = item.state === 'in_progress' && taskOfItem(deps.db, item.id)?.byHand != null;
+      if (!isCancellable(item, byHand ? 'manual' : connector?.type)) continue;
       // A task is withdrawn first: one done meanwhile keeps its item, which completes as usual.
-      if (item.state === 'in_progress' && !connector?.withdraw?.(item.id, actor)) continue;
+      if (item.state === 'in_progress' && !(byHand ? withdrawTask(deps, item.id, actor) : connector?.withdraw?.(item.id, actor))) continue;
       if (!transition(deps, item, 'cancelled', now, actor, { detail: mrkdwn`cancelled by ${mention(actor)}` })) continue;
       cancelJobs(deps.db, now, `fulfill:${item.id}`);
       cancelled.push(item);

@@ -20,6 +20,7 @@ import { approvalCard, failureAlert, requesterStatus, type Rendered } from './bl
 import { permanentSlackError, slackCall } from './errors.js';
 import { SLACK_JOB } from './kinds.js';
 import { noticeText } from './notices.js';
+import { lastFailureChoice } from '../tasks/by-hand.js';
 import { appsWithFailureAlerts, cardRecipients, failureAlertPurpose, recordPosted, recordUpdated, storedMessage } from './outbox.js';
 
 export { slackCall };
@@ -80,7 +81,7 @@ async function syncRequestMessages(ctx: AppContext, requestId: string): Promise<
   await upsert('requester_status', detail.request.requesterId, requesterStatus(config, detail, ctx.clock.now()));
   const appsWithAlerts = new Set(appsWithFailureAlerts(ctx.db, requestId));
   for (const item of detail.items) if (item.state === 'failed') appsWithAlerts.add(item.appId);
-  for (const appId of appsWithAlerts) await upsert(failureAlertPurpose(appId), config.itChannel, failureAlert(config, detail, appId));
+  for (const appId of appsWithAlerts) await upsert(failureAlertPurpose(appId), config.itChannel, failureAlert(config, detail, appId, lastFailureChoice(ctx, requestId, appId)));
   if (failures.length) throw new Error(failures.join('; '));
   if (rateLimited) throw rateLimited;
 }

@@ -2,8 +2,10 @@
 import { appById, type AccessConfig } from '../config.js';
 import { STATE_LABEL, subjectLabel, type DecisionRefusal, type Item, type ItemState } from '../requests/model.js';
 import type { CancelRefusal, RetryRefusal } from '../requests/service.js';
+import type { ByHandResult } from '../tasks/by-hand.js';
 import { escapeMrkdwn, joinMrkdwn, mention, mrkdwn, trustedMrkdwn, type Mrkdwn } from '../util/mrkdwn.js';
 import { formatTime } from './blocks/common.js';
+import type { FailureChoice } from './blocks/request.js';
 
 export function refusalText(refusal: DecisionRefusal): Mrkdwn {
   switch (refusal.reason) {
@@ -95,4 +97,24 @@ export function retryText(config: AccessConfig, requestId: string, result: { ok:
     case 'nothing_failed':
       return 'Nothing to retry: no item of this request is failed any more.';
   }
+}
+
+/** What a Do it by hand click did, or why it did nothing (`chosen`: what IT last chose, when nothing is failed). */
+export function byHandText(config: AccessConfig, requestId: string, appId: string, result: ByHandResult, chosen?: FailureChoice): string {
+  const app = appById(config, appId)?.name ?? appId;
+  if (!result.ok) {
+    if (result.reason === 'not_allowed') return `Only the IT admins can finish ${app} items by hand (${result.allowed.map((id) => `<@${id}>`).join(', ')}). Nothing was changed.`;
+    if (!chosen) return `Nothing to do: no ${app} item of ${requestId} is failed any more.`;
+    const what = chosen.choice === 'by_hand' ? 'Do it by hand' : 'Retry';
+    return `Nothing to do: <@${chosen.by}> already chose ${what} for the failed ${app} items of ${requestId}; none is failed any more.`;
+  }
+  const lines = result.tasks.length
+    ? [`${result.tasks.length} failed ${app} item${result.tasks.length === 1 ? '' : 's'} of ${requestId} became task${result.tasks.length === 1 ? '' : 's'}: ${result.tasks.map((t) => `#${t.taskId} for <@${t.assignee}>`).join(', ')}. Marking a task done completes its item.`]
+    : [];
+  for (const skip of result.skipped) {
+    lines.push(skip.why === 'protected'
+      ? `${escapeMrkdwn(skip.email)} is a protected account (protectedEmails): it stays failed, no task.`
+      : `${escapeMrkdwn(skip.email)}: nobody but the person it is about could take the task; it stays failed.`);
+  }
+  return lines.join('\n');
 }

@@ -33,6 +33,16 @@ export interface Task {
   closedAt: number | null;
   closedBy: string | null;
   note: string | null;
+  /** Set when the task finishes a failed item by hand (any connector); null for a manual app's own task. */
+  byHand: ByHand | null;
+}
+
+/** Why a task exists for an app that has a connector: what it tried, and the IT admin who chose to do the rest by hand. */
+export interface ByHand {
+  /** The item's failure detail as stored (mrkdwn, already escaped where it came from outside). */
+  tried: string;
+  askedBy: string;
+  askedAt: number;
 }
 
 /**

@@ -1,7 +1,7 @@
 /** SQL for manual tasks. Every state change is a compare-and-set on `state`, so racing clicks act once. */
 import type { FulfillmentItem } from '../connectors/types.js';
 import type { Db } from '../db/connection.js';
-import type { Task, TaskState } from './model.js';
+import type { ByHand, Task, TaskState } from './model.js';
 
 export type { Task, TaskState } from './model.js';
 
@@ -10,7 +10,7 @@ interface TaskRow {
   assignee: string; state: TaskState; snoozed_until: number | null; reminders_sent: number; reminders_since_progress: number;
   last_progress_at: number; last_reminder_at: number | null; message_channel: string | null; message_ts: string | null;
   escalation_channel: string | null; escalation_ts: string | null; escalations: number; created_at: number; updated_at: number;
-  closed_at: number | null; closed_by: string | null; note: string | null;
+  closed_at: number | null; closed_by: string | null; note: string | null; by_hand_json: string | null;
 }
 
 function toTask(row: TaskRow): Task {
@@ -21,6 +21,7 @@ function toTask(row: TaskRow): Task {
     lastReminderAt: row.last_reminder_at, messageChannel: row.message_channel, messageTs: row.message_ts,
     escalationChannel: row.escalation_channel, escalationTs: row.escalation_ts, escalations: row.escalations,
     createdAt: row.created_at, updatedAt: row.updated_at, closedAt: row.closed_at, closedBy: row.closed_by, note: row.note,
+    byHand: row.by_hand_json === null ? null : (JSON.parse(row.by_hand_json) as ByHand),
   };
 }
 
@@ -64,26 +65,26 @@ export function setLastAssignee(db: Db, appId: string, assignee: string): void {
   db.prepare('INSERT INTO task_rotation (app_id, last_assignee) VALUES (?, ?) ON CONFLICT (app_id) DO UPDATE SET last_assignee = excluded.last_assignee').run(appId, assignee);
 }
 
-export function insertTask(db: Db, item: FulfillmentItem, assignee: string, now: number): number {
+export function insertTask(db: Db, item: FulfillmentItem, assignee: string, now: number, byHand: ByHand | null = null): number {
   const result = db
     .prepare(
-      `INSERT INTO tasks (item_id, request_id, app_id, kind, item_json, assignee, state, last_progress_at, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?)`,
+      `INSERT INTO tasks (item_id, request_id, app_id, kind, item_json, assignee, state, last_progress_at, created_at, updated_at, by_hand_json)
+       VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?)`,
     )
-    .run(item.itemId, item.requestId, item.appId, item.kind, JSON.stringify(item), assignee, now, now, now);
+    .run(item.itemId, item.requestId, item.appId, item.kind, JSON.stringify(item), assignee, now, now, now, byHand && JSON.stringify(byHand));
   return Number(result.lastInsertRowid);
 }
 
 /** A task closed by "Can't do" whose item is retried becomes a fresh assignment. */
-export function reopenTask(db: Db, id: number, item: FulfillmentItem, assignee: string, now: number): boolean {
+export function reopenTask(db: Db, id: number, item: FulfillmentItem, assignee: string, now: number, byHand: ByHand | null = null): boolean {
   return (
     db
       .prepare(
         `UPDATE tasks SET state = 'open', item_json = ?, assignee = ?, snoozed_until = NULL, reminders_since_progress = 0, last_progress_at = ?,
-           message_channel = NULL, message_ts = NULL, closed_at = NULL, closed_by = NULL, note = NULL, created_at = ?, updated_at = ?
+           message_channel = NULL, message_ts = NULL, closed_at = NULL, closed_by = NULL, note = NULL, created_at = ?, updated_at = ?, by_hand_json = ?
          WHERE id = ? AND state <> 'open'`,
       )
-      .run(JSON.stringify(item), assignee, now, now, now, id).changes === 1
+      .run(JSON.stringify(item), assignee, now, now, now, byHand && JSON.stringify(byHand), id).changes === 1
   );
 }
 

@@ -16,7 +16,7 @@ import { mention, mrkdwn, escapeMrkdwn } from '../util/mrkdwn.js';
 import { alignToHours, nextReminderTime, parseReminderHours } from '../util/working-hours.js';
 import { TASK_EVENT, emitTaskEvent, remindKey, taskQueue } from './events.js';
 import {
-  chooseAssignee, mayAct, reassignCandidates as candidatesOf, taskActors as actorsOf, taskAppOf, type Task, type TaskApp, type TaskRefusal, type TaskResult,
+  chooseAssignee, mayAct, reassignCandidates as candidatesOf, taskActors as actorsOf, taskAppOf, type ByHand, type Task, type TaskApp, type TaskRefusal, type TaskResult,
 } from './model.js';
 import {
   closeTask, getTask, insertTask, lastAssignee, openCounts, openTasksOf, openTasksOfApps, reassignTaskRow, reopenTask, setLastAssignee, setTaskMessage,
@@ -73,7 +73,7 @@ export type TaskCreation =
  * A task closed with "Can't do" whose item was retried is reopened as a new assignment. Any configured app
  * may have a task (`taskAppOf`), whichever connector it uses.
  */
-export function createTask(deps: TaskDeps, item: FulfillmentItem): TaskCreation {
+export function createTask(deps: TaskDeps, item: FulfillmentItem, byHand: ByHand | null = null): TaskCreation {
   const app = taskAppOf(deps.config, item.appId);
   // Retrying cannot fix the config: fail the item now, with a reason IT can act on.
   if (!app) throw new PermanentError(`tasks: app "${item.appId}" is not configured`);
@@ -95,17 +95,17 @@ export function createTask(deps: TaskDeps, item: FulfillmentItem): TaskCreation 
     }
     let taskId: number;
     if (existing) {
-      reopenTask(deps.db, existing.id, item, assignee, now);
+      reopenTask(deps.db, existing.id, item, assignee, now, byHand);
       taskId = existing.id;
     } else {
-      taskId = insertTask(deps.db, item, assignee, now);
+      taskId = insertTask(deps.db, item, assignee, now, byHand);
     }
     setLastAssignee(deps.db, app.id, assignee);
     announceAssignment(deps, taskId, assignee, now);
     scheduleReminder(deps, taskId, firstReminderAt(deps, app, now), now);
     writeAudit(deps.db, now, {
       actor: 'accessbot', action: existing ? 'task.reopened' : 'task.created', requestId: item.requestId, itemId: item.itemId, appId: item.appId,
-      toState: 'open', detail: { taskId, assignee, kind: item.kind },
+      toState: 'open', detail: { taskId, assignee, kind: item.kind, ...(byHand ? { byHand: true } : {}) },
     });
     refreshHomes(deps, taskActors(deps, getTask(deps.db, taskId)!));
     return { state: 'open', assignee };
@@ -168,8 +168,16 @@ function closeAndReport(
 export function completeTask(deps: TaskDeps, taskId: number, actor: string, note?: string): TaskResult {
   const cleanNote = note?.trim() || null;
   return act(deps, taskId, actor, (task, now) =>
-    closeAndReport(deps, task, now, actor, 'done', cleanNote, { note: cleanNote }, () =>
-      deps.progress.complete(task.itemId, { mrkdwn: mrkdwn`done by ${mention(actor)}${cleanNote ? mrkdwn`: ${escapeMrkdwn(cleanNote)}` : mrkdwn``}` }, actor)));
+    closeAndReport(deps, task, now, actor, 'done', cleanNote, { note: cleanNote }, () => {
+      const said = cleanNote ? mrkdwn`: ${escapeMrkdwn(cleanNote)}` : mrkdwn``;
+      if (!task.byHand) return deps.progress.complete(task.itemId, { mrkdwn: mrkdwn`done by ${mention(actor)}${said}` }, actor);
+      // What the connector could not finish: the audit and every card say it was done by a person, and by whom.
+      writeAudit(deps.db, now, {
+        actor, action: 'item.finished_by_hand', requestId: task.requestId, itemId: task.itemId, appId: task.appId,
+        detail: { taskId: task.id, askedBy: task.byHand.askedBy, note: cleanNote },
+      });
+      deps.progress.complete(task.itemId, { mrkdwn: mrkdwn`finished by hand by ${mention(actor)}${said}` }, actor);
+    }));
 }
 
 /** Can't do: the item fails with the reason (the core tells the requester and alerts IT). */

@@ -16,7 +16,7 @@ function task(extra: Partial<Task> & { subject?: string | null } = {}): Task {
       effectiveDate: '2026-03-02', requesterId: 'U0REQ', approvedBy: ['U0OWNER'], approvedAt: 0, justification: 'leaving', options: {},
     },
     snoozedUntil: null, remindersSent: 0, remindersSinceProgress: 0, lastProgressAt: 0, lastReminderAt: null, messageChannel: null, messageTs: null,
-    escalationChannel: null, escalationTs: null, escalations: 0, createdAt: 0, updatedAt: 0, closedAt: null, closedBy: null, note: null,
+    escalationChannel: null, escalationTs: null, escalations: 0, createdAt: 0, updatedAt: 0, closedAt: null, closedBy: null, note: null, byHand: null,
     ...rest,
   };
 }

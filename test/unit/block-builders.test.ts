@@ -122,14 +122,17 @@ describe("requester's status", () => {
 });
 
 describe('IT failure alert', () => {
-  test('Retry names how many failed and re-runs that app of that request; with none failed it says so and offers nothing', () => {
+  test('Retry and Do it by hand act on that app of that request; with none failed it says so, who chose what, and offers nothing', () => {
     const failed = request({ appId: 'autodesk', items: [...many(2, 'failed', 'autodesk: invite: 400'), { state: 'completed' }] });
     const alert = failureAlert(config, failed, 'autodesk');
     assert.deepEqual(validateBlocks(alert.blocks, 'message'), []);
-    assert.deepEqual(buttons(alert.blocks).map((b) => [b.text, b.value]), [['Retry 2 failed', 'AR-BLOCKS1|autodesk']]);
+    assert.deepEqual(buttons(alert.blocks).map((b) => [b.text, b.value]), [['Retry 2 failed', 'AR-BLOCKS1|autodesk'], ['Do it by hand', 'AR-BLOCKS1|autodesk']]);
     const mended = failureAlert(config, request({ appId: 'autodesk', items: [{ state: 'completed' }] }), 'autodesk');
     assert.deepEqual(buttons(mended.blocks), []);
     assert.match(textOf(mended.blocks), /No item is failed any more/);
+    const byHand = failureAlert(config, request({ appId: 'autodesk', items: [{ state: 'in_progress' }] }), 'autodesk', { choice: 'by_hand', by: 'U0ADMIN', at: 0 });
+    assert.deepEqual(buttons(byHand.blocks), []);
+    assert.match(textOf(byHand.blocks), /No item is failed any more: <@U0ADMIN> chose \*Do it by hand\*/);
   });
 });
 

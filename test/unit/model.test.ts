@@ -22,13 +22,13 @@ test('a cancelled item is final and closes its request; only work not yet done c
   for (const done of ['completed', 'denied', 'failed'] as const) assert.equal(isCancellable({ state: done }, 'manual'), false, done);
 });
 
-test('an item only moves forward: approval before work, a failure back only to a retry, nothing out of a final state', () => {
+test('an item only moves forward: approval before work, a failure back only to a retry or a task by hand, nothing out of a final state', () => {
   // Work never starts or ends before every step approved it.
   for (const to of ['in_progress', 'completed', 'failed'] as const) assert.equal(canTransition('awaiting_approval', to), false, `awaiting_approval → ${to}`);
   // A late report (a webhook after completion, a click after a denial) cannot reopen anything.
   for (const from of ['completed', 'denied'] as const) for (const to of STATES) assert.equal(canTransition(from, to), false, `${from} → ${to}`);
-  // A failed item goes back to the queue on a retry, and nowhere else.
-  assert.deepEqual(STATES.filter((to) => canTransition('failed', to)), ['approved']);
+  // A failed item goes back to the queue on a retry, or to a person as a task (Do it by hand), and nowhere else.
+  assert.deepEqual(STATES.filter((to) => canTransition('failed', to)), ['approved', 'in_progress']);
   // The next step of a chain keeps the item awaiting approval; a bulk run reports progress without moving.
   assert.ok(canTransition('awaiting_approval', 'awaiting_approval'));
   assert.ok(canTransition('in_progress', 'in_progress'));

@@ -13,6 +13,7 @@ export const ACTION = {
   approve: 'approval_approve',
   deny: 'approval_deny',
   retry: 'fulfillment_retry',
+  byHand: 'fulfillment_by_hand',
   cancel: 'request_cancel',
 } as const;
 
@@ -295,8 +296,14 @@ export function requesterStatus(config: AccessConfig, detail: RequestDetail, now
   };
 }
 
-/** Posted to the IT channel when an app's items of a request fail; Retry re-runs only the failed ones. */
-export function failureAlert(config: AccessConfig, detail: RequestDetail, appId: string): Rendered {
+/** Who chose Retry or Do it by hand last, and when: the alert says it once nothing is failed any more. */
+export interface FailureChoice { choice: 'retry' | 'by_hand'; by: string; at: number }
+
+/**
+ * Posted to the IT channel when an app's items of a request fail; Retry re-runs only the failed ones, Do it by hand
+ * (IT admins) makes them tasks. Either one leaves nothing failed, so the buttons go and the alert says who chose what.
+ */
+export function failureAlert(config: AccessConfig, detail: RequestDetail, appId: string, chosen?: FailureChoice): Rendered {
   const failed = detail.items.filter((item) => item.appId === appId && item.state === 'failed');
   const lines = failed.map((item) => mrkdwn`❌ ${subjectLabel(item.subject)}: ${detailOf(item) ?? mrkdwn`failed`}`);
   const blocks: KnownBlock[] = [
@@ -308,8 +315,14 @@ export function failureAlert(config: AccessConfig, detail: RequestDetail, appId:
     blocks.push({
       type: 'actions',
       block_id: `retry:${detail.request.id}:${appId}`,
-      elements: [{ type: 'button', action_id: `${ACTION.retry}:${detail.request.id}:${appId}`, text: { type: 'plain_text', text: `Retry ${failed.length} failed` }, value: `${detail.request.id}|${appId}` }],
+      elements: [
+        { type: 'button', action_id: `${ACTION.retry}:${detail.request.id}:${appId}`, text: { type: 'plain_text', text: `Retry ${failed.length} failed` }, value: `${detail.request.id}|${appId}` },
+        { type: 'button', action_id: `${ACTION.byHand}:${detail.request.id}:${appId}`, text: { type: 'plain_text', text: 'Do it by hand' }, value: `${detail.request.id}|${appId}` },
+      ],
     });
+  } else if (chosen) {
+    const what = chosen.choice === 'by_hand' ? mrkdwn`chose *Do it by hand*: the items became tasks` : mrkdwn`chose *Retry*`;
+    blocks.push(section(mrkdwn`No item is failed any more: ${mention(chosen.by)} ${what} ${formatTime(chosen.at)}.`));
   } else {
     blocks.push(section(mrkdwn`No item is failed any more.`));
   }

@@ -32,6 +32,8 @@ export interface TaskCard {
   closedAtText?: string;
   /** As the assignee wrote it (a done note, a can't-do reason): shown escaped. */
   note?: string;
+  /** A failed item finished by hand: what the app's connector tried, and who chose to finish it by hand. */
+  byHand?: { tried: Mrkdwn; askedBy: string };
 }
 
 /** Prefixes of action_ids; listeners match them with regexes (`/^task_done:/`). */
@@ -118,6 +120,11 @@ function stepsText(steps: readonly Mrkdwn[]): Mrkdwn {
   return mrkdwn`*Steps*\n${joinMrkdwn(steps.map((step, i) => mrkdwn`${i + 1}. ${step}`), '\n')}`;
 }
 
+function byHandText(card: TaskCard): Mrkdwn {
+  const { tried, askedBy } = card.byHand!;
+  return mrkdwn`*Tried:* the ${escapeMrkdwn(card.appName)} connector could not finish it: ${tried}\n*Left:* the steps below, by hand (${mention(askedBy)} chose to finish it by hand). Marking this done completes the request's item.`;
+}
+
 function statusText(card: TaskCard): Mrkdwn {
   const by = mention(card.closedBy ?? '');
   const at = escapeMrkdwn(card.closedAtText ?? '');
@@ -135,6 +142,7 @@ export function taskMessage(card: TaskCard): { text: string; blocks: KnownBlock[
     section(mrkdwn`*${title}*`, 'task_title'),
     section(detailsText(card), 'task_details'),
     ...whySections(card),
+    ...(card.byHand ? [section(byHandText(card), 'task_by_hand')] : []),
     section(stepsText(card.steps), 'task_steps'),
     // A note may be long once escaped: it is split, never cut.
     ...splitMrkdwn(statusText(card), SECTION_MAX).map((text, i): KnownBlock => ({ type: 'context', block_id: i === 0 ? 'task_status' : `task_status:${i}`, elements: [{ type: 'mrkdwn', text }] })),

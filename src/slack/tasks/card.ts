@@ -45,6 +45,9 @@ export function cardOf(config: AccessConfig, task: Task, now: number): TaskCard 
   const steps = stepsFor(app ?? { id: task.appId, name: appName }, task.kind, {
     app: appName, email: task.item.subject.email, name: subjectName(task.item), role: role ?? 'the default role',
   });
+  // Finishing an app's connector by hand: the teams it would have joined them to are left too.
+  const teams = task.byHand && task.kind === 'onboard' ? task.item.options.teams ?? [] : [];
+  if (teams.length) steps.push(mrkdwn`Add them to the ${escapeMrkdwn(appName)} teams: ${escapeMrkdwn(teams.join(', '))}.`);
   const tz = config.timezone;
   return {
     taskId: task.id, requestId: task.requestId, appName, kind: task.kind, subject: subjectLabel(task.item.subject), email: task.item.subject.email,
@@ -52,6 +55,8 @@ export function cardOf(config: AccessConfig, task: Task, now: number): TaskCard 
     steps, assignee: task.assignee, state: task.state, createdAtText: formatInstant(task.createdAt, tz), ageText: formatDuration(Math.max(0, now - task.createdAt)),
     snoozedUntilText: task.snoozedUntil !== null && task.snoozedUntil > now ? formatInstant(task.snoozedUntil, tz) : undefined,
     closedBy: task.closedBy ?? undefined, closedAtText: task.closedAt !== null ? formatInstant(task.closedAt, tz) : undefined, note: task.note ?? undefined,
+    // Stored as the item's detail was: mrkdwn the core built, with outside text escaped when it was stored.
+    byHand: task.byHand ? { tried: trustedMrkdwn(task.byHand.tried), askedBy: task.byHand.askedBy } : undefined,
   };
 }
 

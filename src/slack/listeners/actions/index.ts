@@ -5,6 +5,7 @@ import { REPORT_ACTION } from '../../blocks/person-report.js';
 import { ACTION } from '../../blocks/request.js';
 import { reportButtonAction } from '../../person-report.js';
 import { approveButton, denyButton } from './approval.js';
+import { byHandButton } from './by-hand.js';
 import { cancelButton } from './cancel.js';
 import { retryButton } from './retry.js';
 
@@ -15,6 +16,7 @@ export function registerActions(app: App, ctx: AppContext): void {
   app.action<BlockAction<ButtonAction>>(button(ACTION.approve), approveButton(ctx));
   app.action<BlockAction<ButtonAction>>(button(ACTION.deny), denyButton(ctx));
   app.action<BlockAction<ButtonAction>>(button(ACTION.retry), retryButton(ctx));
+  app.action<BlockAction<ButtonAction>>(button(ACTION.byHand), byHandButton(ctx));
   app.action<BlockAction<ButtonAction>>(button(ACTION.cancel), cancelButton(ctx));
   app.action<BlockAction<ButtonAction>>(button(REPORT_ACTION), reportButtonAction(ctx));
 }
