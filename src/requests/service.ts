@@ -53,6 +53,8 @@ export interface NewRequest {
   subjects: Subject[];
   appIds: string[];
   effectiveDate: string;
+  /** Onboarding only: the day every item's access ends by itself (src/requests/expiry.ts). */
+  endDate?: string;
   justification: string;
   options: RequestOptions;
   /** Slack's view id: a retried submission of the same modal creates nothing new. */
@@ -141,13 +143,14 @@ export function submitRequest(deps: RequestDeps, input: NewRequest): { requestId
     const items: Item[] = [];
     for (const appId of input.appIds) {
       for (const subject of input.subjects) {
-        const id = insertItem(deps.db, request.id, appId, subject, now);
-        items.push({ id, requestId: request.id, appId, subject, state: 'awaiting_approval', stepIndex: 0, detail: null, externalId: null, updatedAt: now });
+        const endDate = input.kind === 'onboard' ? input.endDate ?? null : null;
+        const id = insertItem(deps.db, request.id, appId, subject, now, endDate);
+        items.push({ id, requestId: request.id, appId, subject, state: 'awaiting_approval', stepIndex: 0, detail: null, externalId: null, updatedAt: now, endDate });
       }
     }
     writeAudit(deps.db, now, {
       actor: input.requesterId, action: 'request.submitted', requestId: request.id, toState: 'awaiting_approval',
-      detail: { kind: input.kind, apps: input.appIds, subjects: input.subjects.map((s) => s.email), effectiveDate: input.effectiveDate, submissionId: input.submissionId },
+      detail: { kind: input.kind, apps: input.appIds, subjects: input.subjects.map((s) => s.email), effectiveDate: input.effectiveDate, ...(input.endDate ? { endDate: input.endDate } : {}), submissionId: input.submissionId },
     });
     for (const appId of input.appIds) openStep(deps, { request, items }, appById(deps.config, appId)!, 0, now);
     syncMessages(deps, request.id);
