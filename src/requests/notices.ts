@@ -38,6 +38,8 @@ export const noticeSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('cancelled_for_you'), requestId: z.string(), by: z.string(), cancelled: z.number() }),
   /** The account found at execution is not the one the approvers saw: nothing was done, the last step reopened. */
   z.object({ type: z.literal('preview_changed'), requestId: z.string(), appId: z.string(), subject, change: z.string(), audience: z.enum(['approver', 'requester']) }),
+  /** An access ends on `endDate`: told to the person (`subject`) and the requester, with a way to ask for more. */
+  z.object({ type: z.literal('access_ending'), requestId: z.string(), itemId: z.number(), appId: z.string(), subject, endDate: z.string(), audience: z.enum(['subject', 'requester']) }),
   z.object({ type: z.literal('delegation_started'), delegator: z.string(), delegate: z.string(), untilDate: z.string(), timezone: z.string(), audience: z.enum(['delegator', 'delegate']) }),
   z.object({ type: z.literal('delegation_ended'), delegator: z.string(), delegate: z.string(), untilDate: z.string(), expired: z.boolean(), audience: z.enum(['delegator', 'delegate']) }),
 ]);

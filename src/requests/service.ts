@@ -19,6 +19,7 @@ import { peopleFacts, type KnownEmails } from './people.js';
 import { schedulePreview } from './previews.js';
 import { queueReportsOnFinish, refreshReportsOf } from './person-report.js';
 import { scheduleApprovalReminder } from './reminders.js';
+import { scheduleExpiry } from './expiry.js';
 import { startOfDateInZone, type Clock } from '../util/time.js';
 import {
   canTransition, countStates, decidableBy, decidingFor, eligibleApprovers, isCancellable, isOpenRequest,
@@ -71,7 +72,7 @@ export function newRequestId(): string {
 }
 
 /** Inserts the request under a fresh id, drawing again on the (rare) id already taken. */
-function insertRequestWithFreshId(deps: RequestDeps, request: Omit<AccessRequest, 'id'>): AccessRequest {
+export function insertRequestWithFreshId(deps: RequestDeps, request: Omit<AccessRequest, 'id'>): AccessRequest {
   for (let attempt = 1; ; attempt++) {
     const withId = { ...request, id: (deps.newRequestId ?? newRequestId)() };
     try {
@@ -247,7 +248,7 @@ function handOffWhen(deps: RequestDeps, detail: RequestDetail, appId: string): E
   return startsAt > deps.clock.now() ? { when: 'on', date: detail.request.effectiveDate } : { when: 'now' };
 }
 
-function handOff(deps: RequestDeps, detail: RequestDetail, item: Item, now: number, actor: string): void {
+export function handOff(deps: RequestDeps, detail: RequestDetail, item: Item, now: number, actor: string): void {
   const connector = connectorOf(deps, item.appId);
   const startsAt = fulfillmentStartsAt(deps, detail, item.appId, now);
   const waiting = !connector ? 'approved, waiting for fulfillment' : startsAt > now ? `approved, scheduled for ${detail.request.effectiveDate}` : 'approved, starting';
@@ -271,6 +272,7 @@ export function transition(deps: RequestDeps, item: Item, to: ItemState, now: nu
     detail: { subject: item.subject.email, ...changes },
   });
   refreshReportsOf(deps.db, now, item.subject.email);
+  if (to === 'completed' && item.endDate) scheduleExpiry(deps, item, item.endDate, now);
   return true;
 }
 

@@ -6,6 +6,8 @@ import { ACTION } from '../../blocks/request.js';
 import { reportButtonAction } from '../../person-report.js';
 import { approveButton, denyButton } from './approval.js';
 import { cancelButton } from './cancel.js';
+import { extendButton } from './extend.js';
+import { EXTEND_ACTION } from '../../notices.js';
 import { retryButton } from './retry.js';
 
 const startsWith = (prefix: string) => new RegExp(`^${prefix}(:|$)`);
@@ -17,4 +19,5 @@ export function registerActions(app: App, ctx: AppContext): void {
   app.action<BlockAction<ButtonAction>>(button(ACTION.retry), retryButton(ctx));
   app.action<BlockAction<ButtonAction>>(button(ACTION.cancel), cancelButton(ctx));
   app.action<BlockAction<ButtonAction>>(button(REPORT_ACTION), reportButtonAction(ctx));
+  app.action<BlockAction<ButtonAction>>(button(EXTEND_ACTION), extendButton(ctx));
 }
