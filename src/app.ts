@@ -21,6 +21,7 @@ import { createKnownEmails } from './requests/people.js';
 import { createMetrics } from './metrics.js';
 import { registerDelegationJobs } from './requests/delegation.js';
 import { registerFulfillment } from './requests/fulfillment.js';
+import { registerExpiryJobs } from './requests/expiry.js';
 import { storedPreviewOf } from './requests/previews.js';
 import { registerPreviewJob } from './requests/preview-jobs.js';
 import { registerApprovalReminders } from './slack/approval-reminders.js';
@@ -237,6 +238,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
   });
 
   registerFulfillment(runner, ctx);
+  registerExpiryJobs(runner, ctx);
   registerPreviewJob(runner, ctx);
   registerApprovalReminders(runner, ctx);
   registerDelegationJobs(runner, ctx);

@@ -46,6 +46,7 @@ export function accessConfigSchemaFor(plugins: readonly AnyConnectorPlugin[]) {
       .transform((text) => (text === undefined ? undefined : parseDuration(text)!))
       .describe("How often an undecided approval step is reminded to its approvers, in a thread under their card; unset: never"),
     approvalEscalateAfter: z.number().int().min(1).default(3).describe('Reminders of one step before itChannel is told, once, who has waited for whom since when'),
+    accessEndingWarning: duration('3d').describe('How long before an end date the person and the requester are told their access ends, with a button to ask for an extension'),
     workingHours: z.string().regex(REMINDER_HOURS, 'must look like "09:00-18:00 Mon-Fri"').optional().describe('Approval reminders go out only inside these hours (timezone); default around the clock'),
     leaverDetection: z.boolean().default(false).describe('When Slack says a user was deactivated (user_change), file an offboarding for every app accessbot granted them, sent for approval with an IT admin as requester'),
     jobs: z

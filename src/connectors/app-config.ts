@@ -32,4 +32,8 @@ export const appCommon = {
   name: z.string().min(1).max(60).describe('Shown to people'),
   approvers: z.array(personEntry).min(1).optional().describe('Shorthand for one approval step: Slack user ids, user group ids (S…) or e-mails'),
   approvalSteps: z.array(approvalStep).min(1).optional().describe('Steps run in order; any one approver of a step decides it'),
+  maxDuration: durationText
+    .optional()
+    .transform((text) => (text === undefined ? undefined : parseDuration(text)!))
+    .describe('Onboarding to this app needs an end date no later than the effective date plus this (e.g. "180d"); the access is then revoked by itself on that date'),
 };

@@ -9,6 +9,7 @@ import { baseConfig, Harness as Stack, PEOPLE, USERS, IT_CHANNEL, APPROVALS_CHAN
 import type { SandboxMessage } from '../sandboxes/slack/server.js';
 import { cardLink, cardsFromCalls, formatCardLinks } from './cards.js';
 import { Transcript } from './transcript.js';
+import { addDaysToDate, dateInZone } from '../util/time.js';
 
 const keep = process.argv.includes('--keep');
 const cards = process.argv.includes('--cards');
@@ -95,6 +96,17 @@ async function main(): Promise<number> {
     await click(PEOPLE.owner1, await card(PEOPLE.owner1, comeback), 'Approve');
     outcomes.push({ story: 'Autodesk for Dave again', request: comeback, result: (await settled(comeback)).join(', ') });
     await slack.waitFor(() => slack.messagesTo(IT_CHANNEL).some((m) => m.text.includes(`could not finish request ${comeback}`)), { description: 'the failure alert', timeoutMs: 15_000 });
+
+    t.scene('5. Access that ends by itself: Axure RP for Carol until the day after tomorrow');
+    const endDate = addDaysToDate(dateInZone(Date.now(), 'UTC'), 2);
+    const expiring = await request(PEOPLE.requester, { kind: 'onboard', apps: ['axure'], subjects: [PEOPLE.carol], end_date: endDate, justification: 'Carol reviews the prototype this week' }, `Axure RP for Carol until ${endDate}`);
+    await click(PEOPLE.axureOwner, await card(PEOPLE.axureOwner, expiring), 'Approve');
+    const carolTask = await slack.waitFor(() => [PEOPLE.it1, PEOPLE.it2].flatMap((it) => slack.messagesTo(it)).find((m) => JSON.stringify(m.blocks).includes('Mark done') && m.text.includes(PEOPLE.carol)), { description: "Carol's Axure task", timeoutMs: 15_000 });
+    await click(slack.dmUserOf(carolTask.channel)!, carolTask, 'Mark done');
+    outcomes.push({ story: `Axure RP for Carol until ${endDate}`, request: expiring, result: (await settled(expiring)).join(', ') });
+    // Less than accessEndingWarning (3 days) is left, so both are told at once.
+    await slack.waitFor(() => slack.messagesTo(PEOPLE.carol).some((m) => m.text.includes(`ends on ${endDate}`)), { description: 'the access-ending warning', timeoutMs: 15_000 });
+    t.print(`           (on ${endDate} at 00:00 the bot files Carol's Axure offboarding itself, pre-approved by ${expiring}'s approval)`);
     t.close();
 
     const users = autodesk.users();

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { isProtectedEmail, type AccessConfig } from '../config.js';
-import { dateInZone } from '../util/time.js';
+import { addDaysToDate, dateInZone } from '../util/time.js';
 import type { RequestKind, RequestOptions, Subject } from './model.js';
 
 export interface SlackPerson {
@@ -40,6 +40,8 @@ export interface ModalInput {
   autodeskRole?: string;
   autodeskTeams: string[];
   effectiveDate?: string;
+  /** Onboarding only: when the granted access ends (SPEC block `end_date`). */
+  endDate?: string;
   justification?: string;
 }
 
@@ -48,6 +50,8 @@ export interface ValidRequest {
   subjects: Subject[];
   appIds: string[];
   effectiveDate: string;
+  /** The day the access ends by itself; onboarding only. */
+  endDate?: string;
   justification: string;
   options: RequestOptions;
 }
@@ -209,6 +213,10 @@ export async function validateRequest(config: AccessConfig, input: ModalInput, n
   if (!/^\d{4}-\d{2}-\d{2}$/.test(effectiveDate)) errors.effective_date = 'Pick a date.';
   else if (effectiveDate < today) errors.effective_date = `The date is in the past (today is ${today} in ${config.timezone}).`;
 
+  const endDate = input.endDate || undefined;
+  const endDateError = checkEndDate(config, kind, input.apps, errors.effective_date ? undefined : effectiveDate, endDate);
+  if (endDateError) errors.end_date = endDateError;
+
   const justification = input.justification?.trim() ?? '';
   if (!justification) errors.justification = 'Say why this access should change; approvers read it.';
   else if (justification.length > JUSTIFICATION_MAX) errors.justification = `Keep it under ${JUSTIFICATION_MAX} characters (it has ${justification.length}).`;
@@ -228,5 +236,33 @@ export async function validateRequest(config: AccessConfig, input: ModalInput, n
   // One item per person and app: the same person picked twice (or as Slack user, e-mail line and new hire) counts once.
   const unique = [...new Map(subjects.map((subject) => [subject.slackId ?? subject.email.toLowerCase(), subject])).values()];
   const uniqueByEmail = [...new Map(unique.map((subject) => [subject.email.toLowerCase(), subject])).values()];
-  return { ok: true, request: { kind: kind!, subjects: uniqueByEmail, appIds: [...new Set(input.apps)], effectiveDate, justification, options } };
+  return {
+    ok: true,
+    request: { kind: kind!, subjects: uniqueByEmail, appIds: [...new Set(input.apps)], effectiveDate, ...(endDate ? { endDate } : {}), justification, options },
+  };
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The end date's rule: onboarding only; required when an app chosen has `maxDuration`, and then no later than the
+ * effective date plus the shortest of them (counted in calendar days of the config's timezone). Undefined when fine.
+ */
+export function checkEndDate(config: AccessConfig, kind: RequestKind | undefined, appIds: readonly string[], effectiveDate: string | undefined, endDate: string | undefined): string | undefined {
+  if (kind === 'offboard') return endDate ? 'An end date is for onboarding only: leave it empty when removing access.' : undefined;
+  if (endDate !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(endDate)) return 'Pick a date.';
+  const limited = config.apps
+    .filter((app) => appIds.includes(app.id) && app.maxDuration !== undefined)
+    .map((app) => ({ name: app.name, days: Math.max(1, Math.floor(app.maxDuration! / DAY_MS)) }))
+    .sort((a, b) => a.days - b.days);
+  const tightest = limited[0];
+  const latest = tightest && effectiveDate ? addDaysToDate(effectiveDate, tightest.days) : undefined;
+  if (!endDate) {
+    if (!tightest) return undefined;
+    return `${tightest.name} access is granted for at most ${tightest.days} days: pick an end date${latest ? ` (${latest} at the latest)` : ''}.`;
+  }
+  if (!effectiveDate) return undefined;
+  if (endDate <= effectiveDate) return `The end date must be after the effective date (${effectiveDate}).`;
+  if (latest && endDate > latest) return `${tightest!.name} access is granted for at most ${tightest!.days} days: the latest end date is ${latest}.`;
+  return undefined;
 }

@@ -85,6 +85,8 @@ export interface Item {
   detail: string | null;
   externalId: string | null;
   updatedAt: number;
+  /** Onboarding only: the day (config timezone) the granted access ends and is revoked by itself. */
+  endDate?: string | null;
 }
 
 export type ApprovalState = 'pending' | 'approved' | 'denied' | 'cancelled';

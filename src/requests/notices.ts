@@ -40,6 +40,8 @@ export const noticeSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('preview_changed'), requestId: z.string(), appId: z.string(), subject, change: z.string(), audience: z.enum(['approver', 'requester']) }),
   /** Slack said a person with access was deactivated: an offboarding was filed for these apps (told to the IT channel). */
   z.object({ type: z.literal('leaver_filed'), requestId: z.string(), subject, appIds: z.array(z.string()) }),
+  /** An access ends on `endDate`: told to the person (`subject`) and the requester, with a way to ask for more. */
+  z.object({ type: z.literal('access_ending'), requestId: z.string(), itemId: z.number(), appId: z.string(), subject, endDate: z.string(), audience: z.enum(['subject', 'requester']) }),
   z.object({ type: z.literal('delegation_started'), delegator: z.string(), delegate: z.string(), untilDate: z.string(), timezone: z.string(), audience: z.enum(['delegator', 'delegate']) }),
   z.object({ type: z.literal('delegation_ended'), delegator: z.string(), delegate: z.string(), untilDate: z.string(), expired: z.boolean(), audience: z.enum(['delegator', 'delegate']) }),
 ]);

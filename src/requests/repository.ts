@@ -7,6 +7,7 @@ interface RequestRow { id: string; kind: RequestKind; requester_id: string; just
 interface ItemRow {
   id: number; request_id: string; app_id: string; subject_slack_id: string | null; subject_email: string; subject_first_name: string | null;
   subject_last_name: string | null; state: ItemState; step_index: number; detail: string | null; external_id: string | null; updated_at: number;
+  end_date?: string | null;
 }
 interface ApprovalRow {
   id: number; request_id: string; app_id: string; step_index: number; approvers: string; fallback_to_it: number; state: ApprovalState;
@@ -20,7 +21,7 @@ const toRequest = (row: RequestRow): AccessRequest => ({
 export const toItem = (row: ItemRow): Item => ({
   id: row.id, requestId: row.request_id, appId: row.app_id,
   subject: { slackId: row.subject_slack_id, email: row.subject_email, firstName: row.subject_first_name, lastName: row.subject_last_name },
-  state: row.state, stepIndex: row.step_index, detail: row.detail, externalId: row.external_id, updatedAt: row.updated_at,
+  state: row.state, stepIndex: row.step_index, detail: row.detail, externalId: row.external_id, updatedAt: row.updated_at, endDate: row.end_date ?? null,
 });
 const toApproval = (row: ApprovalRow): Approval => ({
   id: row.id, requestId: row.request_id, appId: row.app_id, stepIndex: row.step_index, approvers: JSON.parse(row.approvers) as string[],
@@ -33,12 +34,12 @@ export function insertRequest(db: Db, request: AccessRequest): void {
   ).run(request.id, request.kind, request.requesterId, request.justification, request.effectiveDate, JSON.stringify(request.options), request.createdAt, request.updatedAt);
 }
 
-export function insertItem(db: Db, requestId: string, appId: string, subject: Subject, now: number): number {
+export function insertItem(db: Db, requestId: string, appId: string, subject: Subject, now: number, endDate: string | null = null): number {
   return Number(
     db.prepare(
-      `INSERT INTO items (request_id, app_id, subject_slack_id, subject_email, subject_first_name, subject_last_name, state, step_index, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, 'awaiting_approval', 0, ?)`,
-    ).run(requestId, appId, subject.slackId, subject.email, subject.firstName, subject.lastName, now).lastInsertRowid,
+      `INSERT INTO items (request_id, app_id, subject_slack_id, subject_email, subject_first_name, subject_last_name, state, step_index, updated_at, end_date)
+       VALUES (?, ?, ?, ?, ?, ?, 'awaiting_approval', 0, ?, ?)`,
+    ).run(requestId, appId, subject.slackId, subject.email, subject.firstName, subject.lastName, now, endDate).lastInsertRowid,
   );
 }
 

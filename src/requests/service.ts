@@ -19,6 +19,7 @@ import { peopleFacts, type KnownEmails } from './people.js';
 import { schedulePreview } from './previews.js';
 import { queueReportsOnFinish, refreshReportsOf } from './person-report.js';
 import { scheduleApprovalReminder } from './reminders.js';
+import { scheduleExpiry } from './expiry.js';
 import { startOfDateInZone, type Clock } from '../util/time.js';
 import { taskOfItem } from '../tasks/repository.js';
 import { withdrawTask } from '../tasks/service.js';
@@ -55,6 +56,8 @@ export interface NewRequest {
   subjects: Subject[];
   appIds: string[];
   effectiveDate: string;
+  /** Onboarding only: the day every item's access ends by itself (src/requests/expiry.ts). */
+  endDate?: string;
   justification: string;
   options: RequestOptions;
   /** Slack's view id: a retried submission of the same modal creates nothing new. */
@@ -73,7 +76,7 @@ export function newRequestId(): string {
 }
 
 /** Inserts the request under a fresh id, drawing again on the (rare) id already taken. */
-function insertRequestWithFreshId(deps: RequestDeps, request: Omit<AccessRequest, 'id'>): AccessRequest {
+export function insertRequestWithFreshId(deps: RequestDeps, request: Omit<AccessRequest, 'id'>): AccessRequest {
   for (let attempt = 1; ; attempt++) {
     const withId = { ...request, id: (deps.newRequestId ?? newRequestId)() };
     try {
@@ -145,13 +148,14 @@ export function submitRequest(deps: RequestDeps, input: NewRequest): { requestId
     const items: Item[] = [];
     for (const appId of input.appIds) {
       for (const subject of input.subjects) {
-        const id = insertItem(deps.db, request.id, appId, subject, now);
-        items.push({ id, requestId: request.id, appId, subject, state: 'awaiting_approval', stepIndex: 0, detail: null, externalId: null, updatedAt: now });
+        const endDate = input.kind === 'onboard' ? input.endDate ?? null : null;
+        const id = insertItem(deps.db, request.id, appId, subject, now, endDate);
+        items.push({ id, requestId: request.id, appId, subject, state: 'awaiting_approval', stepIndex: 0, detail: null, externalId: null, updatedAt: now, endDate });
       }
     }
     writeAudit(deps.db, now, {
       actor: input.submittedBy ?? input.requesterId, action: 'request.submitted', requestId: request.id, toState: 'awaiting_approval',
-      detail: { kind: input.kind, apps: input.appIds, subjects: input.subjects.map((s) => s.email), effectiveDate: input.effectiveDate, submissionId: input.submissionId },
+      detail: { kind: input.kind, apps: input.appIds, subjects: input.subjects.map((s) => s.email), effectiveDate: input.effectiveDate, ...(input.endDate ? { endDate: input.endDate } : {}), submissionId: input.submissionId },
     });
     for (const appId of input.appIds) openStep(deps, { request, items }, appById(deps.config, appId)!, 0, now);
     syncMessages(deps, request.id);
@@ -248,7 +252,7 @@ function handOffWhen(deps: RequestDeps, detail: RequestDetail, appId: string): E
   return startsAt > deps.clock.now() ? { when: 'on', date: detail.request.effectiveDate } : { when: 'now' };
 }
 
-function handOff(deps: RequestDeps, detail: RequestDetail, item: Item, now: number, actor: string): void {
+export function handOff(deps: RequestDeps, detail: RequestDetail, item: Item, now: number, actor: string): void {
   const connector = connectorOf(deps, item.appId);
   const startsAt = fulfillmentStartsAt(deps, detail, item.appId, now);
   const waiting = !connector ? 'approved, waiting for fulfillment' : startsAt > now ? `approved, scheduled for ${detail.request.effectiveDate}` : 'approved, starting';
@@ -272,6 +276,7 @@ export function transition(deps: RequestDeps, item: Item, to: ItemState, now: nu
     detail: { subject: item.subject.email, ...changes },
   });
   refreshReportsOf(deps.db, now, item.subject.email);
+  if (to === 'completed' && item.endDate) scheduleExpiry(deps, item, item.endDate, now);
   return true;
 }
 

@@ -19,7 +19,7 @@ import { homeView } from './blocks/home.js';
 import { approvalCard, failureAlert, requesterStatus, type Rendered } from './blocks/request.js';
 import { permanentSlackError, slackCall } from './errors.js';
 import { SLACK_JOB } from './kinds.js';
-import { noticeText } from './notices.js';
+import { noticeBlocks, noticeText } from './notices.js';
 import { lastFailureChoice } from '../tasks/by-hand.js';
 import { appsWithFailureAlerts, cardRecipients, failureAlertPurpose, recordPosted, recordUpdated, storedMessage } from './outbox.js';
 
@@ -95,7 +95,7 @@ async function postMessage(ctx: AppContext, { channel, text, blocks }: JobPayloa
   }
 }
 
-const noticeMessage = (ctx: AppContext, { to, notice }: NoticeJob) => ({ channel: to, text: noticeText(ctx.config, notice) });
+const noticeMessage = (ctx: AppContext, { to, notice }: NoticeJob) => ({ channel: to, text: noticeText(ctx.config, notice), blocks: noticeBlocks(ctx.config, notice) });
 
 /**
  * A message the runner gave up on is never dropped. When Slack refuses it for good (a channel the bot is not in, a

@@ -1,4 +1,5 @@
 /** The words of every notice the request lifecycle emits (`src/requests/notices.ts`), as mrkdwn. */
+import type { KnownBlock } from '@slack/types';
 import { appById, type AccessConfig } from '../config.js';
 import { STATE_LABEL, subjectLabel } from '../requests/model.js';
 import type { Notice } from '../requests/notices.js';
@@ -6,6 +7,21 @@ import { channelMention, escapeMrkdwn, mention, mrkdwn, trustedMrkdwn, type Mrkd
 
 const appName = (config: AccessConfig, appId: string) => escapeMrkdwn(appById(config, appId)?.name ?? appId);
 const decider = (notice: { by: string; forWhom: string | null }) => (notice.forWhom ? mrkdwn`${mention(notice.by)} (for ${mention(notice.forWhom)})` : mention(notice.by));
+
+/** The action id of "Ask for an extension" (its value: the item whose access ends). */
+export const EXTEND_ACTION = 'access_extend';
+
+/** Blocks for the notices that carry a button; the rest are their text alone. */
+export function noticeBlocks(config: AccessConfig, notice: Notice): KnownBlock[] | undefined {
+  if (notice.type !== 'access_ending') return undefined;
+  return [
+    { type: 'section', text: { type: 'mrkdwn', text: noticeText(config, notice) } },
+    {
+      type: 'actions', block_id: `extend:${notice.itemId}`,
+      elements: [{ type: 'button', action_id: EXTEND_ACTION, text: { type: 'plain_text', text: 'Ask for an extension' }, value: String(notice.itemId) }],
+    },
+  ];
+}
 
 export function noticeText(config: AccessConfig, notice: Notice): Mrkdwn {
   switch (notice.type) {
@@ -50,6 +66,13 @@ export function noticeText(config: AccessConfig, notice: Notice): Mrkdwn {
       const who = notice.subject.slackId ? mrkdwn`${subjectLabel(notice.subject)} (${escapeMrkdwn(notice.subject.email)})` : subjectLabel(notice.subject);
       const apps = escapeMrkdwn(notice.appIds.map((appId) => appById(config, appId)?.name ?? appId).join(', '));
       return mrkdwn`:bust_in_silhouette: ${who} was deactivated in Slack: offboarding ${escapeMrkdwn(notice.requestId)} filed for ${apps}, sent for approval.`;
+    }
+    case 'access_ending': {
+      const what = mrkdwn`${appName(config, notice.appId)} access`;
+      const until = escapeMrkdwn(notice.endDate);
+      return notice.audience === 'subject'
+        ? mrkdwn`:hourglass: Your ${what} ends on ${until} (granted by request ${escapeMrkdwn(notice.requestId)}): it is removed by itself that day. Need it longer? Ask for an extension: a new request, approved like any.`
+        : mrkdwn`:hourglass: ${what} of ${subjectLabel(notice.subject)} ends on ${until} (your request ${escapeMrkdwn(notice.requestId)}): it is removed by itself that day. Need it longer? Ask for an extension: a new request, approved like any.`;
     }
     case 'delegation_started': {
       const until = escapeMrkdwn(notice.untilDate);

@@ -25,6 +25,8 @@ test('the demo plays onboarding, offboarding, an Axure task, a denial and a fail
     /DM to Alice Asker: Access report for Carol Designer \(carol@example\.com\): nothing open/,
     /Autodesk for Dave again\s+AR-\w+\s+failed/,
     /#it-ops: Autodesk could not finish request AR-\w+: 1 failed\s+\[Retry 1 failed\]/,
+    /DM to Carol Designer: :hourglass: Your Axure RP access ends on \d{4}-\d{2}-\d{2}[\s\S]*\[Ask for an extension\]/,
+    /Axure RP for Carol until \d{4}-\d{2}-\d{2}\s+AR-\w+\s+completed/,
   ]) {
     assert.match(out, expected);
   }

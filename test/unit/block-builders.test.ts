@@ -152,7 +152,7 @@ describe('modals', () => {
     assert.deepEqual(validateView(view, 'modal'), []);
     assert.equal(view.callback_id, REQUEST_MODAL);
     const ids = view.blocks.map((block) => block.block_id);
-    assert.deepEqual(ids, ['kind', 'subjects', 'subject_emails', 'new_hire_email', 'new_hire_first_name', 'new_hire_last_name', 'apps', 'autodesk_role', 'autodesk_teams', 'effective_date', 'justification']);
+    assert.deepEqual(ids, ['kind', 'subjects', 'subject_emails', 'new_hire_email', 'new_hire_first_name', 'new_hire_last_name', 'apps', 'autodesk_role', 'autodesk_teams', 'effective_date', 'end_date', 'justification']);
     const shown = textOf(view.blocks);
     assert.match(shown, /"initial_option":\{"text":\{"type":"plain_text","text":"Offboard \(remove access\)"\},"value":"offboard"\}/);
     assert.match(shown, /"initial_date":"2026-03-02"/);

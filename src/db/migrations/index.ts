@@ -15,6 +15,7 @@ import { sql as jobFailingSince } from './010_job_failing_since.js';
 import { sql as itemPreviews } from './011_item_previews.js';
 import { sql as personReports } from './012_person_reports.js';
 import { sql as tasksByHand } from './013_tasks_by_hand.js';
+import { sql as itemEndDates } from './014_item_end_dates.js';
 
 export const migrations: { version: number; name: string; sql: string }[] = [
   { version: 1, name: 'core', sql: core },
@@ -30,4 +31,5 @@ export const migrations: { version: number; name: string; sql: string }[] = [
   { version: 11, name: 'item_previews', sql: itemPreviews },
   { version: 12, name: 'person_reports', sql: personReports },
   { version: 13, name: 'tasks_by_hand', sql: tasksByHand },
+  { version: 14, name: 'item_end_dates', sql: itemEndDates },
 ];

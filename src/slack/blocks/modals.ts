@@ -60,6 +60,7 @@ export function requestModal(config: AccessConfig, today: string, kind?: Request
   }
   blocks.push(
     input('effective_date', 'Effective date', { type: 'datepicker', initial_date: today }, { hint: 'Offboarding waits for this date.' }),
+    input('end_date', 'End date', { type: 'datepicker' }, { optional: true, hint: endDateHint(config) }),
     input('justification', 'Why', { type: 'plain_text_input', multiline: true, max_length: 3000 }),
   );
   return {
@@ -70,6 +71,13 @@ export function requestModal(config: AccessConfig, today: string, kind?: Request
     close: { type: 'plain_text', text: 'Cancel' },
     blocks,
   };
+}
+
+/** Onboarding only; names the apps whose access must end (`maxDuration`), so nobody learns it from an error. */
+function endDateHint(config: AccessConfig): string {
+  const limited = config.apps.filter((app) => app.maxDuration !== undefined).map((app) => app.name);
+  const required = limited.length ? ` Required for ${limited.join(', ')}.` : '';
+  return `Onboarding only: the access is removed by itself on this date.${required}`.slice(0, 150);
 }
 
 /** The deny-reason modal denies exactly the steps the Deny button was shown for (`steps` names them). */

@@ -104,7 +104,7 @@ function requestSummary(config: AccessConfig, detail: RequestDetail): KnownBlock
     mrkdwn`*Requester*\n${mention(request.requesterId)}`,
     mrkdwn`*What*\n${escapeMrkdwn(kindWord(detail))}`,
     mrkdwn`*Apps*\n${joinMrkdwn(appIds.map((id) => appName(config, id)), ', ')}`,
-    mrkdwn`*Effective date*\n${escapeMrkdwn(request.effectiveDate)}`,
+    mrkdwn`*Effective date*\n${escapeMrkdwn(request.effectiveDate)}${untilText(detail)}`,
   ];
   const blocks: KnownBlock[] = [
     header(`${kindWord(detail)} request ${request.id}`),
@@ -286,7 +286,7 @@ export function requesterStatus(config: AccessConfig, detail: RequestDetail, now
   return {
     text: escapeMrkdwn(`Your ${kindWord(detail).toLowerCase()} request ${detail.request.id}`),
     blocks: [
-      section(mrkdwn`*${escapeMrkdwn(`Your ${kindWord(detail).toLowerCase()} request ${detail.request.id}`)}* (effective ${escapeMrkdwn(detail.request.effectiveDate)})`),
+      section(mrkdwn`*${escapeMrkdwn(`Your ${kindWord(detail).toLowerCase()} request ${detail.request.id}`)}* (effective ${escapeMrkdwn(detail.request.effectiveDate)}${untilText(detail)})`),
       ...statusBlocks(config, detail, now),
       ...sectionsOfLines(lines, 40),
       ...cancelButton(config, detail),
@@ -340,7 +340,13 @@ export function requestOverview(config: AccessConfig, detail: RequestDetail, now
 }
 
 const overviewTitle = (detail: RequestDetail) =>
-  mrkdwn`*${escapeMrkdwn(detail.request.id)}* · ${escapeMrkdwn(kindWord(detail))} · effective ${escapeMrkdwn(detail.request.effectiveDate)}`;
+  mrkdwn`*${escapeMrkdwn(detail.request.id)}* · ${escapeMrkdwn(kindWord(detail))} · effective ${escapeMrkdwn(detail.request.effectiveDate)}${untilText(detail)}`;
+
+/** " until <date>" for time-bound access (every item of a request shares its end date), else nothing. */
+function untilText(detail: Pick<RequestDetail, 'items'>): Mrkdwn {
+  const endDate = detail.items.find((item) => item.endDate)?.endDate;
+  return endDate ? mrkdwn` until ${escapeMrkdwn(endDate)}` : mrkdwn``;
+}
 
 export function requestOverviewText(config: AccessConfig, detail: RequestDetail, now: number): Mrkdwn {
   return joinMrkdwn([overviewTitle(detail), ...waitingLines(config, detail, now), ...detail.items.slice(0, 15).map((item) => itemLine(config, item))], '\n');

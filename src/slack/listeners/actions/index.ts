@@ -7,6 +7,8 @@ import { reportButtonAction } from '../../person-report.js';
 import { approveButton, denyButton } from './approval.js';
 import { byHandButton } from './by-hand.js';
 import { cancelButton } from './cancel.js';
+import { extendButton } from './extend.js';
+import { EXTEND_ACTION } from '../../notices.js';
 import { retryButton } from './retry.js';
 
 const startsWith = (prefix: string) => new RegExp(`^${prefix}(:|$)`);
@@ -19,4 +21,5 @@ export function registerActions(app: App, ctx: AppContext): void {
   app.action<BlockAction<ButtonAction>>(button(ACTION.byHand), byHandButton(ctx));
   app.action<BlockAction<ButtonAction>>(button(ACTION.cancel), cancelButton(ctx));
   app.action<BlockAction<ButtonAction>>(button(REPORT_ACTION), reportButtonAction(ctx));
+  app.action<BlockAction<ButtonAction>>(button(EXTEND_ACTION), extendButton(ctx));
 }

@@ -22,6 +22,7 @@ function readModal(values: Values): ModalInput {
     autodeskRole: field('autodesk_role')?.selected_option?.value,
     autodeskTeams: (field('autodesk_teams')?.selected_options ?? []).map((option) => option.value),
     effectiveDate: field('effective_date')?.selected_date ?? undefined,
+    endDate: field('end_date')?.selected_date ?? undefined,
     justification: text('justification'),
   };
 }
