@@ -4,14 +4,14 @@
  * the notices (`events.ts`) the Slack side turns into messages; closing is a compare-and-set, so of two
  * clicks exactly one acts. Nothing here knows Slack: refusals are codes, and `src/slack/tasks` words them.
  */
-import { isProtectedEmail } from '../config.js';
+import { isProtectedEmail, type AccessConfig } from '../config.js';
 import type { FulfillmentItem, ItemProgress } from '../connectors/types.js';
 import { writeAudit } from '../db/audit.js';
-import { inTransaction } from '../db/connection.js';
+import { inTransaction, type Db } from '../db/connection.js';
 import { PermanentError } from '../jobs/errors.js';
 import { cancelJobs } from '../jobs/queue.js';
-import { getItem } from '../requests/repository.js';
-import { refreshHomes, type RequestDeps } from '../requests/service.js';
+import type { Item } from '../requests/model.js';
+import type { Clock } from '../util/time.js';
 import { mention, mrkdwn, escapeMrkdwn } from '../util/mrkdwn.js';
 import { alignToHours, nextReminderTime, parseReminderHours } from '../util/working-hours.js';
 import { TASK_EVENT, emitTaskEvent, remindKey, taskQueue } from './events.js';
@@ -23,8 +23,35 @@ import {
   snoozeTaskRow, taskOfItem,
 } from './repository.js';
 
-/** What the task module needs: the database, config and clock, who the IT admins are, and the item it reports on. */
-export type TaskDeps = Pick<RequestDeps, 'db' | 'config' | 'clock' | 'itAdmins' | 'wake'> & { progress: ItemProgress };
+/**
+ * What the task module is built with (src/app.ts makes one): the database, config and clock, who the IT admins are,
+ * the items tasks work on and whose Home tabs to redraw. No Slack client, no request service: the core wires these.
+ */
+export interface TaskDeps {
+  db: Db;
+  config: AccessConfig;
+  clock: Clock;
+  /** The IT admins who are people now: they take tasks no assignee may take and may act on any task. */
+  itAdmins: { members(): readonly string[] };
+  /** Tells the job runner that work was enqueued. */
+  wake: () => void;
+  /** The item a task does: reported on as the task moves, and read to see whether it is still wanted. */
+  items: ItemProgress & { get(itemId: number): Pick<Item, 'state' | 'detail'> | undefined };
+  /** These people's Home tabs list tasks that changed: redraw them (inside the caller's transaction). */
+  homesChanged(userIds: Iterable<string>): void;
+}
+
+/** What the manual connector (and any core code that hands work to a person) may do with tasks. */
+export interface TaskPort {
+  /** See `createTask`. */
+  create(item: FulfillmentItem): TaskCreation;
+  /** See `withdrawTask`: inside the cancel's transaction. */
+  withdraw(itemId: number, actor: string): boolean;
+}
+
+export function createTaskPort(deps: TaskDeps): TaskPort {
+  return { create: (item) => createTask(deps, item), withdraw: (itemId, actor) => withdrawTask(deps, itemId, actor) };
+}
 
 export type { TaskRefusal, TaskResult } from './model.js';
 
@@ -83,7 +110,7 @@ export function createTask(deps: TaskDeps, item: FulfillmentItem): TaskCreation 
     if (existing?.state === 'open') return { state: 'open', assignee: existing.assignee };
     if (existing?.state === 'done') return { state: 'done', closedBy: existing.closedBy ?? '' };
     // Cancelled between the job's start and here: no task for work nobody wants any more.
-    const current = getItem(deps.db, item.itemId);
+    const current = deps.items.get(item.itemId);
     if (current && current.state !== 'in_progress') return { state: 'not_needed', itemDetail: current.detail ?? current.state };
     // Checked here, just before the task exists, whatever intake let through: a protected account is never changed.
     if (isProtectedEmail(deps.config, item.subject.email)) {
@@ -107,7 +134,7 @@ export function createTask(deps: TaskDeps, item: FulfillmentItem): TaskCreation 
       actor: 'accessbot', action: existing ? 'task.reopened' : 'task.created', requestId: item.requestId, itemId: item.itemId, appId: item.appId,
       toState: 'open', detail: { taskId, assignee, kind: item.kind },
     });
-    refreshHomes(deps, taskActors(deps, getTask(deps.db, taskId)!));
+    deps.homesChanged(taskActors(deps, getTask(deps.db, taskId)!));
     return { state: 'open', assignee };
   });
   deps.wake();
@@ -155,7 +182,7 @@ function closeAndReport(
   });
   reportItem();
   announceChange(deps, task.id, now);
-  refreshHomes(deps, taskActors(deps, task));
+  deps.homesChanged(taskActors(deps, task));
   return undefined;
 }
 
@@ -169,7 +196,7 @@ export function completeTask(deps: TaskDeps, taskId: number, actor: string, note
   const cleanNote = note?.trim() || null;
   return act(deps, taskId, actor, (task, now) =>
     closeAndReport(deps, task, now, actor, 'done', cleanNote, { note: cleanNote }, () =>
-      deps.progress.complete(task.itemId, { mrkdwn: mrkdwn`done by ${mention(actor)}${cleanNote ? mrkdwn`: ${escapeMrkdwn(cleanNote)}` : mrkdwn``}` }, actor)));
+      deps.items.complete(task.itemId, { mrkdwn: mrkdwn`done by ${mention(actor)}${cleanNote ? mrkdwn`: ${escapeMrkdwn(cleanNote)}` : mrkdwn``}` }, actor)));
 }
 
 /** Can't do: the item fails with the reason (the core tells the requester and alerts IT). */
@@ -177,7 +204,7 @@ export function cantDoTask(deps: TaskDeps, taskId: number, actor: string, reason
   const why = reason.trim();
   if (!why) return { ok: false, reason: 'no_reason' };
   return act(deps, taskId, actor, (task, now) =>
-    closeAndReport(deps, task, now, actor, 'cant_do', why, { reason: why }, () => deps.progress.fail(task.itemId, { mrkdwn: mrkdwn`${mention(actor)} could not do it: ${escapeMrkdwn(why)}` }, actor)));
+    closeAndReport(deps, task, now, actor, 'cant_do', why, { reason: why }, () => deps.items.fail(task.itemId, { mrkdwn: mrkdwn`${mention(actor)} could not do it: ${escapeMrkdwn(why)}` }, actor)));
 }
 
 /** Hands the task to someone else: the old DM is marked handed over, a new DM goes out, reminders follow. */
@@ -197,8 +224,8 @@ export function reassignTask(deps: TaskDeps, taskId: number, actor: string, to: 
     writeAudit(deps.db, now, {
       actor, action: 'task.reassigned', requestId: task.requestId, itemId: task.itemId, appId: task.appId, detail: { taskId: task.id, from: task.assignee, to },
     });
-    deps.progress.update(task.itemId, { mrkdwn: mrkdwn`task assigned to ${mention(to)}` }, actor);
-    refreshHomes(deps, [...taskActors(deps, task), to]);
+    deps.items.update(task.itemId, { mrkdwn: mrkdwn`task assigned to ${mention(to)}` }, actor);
+    deps.homesChanged([...taskActors(deps, task), to]);
     return undefined;
   });
 }
@@ -216,7 +243,7 @@ export function snoozeTask(deps: TaskDeps, taskId: number, actor: string, until:
       detail: { taskId: task.id, until: new Date(until).toISOString() },
     });
     announceChange(deps, task.id, at);
-    refreshHomes(deps, taskActors(deps, task));
+    deps.homesChanged(taskActors(deps, task));
     return undefined;
   });
 }
@@ -226,7 +253,7 @@ export function snoozeTask(deps: TaskDeps, taskId: number, actor: string, until:
  * and its assignee is told. Runs inside the cancel's transaction; false when the task was already done or
  * closed, so the item keeps what that did. No task yet is fine: `createTask` will find the item cancelled.
  */
-export function withdrawTask(deps: Pick<TaskDeps, 'db' | 'config' | 'clock' | 'itAdmins'>, itemId: number, actor: string): boolean {
+export function withdrawTask(deps: Pick<TaskDeps, 'db' | 'config' | 'clock' | 'itAdmins' | 'homesChanged'>, itemId: number, actor: string): boolean {
   const task = taskOfItem(deps.db, itemId);
   if (!task || task.state === 'cancelled') return true;
   if (task.state !== 'open') return false;
@@ -239,7 +266,7 @@ export function withdrawTask(deps: Pick<TaskDeps, 'db' | 'config' | 'clock' | 'i
   });
   announceChange(deps, task.id, now);
   emitTaskEvent(deps.db, now, TASK_EVENT.withdrawn, { taskId: task.id, by: actor });
-  refreshHomes(deps, taskActors(deps, task));
+  deps.homesChanged(taskActors(deps, task));
   return true;
 }
 

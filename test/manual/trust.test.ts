@@ -95,7 +95,7 @@ describe('who may act on a task', () => {
     assert.equal(getTask(h.db, task.id)!.assignee, IT[1]);
     assert.ok(dm);
 
-    assert.ok(completeTask(h.ctx, task.id, IT[1]).ok);
+    assert.ok(completeTask(h.ctx.tasks, task.id, IT[1]).ok);
     assert.equal(getItem(h.db, itemId)!.state, 'completed');
   });
 
@@ -128,7 +128,7 @@ describe('who may act on a task', () => {
       assert.ok(!outcome.errors.assignee!.includes(forged), 'the forged value is not echoed');
     }
     assert.equal(getTask(h.db, task.id)!.assignee, IT[0]);
-    assert.equal(reassignTask(h.ctx, task.id, IT[0], ADMIN).ok, true);
+    assert.equal(reassignTask(h.ctx.tasks, task.id, IT[0], ADMIN).ok, true);
   });
 });
 
