@@ -5,14 +5,13 @@
  * clicks exactly one acts. Nothing here knows Slack: refusals are codes, and `src/slack/tasks` words them.
  */
 import { isProtectedEmail, type AccessConfig } from '../config.js';
-import type { FulfillmentItem, ItemProgress } from '../connectors/types.js';
+import type { FulfillmentItem, ItemDetail, ItemProgress } from '../connectors/types.js';
 import { writeAudit } from '../db/audit.js';
 import { inTransaction, type Db } from '../db/connection.js';
 import { PermanentError } from '../jobs/errors.js';
 import { cancelJobs } from '../jobs/queue.js';
 import type { Item } from '../requests/model.js';
 import type { Clock } from '../util/time.js';
-import { mention, mrkdwn, escapeMrkdwn } from '../util/mrkdwn.js';
 import { alignToHours, nextReminderTime, parseReminderHours } from '../util/working-hours.js';
 import { TASK_EVENT, emitTaskEvent, remindKey, taskQueue } from './events.js';
 import {
@@ -39,6 +38,15 @@ export interface TaskDeps {
   items: ItemProgress & { get(itemId: number): Pick<Item, 'state' | 'detail'> | undefined };
   /** These people's Home tabs list tasks that changed: redraw them (inside the caller's transaction). */
   homesChanged(userIds: Iterable<string>): void;
+  /** How the item's progress line reads as its task moves: words are the Slack side's (src/slack/tasks/card.ts). */
+  words: TaskProgressWords;
+}
+
+/** The item's progress line at each move of its task; people ids are mentioned, typed text is escaped. */
+export interface TaskProgressWords {
+  assigned(assignee: string): ItemDetail;
+  done(by: string, note: string | null): ItemDetail;
+  cantDo(by: string, reason: string): ItemDetail;
 }
 
 /** What the manual connector (and any core code that hands work to a person) may do with tasks. */
@@ -88,10 +96,10 @@ export function announceChange(deps: Pick<TaskDeps, 'db'>, taskId: number, now: 
   emitTaskEvent(deps.db, now, TASK_EVENT.changed, { taskId }, { key: `task-render:${taskId}`, mode: 'coalesce', queue: taskQueue(taskId) });
 }
 
-/** Where an item stands once `createTask` returned; the connector words it for the item's progress line. */
+/** Where an item stands once `createTask` returned, with the item's progress line for it. */
 export type TaskCreation =
-  | { state: 'open'; assignee: string }
-  | { state: 'done'; closedBy: string }
+  | { state: 'open'; assignee: string; detail: ItemDetail }
+  | { state: 'done'; closedBy: string; detail: ItemDetail }
   /** The item left `in_progress` meanwhile (its request was cancelled): no task; its own detail stands. */
   | { state: 'not_needed'; itemDetail: string };
 
@@ -107,8 +115,8 @@ export function createTask(deps: TaskDeps, item: FulfillmentItem): TaskCreation 
   const now = deps.clock.now();
   const outcome = inTransaction(deps.db, (): TaskCreation => {
     const existing = taskOfItem(deps.db, item.itemId);
-    if (existing?.state === 'open') return { state: 'open', assignee: existing.assignee };
-    if (existing?.state === 'done') return { state: 'done', closedBy: existing.closedBy ?? '' };
+    if (existing?.state === 'open') return { state: 'open', assignee: existing.assignee, detail: deps.words.assigned(existing.assignee) };
+    if (existing?.state === 'done') return { state: 'done', closedBy: existing.closedBy ?? '', detail: deps.words.done(existing.closedBy ?? '', null) };
     // Cancelled between the job's start and here: no task for work nobody wants any more.
     const current = deps.items.get(item.itemId);
     if (current && current.state !== 'in_progress') return { state: 'not_needed', itemDetail: current.detail ?? current.state };
@@ -135,7 +143,7 @@ export function createTask(deps: TaskDeps, item: FulfillmentItem): TaskCreation 
       toState: 'open', detail: { taskId, assignee, kind: item.kind },
     });
     deps.homesChanged(taskActors(deps, getTask(deps.db, taskId)!));
-    return { state: 'open', assignee };
+    return { state: 'open', assignee, detail: deps.words.assigned(assignee) };
   });
   deps.wake();
   return outcome;
@@ -186,17 +194,12 @@ function closeAndReport(
   return undefined;
 }
 
-/*
- * The item's progress lines below are the one piece of wording left here: `ItemProgress` (src/connectors/types.ts)
- * takes a detail in mrkdwn, and the item must complete or fail in the task's own transaction.
- */
-
 /** Done: the item completes (the core tells the requester) and the DM loses its buttons. */
 export function completeTask(deps: TaskDeps, taskId: number, actor: string, note?: string): TaskResult {
   const cleanNote = note?.trim() || null;
   return act(deps, taskId, actor, (task, now) =>
     closeAndReport(deps, task, now, actor, 'done', cleanNote, { note: cleanNote }, () =>
-      deps.items.complete(task.itemId, { mrkdwn: mrkdwn`done by ${mention(actor)}${cleanNote ? mrkdwn`: ${escapeMrkdwn(cleanNote)}` : mrkdwn``}` }, actor)));
+      deps.items.complete(task.itemId, deps.words.done(actor, cleanNote), actor)));
 }
 
 /** Can't do: the item fails with the reason (the core tells the requester and alerts IT). */
@@ -204,7 +207,7 @@ export function cantDoTask(deps: TaskDeps, taskId: number, actor: string, reason
   const why = reason.trim();
   if (!why) return { ok: false, reason: 'no_reason' };
   return act(deps, taskId, actor, (task, now) =>
-    closeAndReport(deps, task, now, actor, 'cant_do', why, { reason: why }, () => deps.items.fail(task.itemId, { mrkdwn: mrkdwn`${mention(actor)} could not do it: ${escapeMrkdwn(why)}` }, actor)));
+    closeAndReport(deps, task, now, actor, 'cant_do', why, { reason: why }, () => deps.items.fail(task.itemId, deps.words.cantDo(actor, why), actor)));
 }
 
 /** Hands the task to someone else: the old DM is marked handed over, a new DM goes out, reminders follow. */
@@ -224,7 +227,7 @@ export function reassignTask(deps: TaskDeps, taskId: number, actor: string, to: 
     writeAudit(deps.db, now, {
       actor, action: 'task.reassigned', requestId: task.requestId, itemId: task.itemId, appId: task.appId, detail: { taskId: task.id, from: task.assignee, to },
     });
-    deps.items.update(task.itemId, { mrkdwn: mrkdwn`task assigned to ${mention(to)}` }, actor);
+    deps.items.update(task.itemId, deps.words.assigned(to), actor);
     deps.homesChanged([...taskActors(deps, task), to]);
     return undefined;
   });

@@ -50,7 +50,7 @@ describe('assignment', () => {
 
     // The fulfillment job running again (after a crash) finds the same task.
     const again = createTask(h.ctx.tasks, fulfillmentItemOf(h.ctx, first.itemId)!);
-    assert.deepEqual(again, { state: 'open', assignee: 'U0IT1' });
+    assert.deepEqual(again, { state: 'open', assignee: 'U0IT1', detail: { mrkdwn: 'task assigned to <@U0IT1>' } });
     assert.equal((h.db.prepare('SELECT COUNT(*) AS n FROM tasks').get() as { n: number }).n, 5);
     assert.equal(getItem(h.db, first.itemId)!.detail, 'task assigned to <@U0IT1>');
     assert.equal(h.sandbox.messagesTo('U0IT1').filter((m) => m.text.startsWith('Task #')).length, 2);

@@ -4,7 +4,7 @@
  * it; this file only turns an item into a task and the task's state into the item's outcome.
  */
 import type { TaskCreation } from '../../tasks/service.js';
-import { mention, mrkdwn, trustedMrkdwn } from '../../util/mrkdwn.js';
+import { trustedMrkdwn } from '../../util/mrkdwn.js';
 import type { Connector, ConnectorDeps, ConnectorPlugin, FulfillmentItem, Outcome } from '../types.js';
 import { manualAppSchema, type ManualAppConfig } from './config.js';
 
@@ -22,8 +22,8 @@ async function withSlackIdentity(deps: ManualDeps, item: FulfillmentItem): Promi
 }
 
 function outcomeOf(created: TaskCreation): Outcome {
-  if (created.state === 'open') return { state: 'in_progress', detail: { mrkdwn: mrkdwn`task assigned to ${mention(created.assignee)}` } };
-  if (created.state === 'done') return { state: 'completed', detail: { mrkdwn: mrkdwn`done by ${mention(created.closedBy)}` } };
+  if (created.state === 'open') return { state: 'in_progress', detail: created.detail };
+  if (created.state === 'done') return { state: 'completed', detail: created.detail };
   // The item's own detail, written by the core when its request was cancelled.
   return { state: 'in_progress', detail: { mrkdwn: trustedMrkdwn(created.itemDetail) } };
 }
