@@ -42,6 +42,15 @@ export default tseslint.config(
     },
   },
   {
+    // The house (issue 11): connectors and tasks are built from narrow deps and never speak Slack.
+    files: ['src/connectors/**/*.ts', 'src/tasks/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['**/context.js', '**/slack/**', '@slack/*'], message: 'Connectors and tasks get narrow deps (ConnectorDeps, TaskDeps), never the AppContext or Slack.' },
+      ] }],
+    },
+  },
+  {
     // Tests dig through Block Kit JSON and config objects the fakes hand back, whose shape the assertions check;
     // and they pass methods to assert.rejects and friends on purpose.
     files: ['test/**/*.ts'],

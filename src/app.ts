@@ -22,6 +22,7 @@ import { createMetrics } from './metrics.js';
 import { registerDelegationJobs } from './requests/delegation.js';
 import { registerFulfillment } from './requests/fulfillment.js';
 import { registerExpiryJobs } from './requests/expiry.js';
+import { refreshHomes } from './requests/notices.js';
 import { storedPreviewOf } from './requests/previews.js';
 import { registerPreviewJob } from './requests/preview-jobs.js';
 import { registerApprovalReminders } from './slack/approval-reminders.js';
@@ -34,7 +35,9 @@ import { registerPersonReportJobs } from './slack/person-report.js';
 import { registerListeners } from './slack/listeners/index.js';
 import { PeopleDirectory } from './slack/people.js';
 import { registerTaskJobs } from './slack/tasks/jobs.js';
-import { registerTaskListeners, taskHomeBlocks, tasksCommandText } from './slack/tasks/listeners.js';
+import { taskProgressWords } from './slack/tasks/card.js';
+import { taskHomeBlocks } from './slack/tasks/home.js';
+import { createTaskPort } from './tasks/service.js';
 import { limitBodies } from './util/http-body.js';
 import type { Logger } from './util/log.js';
 import { systemClock, type Clock } from './util/time.js';
@@ -169,6 +172,8 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
     },
     // eslint-disable-next-line no-restricted-syntax -- set on the next line: progress needs the finished context.
     progress: undefined as never,
+    // eslint-disable-next-line no-restricted-syntax -- set below: tasks need the item port, which needs progress.
+    tasks: undefined as never,
   };
   ctx.progress = createItemProgress(ctx);
 
@@ -178,6 +183,11 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
     fulfillmentItem: (itemId) => fulfillmentItemOf(ctx, itemId),
     storedPreview: (itemId) => storedPreviewOf(db, itemId),
   };
+  ctx.tasks = {
+    db, config: settings.access, clock, itAdmins: ctx.itAdmins, wake: ctx.wake, items, homesChanged: (userIds) => refreshHomes(ctx, userIds),
+    words: taskProgressWords,
+  };
+  const tasks = createTaskPort(ctx.tasks);
   // One connector instance per kind: every app of a kind shares one token, limiter and directory.
   const connectorsByKind = new Map<string, Connector>();
   for (const app of settings.access.apps) {
@@ -193,7 +203,9 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
         audit: (entry) => writeAudit(db, clock.now(), entry),
         markSeen: (eventId) => markSeen(db, eventId, clock.now()),
         isProtectedEmail: (email) => isProtectedEmail(settings.access, email),
-        legacyAppContext: plugin.kind === 'manual' ? ctx : undefined,
+        tasks,
+        // Connectors run only once the bot has started, after `people` below exists.
+        slackUserIdOfEmail: (email) => people.activeUserIdOf(email),
       };
       connector = plugin.create(deps, options.connectorOptions?.[plugin.kind]);
       connectorsByKind.set(plugin.kind, connector);
@@ -247,8 +259,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
   registerLeaverJob(ctx);
   registerTaskJobs(runner, ctx);
   const people = new PeopleDirectory(db, bolt.client, clock, log.child({ component: 'people' }));
-  registerListeners(bolt, ctx, tasksCommandText, people);
-  registerTaskListeners(bolt, ctx);
+  registerListeners(bolt, ctx, people);
 
   let directoryTimer: NodeJS.Timeout | undefined;
   return {

@@ -4,10 +4,13 @@ import type { Config } from './config.js';
 import type { ItemProgress } from './connectors/types.js';
 import type { JobRunner } from './jobs/runner.js';
 import type { RequestDeps } from './requests/service.js';
+import type { TaskDeps } from './tasks/service.js';
 
 export interface AppContext extends RequestDeps {
   settings: Config;
   slack: WebClient;
   runner: JobRunner;
   progress: ItemProgress;
+  /** What the task module is given; the Slack side acts on tasks with it. */
+  tasks: TaskDeps;
 }

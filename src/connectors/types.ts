@@ -13,13 +13,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import type { Config } from '../config.js';
-import type { AppContext } from '../context.js';
 import type { AuditEntry } from '../db/audit.js';
 import type { Db } from '../db/connection.js';
 import type { JobKind, JobPayloads, JobType } from '../jobs/kinds.js';
 import type { EnqueueOptions } from '../jobs/queue.js';
 import type { JobContext, JobHandler } from '../jobs/runner.js';
 import type { Item, RequestKind, Subject } from '../requests/model.js';
+import type { TaskPort } from '../tasks/service.js';
 import type { Logger } from '../util/log.js';
 import type { Mrkdwn } from '../util/mrkdwn.js';
 import type { ItemPreview } from './preview.js';
@@ -133,11 +133,13 @@ export interface ConnectorDeps<App> {
   isProtectedEmail: (email: string) => boolean;
   /** The parsed environment and settings (credentials, base URLs). */
   settings: Config;
+  /** Manual tasks (src/tasks): work handed to a person, reminded until done. */
+  tasks: TaskPort;
   /**
-   * TEMPORARY (issue 11): the whole AppContext, for the manual connector only, until its tasks move to
-   * `src/tasks/` and stop posting to Slack themselves. No other connector may read it.
+   * The active Slack user with this e-mail, from the bot's copy of the workspace (asked of Slack when missing or
+   * stale); undefined when nobody active has it. Throws when Slack could not say: the caller's job retries.
    */
-  legacyAppContext?: AppContext;
+  slackUserIdOfEmail(email: string): Promise<string | undefined>;
 }
 
 /** A kind of connector: one folder under src/connectors/ and one line in src/connectors/plugins.ts. */

@@ -22,7 +22,7 @@ import { scheduleApprovalReminder } from './reminders.js';
 import { scheduleExpiry } from './expiry.js';
 import { startOfDateInZone, type Clock } from '../util/time.js';
 import { taskOfItem } from '../tasks/repository.js';
-import { withdrawTask } from '../tasks/service.js';
+import { withdrawTask, type TaskDeps } from '../tasks/service.js';
 import {
   canTransition, countStates, decidableBy, decidingFor, eligibleApprovers, isCancellable, isOpenRequest,
   type AccessRequest, type Approval, type DecisionRefusal, type Item, type ItemState, type RequestDetail, type RequestKind, type RequestOptions, type Subject,
@@ -48,6 +48,8 @@ export interface RequestDeps {
   wake: () => void;
   /** Where new request ids come from (tests force a collision); default `newRequestId`. */
   newRequestId?(): string;
+  /** The task module, for items being finished by hand (their task is withdrawn on cancel). */
+  tasks?: TaskDeps;
 }
 
 export interface NewRequest {
@@ -430,7 +432,7 @@ export function cancelRequest(deps: RequestDeps, requestId: string, actor: strin
       const byHand = item.state === 'in_progress' && taskOfItem(deps.db, item.id)?.byHand != null;
       if (!isCancellable(item, byHand ? 'manual' : connector?.type)) continue;
       // A task is withdrawn first: one done meanwhile keeps its item, which completes as usual.
-      if (item.state === 'in_progress' && !(byHand ? withdrawTask(deps, item.id, actor) : connector?.withdraw?.(item.id, actor))) continue;
+      if (item.state === 'in_progress' && !(byHand ? deps.tasks !== undefined && withdrawTask(deps.tasks, item.id, actor) : connector?.withdraw?.(item.id, actor))) continue;
       if (!transition(deps, item, 'cancelled', now, actor, { detail: mrkdwn`cancelled by ${mention(actor)}` })) continue;
       cancelJobs(deps.db, now, `fulfill:${item.id}`);
       cancelled.push(item);

@@ -30,3 +30,12 @@ export async function slackCall<T>(deps: { clock: Clock }, call: () => Promise<T
     throw error;
   }
 }
+
+/** `slackCall` for a job: besides the rate limit, an answer retrying cannot change fails the job for good. */
+export async function slackJobCall<T>(deps: { clock: Clock }, call: () => Promise<T>, what?: string): Promise<T> {
+  try {
+    return await slackCall(deps, call);
+  } catch (error) {
+    throw permanentSlackError(error, what) ?? error;
+  }
+}

@@ -36,6 +36,8 @@ interface SlackUser {
 }
 
 const HOUR = 60 * 60 * 1000;
+/** How long a job's e-mail look-up may wait for Slack before the job retries later. */
+const JOB_LOOKUP_MS = 10_000;
 
 function toPerson(row: PersonRow): SlackPerson {
   return {
@@ -109,6 +111,17 @@ export class PeopleDirectory {
       byEmail: (email) => this.byEmail(email, deadline),
       byEmails: (emails) => this.byEmails(emails, deadline),
     };
+  }
+
+  /**
+   * The active Slack user with this e-mail, for a job (no form waiting): the listed copy answers, Slack is asked
+   * when it has no fresh row. Throws when Slack could not say (rate limit, outage), so the job retries instead of
+   * treating the person as unknown.
+   */
+  async activeUserIdOf(email: string): Promise<string | undefined> {
+    const answer = await this.emailLookup(email, this.cachedByEmail(email), this.clock.now() + JOB_LOOKUP_MS);
+    if (answer.status === 'unavailable') throw new Error(`Slack did not say who has the e-mail ${email}; will retry`);
+    return answer.status === 'found' && !answer.person.deleted ? answer.person.id : undefined;
   }
 
   private async listAll(): Promise<void> {

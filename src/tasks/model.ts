@@ -2,7 +2,7 @@
  * Manual tasks as data: their states, the app facts a task needs, and the pure rules of who may take or act on
  * one. Nothing here reads the database or knows Slack, so each rule is tested with plain values.
  */
-import type { AccessConfig } from '../config.js';
+import { appById, type AccessConfig } from '../config.js';
 import type { FulfillmentItem } from '../connectors/types.js';
 
 /** `cancelled`: withdrawn because its request was cancelled before anyone did it. */
@@ -67,7 +67,7 @@ const DEFAULT_REMINDER_EVERY = 4 * 3_600_000;
 const DEFAULT_ESCALATE_AFTER = 3;
 
 export function taskAppOf(config: AccessConfig, appId: string): TaskApp | undefined {
-  const app = config.apps.find((candidate) => candidate.id === appId);
+  const app = appById(config, appId);
   if (!app) return undefined;
   if (app.connector === 'manual') return app;
   return { id: app.id, name: app.name, assignees: [], reminderEvery: DEFAULT_REMINDER_EVERY, escalateAfter: DEFAULT_ESCALATE_AFTER };

@@ -4,15 +4,14 @@
  * the notices (`events.ts`) the Slack side turns into messages; closing is a compare-and-set, so of two
  * clicks exactly one acts. Nothing here knows Slack: refusals are codes, and `src/slack/tasks` words them.
  */
-import { isProtectedEmail } from '../config.js';
-import type { FulfillmentItem, ItemProgress } from '../connectors/types.js';
+import { isProtectedEmail, type AccessConfig } from '../config.js';
+import type { FulfillmentItem, ItemDetail, ItemProgress } from '../connectors/types.js';
 import { writeAudit } from '../db/audit.js';
-import { inTransaction } from '../db/connection.js';
+import { inTransaction, type Db } from '../db/connection.js';
 import { PermanentError } from '../jobs/errors.js';
 import { cancelJobs } from '../jobs/queue.js';
-import { getItem } from '../requests/repository.js';
-import { refreshHomes, type RequestDeps } from '../requests/service.js';
-import { mention, mrkdwn, escapeMrkdwn } from '../util/mrkdwn.js';
+import type { Item } from '../requests/model.js';
+import type { Clock } from '../util/time.js';
 import { alignToHours, nextReminderTime, parseReminderHours } from '../util/working-hours.js';
 import { TASK_EVENT, emitTaskEvent, remindKey, taskQueue } from './events.js';
 import {
@@ -23,8 +22,46 @@ import {
   snoozeTaskRow, taskOfItem,
 } from './repository.js';
 
-/** What the task module needs: the database, config and clock, who the IT admins are, and the item it reports on. */
-export type TaskDeps = Pick<RequestDeps, 'db' | 'config' | 'clock' | 'itAdmins' | 'wake'> & { progress: ItemProgress };
+/**
+ * What the task module is built with (src/app.ts makes one): the database, config and clock, who the IT admins are,
+ * the items tasks work on and whose Home tabs to redraw. No Slack client, no request service: the core wires these.
+ */
+export interface TaskDeps {
+  db: Db;
+  config: AccessConfig;
+  clock: Clock;
+  /** The IT admins who are people now: they take tasks no assignee may take and may act on any task. */
+  itAdmins: { members(): readonly string[] };
+  /** Tells the job runner that work was enqueued. */
+  wake: () => void;
+  /** The item a task does: reported on as the task moves, and read to see whether it is still wanted. */
+  items: ItemProgress & { get(itemId: number): Pick<Item, 'state' | 'detail'> | undefined };
+  /** These people's Home tabs list tasks that changed: redraw them (inside the caller's transaction). */
+  homesChanged(userIds: Iterable<string>): void;
+  /** How the item's progress line reads as its task moves: words are the Slack side's (src/slack/tasks/card.ts). */
+  words: TaskProgressWords;
+}
+
+/** The item's progress line at each move of its task; people ids are mentioned, typed text is escaped. */
+export interface TaskProgressWords {
+  assigned(assignee: string): ItemDetail;
+  done(by: string, note: string | null): ItemDetail;
+  cantDo(by: string, reason: string): ItemDetail;
+  /** A failed item's task done: the item completes as finished by hand. */
+  finishedByHand(by: string, note: string | null): ItemDetail;
+}
+
+/** What the manual connector (and any core code that hands work to a person) may do with tasks. */
+export interface TaskPort {
+  /** See `createTask`. */
+  create(item: FulfillmentItem): TaskCreation;
+  /** See `withdrawTask`: inside the cancel's transaction. */
+  withdraw(itemId: number, actor: string): boolean;
+}
+
+export function createTaskPort(deps: TaskDeps): TaskPort {
+  return { create: (item) => createTask(deps, item), withdraw: (itemId, actor) => withdrawTask(deps, itemId, actor) };
+}
 
 export type { TaskRefusal, TaskResult } from './model.js';
 
@@ -61,10 +98,10 @@ export function announceChange(deps: Pick<TaskDeps, 'db'>, taskId: number, now: 
   emitTaskEvent(deps.db, now, TASK_EVENT.changed, { taskId }, { key: `task-render:${taskId}`, mode: 'coalesce', queue: taskQueue(taskId) });
 }
 
-/** Where an item stands once `createTask` returned; the connector words it for the item's progress line. */
+/** Where an item stands once `createTask` returned, with the item's progress line for it. */
 export type TaskCreation =
-  | { state: 'open'; assignee: string }
-  | { state: 'done'; closedBy: string }
+  | { state: 'open'; assignee: string; detail: ItemDetail }
+  | { state: 'done'; closedBy: string; detail: ItemDetail }
   /** The item left `in_progress` meanwhile (its request was cancelled): no task; its own detail stands. */
   | { state: 'not_needed'; itemDetail: string };
 
@@ -80,10 +117,10 @@ export function createTask(deps: TaskDeps, item: FulfillmentItem, byHand: ByHand
   const now = deps.clock.now();
   const outcome = inTransaction(deps.db, (): TaskCreation => {
     const existing = taskOfItem(deps.db, item.itemId);
-    if (existing?.state === 'open') return { state: 'open', assignee: existing.assignee };
-    if (existing?.state === 'done') return { state: 'done', closedBy: existing.closedBy ?? '' };
+    if (existing?.state === 'open') return { state: 'open', assignee: existing.assignee, detail: deps.words.assigned(existing.assignee) };
+    if (existing?.state === 'done') return { state: 'done', closedBy: existing.closedBy ?? '', detail: deps.words.done(existing.closedBy ?? '', null) };
     // Cancelled between the job's start and here: no task for work nobody wants any more.
-    const current = getItem(deps.db, item.itemId);
+    const current = deps.items.get(item.itemId);
     if (current && current.state !== 'in_progress') return { state: 'not_needed', itemDetail: current.detail ?? current.state };
     // Checked here, just before the task exists, whatever intake let through: a protected account is never changed.
     if (isProtectedEmail(deps.config, item.subject.email)) {
@@ -107,8 +144,8 @@ export function createTask(deps: TaskDeps, item: FulfillmentItem, byHand: ByHand
       actor: 'accessbot', action: existing ? 'task.reopened' : 'task.created', requestId: item.requestId, itemId: item.itemId, appId: item.appId,
       toState: 'open', detail: { taskId, assignee, kind: item.kind, ...(byHand ? { byHand: true } : {}) },
     });
-    refreshHomes(deps, taskActors(deps, getTask(deps.db, taskId)!));
-    return { state: 'open', assignee };
+    deps.homesChanged(taskActors(deps, getTask(deps.db, taskId)!));
+    return { state: 'open', assignee, detail: deps.words.assigned(assignee) };
   });
   deps.wake();
   return outcome;
@@ -155,28 +192,22 @@ function closeAndReport(
   });
   reportItem();
   announceChange(deps, task.id, now);
-  refreshHomes(deps, taskActors(deps, task));
+  deps.homesChanged(taskActors(deps, task));
   return undefined;
 }
-
-/*
- * The item's progress lines below are the one piece of wording left here: `ItemProgress` (src/connectors/types.ts)
- * takes a detail in mrkdwn, and the item must complete or fail in the task's own transaction.
- */
 
 /** Done: the item completes (the core tells the requester) and the DM loses its buttons. */
 export function completeTask(deps: TaskDeps, taskId: number, actor: string, note?: string): TaskResult {
   const cleanNote = note?.trim() || null;
   return act(deps, taskId, actor, (task, now) =>
     closeAndReport(deps, task, now, actor, 'done', cleanNote, { note: cleanNote }, () => {
-      const said = cleanNote ? mrkdwn`: ${escapeMrkdwn(cleanNote)}` : mrkdwn``;
-      if (!task.byHand) return deps.progress.complete(task.itemId, { mrkdwn: mrkdwn`done by ${mention(actor)}${said}` }, actor);
+      if (!task.byHand) return deps.items.complete(task.itemId, deps.words.done(actor, cleanNote), actor);
       // What the connector could not finish: the audit and every card say it was done by a person, and by whom.
       writeAudit(deps.db, now, {
         actor, action: 'item.finished_by_hand', requestId: task.requestId, itemId: task.itemId, appId: task.appId,
         detail: { taskId: task.id, askedBy: task.byHand.askedBy, note: cleanNote },
       });
-      deps.progress.complete(task.itemId, { mrkdwn: mrkdwn`finished by hand by ${mention(actor)}${said}` }, actor);
+      deps.items.complete(task.itemId, deps.words.finishedByHand(actor, cleanNote), actor);
     }));
 }
 
@@ -185,7 +216,7 @@ export function cantDoTask(deps: TaskDeps, taskId: number, actor: string, reason
   const why = reason.trim();
   if (!why) return { ok: false, reason: 'no_reason' };
   return act(deps, taskId, actor, (task, now) =>
-    closeAndReport(deps, task, now, actor, 'cant_do', why, { reason: why }, () => deps.progress.fail(task.itemId, { mrkdwn: mrkdwn`${mention(actor)} could not do it: ${escapeMrkdwn(why)}` }, actor)));
+    closeAndReport(deps, task, now, actor, 'cant_do', why, { reason: why }, () => deps.items.fail(task.itemId, deps.words.cantDo(actor, why), actor)));
 }
 
 /** Hands the task to someone else: the old DM is marked handed over, a new DM goes out, reminders follow. */
@@ -205,8 +236,8 @@ export function reassignTask(deps: TaskDeps, taskId: number, actor: string, to: 
     writeAudit(deps.db, now, {
       actor, action: 'task.reassigned', requestId: task.requestId, itemId: task.itemId, appId: task.appId, detail: { taskId: task.id, from: task.assignee, to },
     });
-    deps.progress.update(task.itemId, { mrkdwn: mrkdwn`task assigned to ${mention(to)}` }, actor);
-    refreshHomes(deps, [...taskActors(deps, task), to]);
+    deps.items.update(task.itemId, deps.words.assigned(to), actor);
+    deps.homesChanged([...taskActors(deps, task), to]);
     return undefined;
   });
 }
@@ -224,7 +255,7 @@ export function snoozeTask(deps: TaskDeps, taskId: number, actor: string, until:
       detail: { taskId: task.id, until: new Date(until).toISOString() },
     });
     announceChange(deps, task.id, at);
-    refreshHomes(deps, taskActors(deps, task));
+    deps.homesChanged(taskActors(deps, task));
     return undefined;
   });
 }
@@ -234,7 +265,7 @@ export function snoozeTask(deps: TaskDeps, taskId: number, actor: string, until:
  * and its assignee is told. Runs inside the cancel's transaction; false when the task was already done or
  * closed, so the item keeps what that did. No task yet is fine: `createTask` will find the item cancelled.
  */
-export function withdrawTask(deps: Pick<TaskDeps, 'db' | 'config' | 'clock' | 'itAdmins'>, itemId: number, actor: string): boolean {
+export function withdrawTask(deps: Pick<TaskDeps, 'db' | 'config' | 'clock' | 'itAdmins' | 'homesChanged'>, itemId: number, actor: string): boolean {
   const task = taskOfItem(deps.db, itemId);
   if (!task || task.state === 'cancelled') return true;
   if (task.state !== 'open') return false;
@@ -247,7 +278,7 @@ export function withdrawTask(deps: Pick<TaskDeps, 'db' | 'config' | 'clock' | 'i
   });
   announceChange(deps, task.id, now);
   emitTaskEvent(deps.db, now, TASK_EVENT.withdrawn, { taskId: task.id, by: actor });
-  refreshHomes(deps, taskActors(deps, task));
+  deps.homesChanged(taskActors(deps, task));
   return true;
 }
 

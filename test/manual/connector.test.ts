@@ -44,13 +44,13 @@ describe('assignment', () => {
     const fourth = await h.approve();
     assert.equal(fourth.task.assignee, 'U0IT1');
     // U0IT2 finishes theirs and now has the fewest.
-    assert.ok(completeTask(h.ctx, second.task.id, 'U0IT2').ok);
+    assert.ok(completeTask(h.ctx.tasks, second.task.id, 'U0IT2').ok);
     const fifth = await h.approve();
     assert.equal(fifth.task.assignee, 'U0IT2');
 
     // The fulfillment job running again (after a crash) finds the same task.
-    const again = createTask(h.ctx, fulfillmentItemOf(h.ctx, first.itemId)!);
-    assert.deepEqual(again, { state: 'open', assignee: 'U0IT1' });
+    const again = createTask(h.ctx.tasks, fulfillmentItemOf(h.ctx, first.itemId)!);
+    assert.deepEqual(again, { state: 'open', assignee: 'U0IT1', detail: { mrkdwn: 'task assigned to <@U0IT1>' } });
     assert.equal((h.db.prepare('SELECT COUNT(*) AS n FROM tasks').get() as { n: number }).n, 5);
     assert.equal(getItem(h.db, first.itemId)!.detail, 'task assigned to <@U0IT1>');
     assert.equal(h.sandbox.messagesTo('U0IT1').filter((m) => m.text.startsWith('Task #')).length, 2);
@@ -78,7 +78,7 @@ describe('reminders', () => {
     assert.match(reminder.text, new RegExp(`Task #${task.id}: Onboard .* is still open`));
     assert.match(reminder.text, /<https:\/\/sandbox\.slack\/archives\/D\w+\/p\d+\|Open the task>/);
 
-    const result = completeTask(h.ctx, task.id, 'U0IT1', 'added');
+    const result = completeTask(h.ctx.tasks, task.id, 'U0IT1', 'added');
     assert.ok(result.ok);
     const sentAtDone = h.reminders('U0IT1').length;
     assert.equal(remindJob(h, task.id), undefined, 'the queued reminder was cancelled with the click');
@@ -102,7 +102,7 @@ describe('reminders', () => {
     const { task } = await h.approve();
     await h.runner.stop();
     clock.advance(HOUR); // the reminder is due now, but no runner has claimed it yet
-    assert.ok(completeTask(h.ctx, task.id, 'U0IT1').ok);
+    assert.ok(completeTask(h.ctx.tasks, task.id, 'U0IT1').ok);
     // Even a reminder job that escaped cancellation (already claimed) re-checks the task and stays silent.
     h.db.prepare("INSERT INTO jobs (kind, payload, key, state, run_at, attempts, max_attempts, created_at, updated_at) VALUES ('task.remind', ?, NULL, 'queued', ?, 0, 3, ?, ?)")
       .run(JSON.stringify({ taskId: task.id }), clock.now(), clock.now(), clock.now());
@@ -134,7 +134,7 @@ describe('reminders', () => {
     const h = harness;
     const { task, dm } = await h.approve();
     const until = clock.now() + 5 * HOUR;
-    assert.ok(snoozeTask(h.ctx, task.id, 'U0IT1', until).ok);
+    assert.ok(snoozeTask(h.ctx.tasks, task.id, 'U0IT1', until).ok);
     assert.equal(remindJob(h, task.id)!.run_at, until);
     await h.sandbox.waitFor(() => JSON.stringify(dm.blocks).includes('snoozed until'), { description: 'the DM showing the snooze' });
     advance(h, clock, 2 * HOUR);
@@ -143,7 +143,7 @@ describe('reminders', () => {
     advance(h, clock, 3 * HOUR);
     await h.sandbox.waitFor(() => h.reminders('U0IT1').length === 1, { description: 'the reminder when the snooze ends' });
     await h.sandbox.waitFor(() => !JSON.stringify(dm.blocks).includes('snoozed until'), { description: 'the DM no longer showing the snooze' });
-    assert.equal(snoozeTask(h.ctx, task.id, 'U0IT1', clock.now() - 1).ok, false, 'a snooze into the past is refused');
+    assert.equal(snoozeTask(h.ctx.tasks, task.id, 'U0IT1', clock.now() - 1).ok, false, 'a snooze into the past is refused');
   });
 
   test('reassigning moves the task DM and the reminders to the new assignee', async () => {
@@ -153,7 +153,7 @@ describe('reminders', () => {
     const { task, dm, itemId } = await h.approve();
     assert.equal(task.assignee, 'U0IT1');
     advance(h, clock, 30 * 60_000);
-    assert.ok(reassignTask(h.ctx, task.id, 'U0IT1', ADMIN).ok);
+    assert.ok(reassignTask(h.ctx.tasks, task.id, 'U0IT1', ADMIN).ok);
     const newDm = await h.sandbox.waitFor(() => h.sandbox.messagesTo(ADMIN).find((m) => m.text.startsWith(`Task #${task.id}`)), { description: 'the new DM' });
     assert.ok(buttonsOf(newDm).length > 0);
     await h.sandbox.waitFor(() => dm.text.startsWith('Reassigned') && buttonsOf(dm).length === 0, { description: 'the old DM handed over' });
@@ -164,7 +164,7 @@ describe('reminders', () => {
     assert.equal(h.reminders('U0IT1').length, 0);
     assert.equal(getItem(h.db, itemId)!.detail, 'task assigned to <@U0ADMIN>');
     // The new assignee may act even though they are not listed for the app.
-    assert.ok(completeTask(h.ctx, task.id, ADMIN).ok);
+    assert.ok(completeTask(h.ctx.tasks, task.id, ADMIN).ok);
   });
 
   test('reminderHours keeps reminders in working hours (injected clock)', async () => {
@@ -206,7 +206,7 @@ describe('escalation', () => {
     assert.ok(updates.every((c) => c.args.ts === alert.ts));
     assert.equal((h.db.prepare("SELECT COUNT(*) AS n FROM audit WHERE action = 'task.escalated'").get() as { n: number }).n, 1);
 
-    assert.ok(completeTask(h.ctx, task.id, 'U0IT2').ok, 'another assignee of the app may finish it');
+    assert.ok(completeTask(h.ctx.tasks, task.id, 'U0IT2').ok, 'another assignee of the app may finish it');
     await h.sandbox.waitFor(() => alert.text.includes('Resolved'), { description: 'the escalation resolved' });
     assert.equal(h.sandbox.messagesTo(IT_CHANNEL).length, 1);
   });
@@ -274,7 +274,7 @@ describe('buttons', () => {
       description: 'the requester told why',
     });
     await h.sandbox.waitFor(() => b.dm.text.startsWith("Couldn't be done"), { description: "the DM shows can't do" });
-    assert.equal(cantDoTask(h.ctx, b.task.id, b.task.assignee, 'again').ok, false);
+    assert.equal(cantDoTask(h.ctx.tasks, b.task.id, b.task.assignee, 'again').ok, false);
   });
 });
 

@@ -95,7 +95,7 @@ describe('who may act on a task', () => {
     assert.equal(getTask(h.db, task.id)!.assignee, IT[1]);
     assert.ok(dm);
 
-    assert.ok(completeTask(h.ctx, task.id, IT[1]).ok);
+    assert.ok(completeTask(h.ctx.tasks, task.id, IT[1]).ok);
     assert.equal(getItem(h.db, itemId)!.state, 'completed');
   });
 
@@ -107,6 +107,17 @@ describe('who may act on a task', () => {
     const task = taskOfItem(h.db, itemId)!;
     assert.equal(task.assignee, IT[1]);
     assertRefused(h, task.id, IT[0], /is about your own access/);
+  });
+
+  test('a new hire typed in by an assignee\'s e-mail while Slack cannot say who has it: no task until Slack answers, then it goes to someone else', async () => {
+    harness = await startHarness({ app: { assignees: [IT[0], IT[1]] } });
+    const h = harness;
+    h.sandbox.failNext('users.lookupByEmail', 1, { error: 'internal_error' });
+    const { itemId } = h.approveFor({ slackId: null, email: 'U0IT1@Example.COM', firstName: 'Ian', lastName: 'Again' }, 'onboard');
+    await h.sandbox.waitFor(() => h.sandbox.messagesTo(IT[1]).find((m) => m.text.startsWith('Task #')), { description: 'the task DM to the other assignee' });
+    assert.deepEqual(h.sandbox.calls.filter((c) => c.method === 'users.lookupByEmail').map((c) => c.ok), [false, true], 'asked again after the failed look-up');
+    assert.equal(taskOfItem(h.db, itemId)!.assignee, IT[1]);
+    assert.equal(h.sandbox.messagesTo(IT[0]).filter((m) => m.text.startsWith('Task #')).length, 0, 'the subject never got their own task');
   });
 
   test('when the only assignee is the subject, an IT admin gets the task', async () => {
@@ -128,7 +139,7 @@ describe('who may act on a task', () => {
       assert.ok(!outcome.errors.assignee!.includes(forged), 'the forged value is not echoed');
     }
     assert.equal(getTask(h.db, task.id)!.assignee, IT[0]);
-    assert.equal(reassignTask(h.ctx, task.id, IT[0], ADMIN).ok, true);
+    assert.equal(reassignTask(h.ctx.tasks, task.id, IT[0], ADMIN).ok, true);
   });
 });
 

@@ -73,7 +73,7 @@ async function startBot(reminders: Record<string, unknown>): Promise<Bot> {
     db, config, clock, log: silentLogger, connectors: new Map<string, Connector>(), settings: {} as Config, itAdmins: createItAdmins(config.itAdmins),
     knownEmails: createKnownEmails(), slack: new WebClient(slack.botToken, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } }),
     wake: () => ctx.runner.wake(),
-  } as Omit<AppContext, 'runner' | 'progress'> as AppContext;
+  } as Omit<AppContext, 'runner' | 'progress' | 'tasks'> as AppContext;
   ctx.progress = createItemProgress(ctx);
   const makeRunner = () => {
     ctx.runner = new JobRunner(db, clock, silentLogger, { pollMs: 15, retryBaseMs: 50, retryMaxMs: 200, stopGraceMs: 2000 });

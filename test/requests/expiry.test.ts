@@ -42,7 +42,7 @@ async function grantUntil(h: ManualHarness, clock: FakeClock, slackId: string, e
   const itemId = decision.detail.items[0]!.id;
   await h.settle();
   const task = taskOfItem(h.db, itemId)!;
-  assert.ok(completeTask(h.ctx, task.id, IT[0]).ok);
+  assert.ok(completeTask(h.ctx.tasks, task.id, IT[0]).ok);
   await h.settle();
   assert.equal(getItem(h.db, itemId)!.state, 'completed');
   return { requestId, itemId };

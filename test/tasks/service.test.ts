@@ -28,8 +28,8 @@ describe('task service', () => {
     harness = await startHarness({ clock: new FakeClock(MONDAY_10_UTC) });
     const h = harness;
     const { task } = await h.approve();
-    assert.equal(completeTask(h.ctx, task.id, task.assignee).ok, true);
-    const again = completeTask(h.ctx, task.id, ADMIN, 'me too');
+    assert.equal(completeTask(h.ctx.tasks, task.id, task.assignee).ok, true);
+    const again = completeTask(h.ctx.tasks, task.id, ADMIN, 'me too');
     assert.equal(again.ok, false);
     assert.equal(!again.ok && again.reason, 'closed');
     assert.equal(getTask(h.db, task.id)!.closedBy, task.assignee, 'the first click stays the one that closed it');
@@ -43,7 +43,7 @@ describe('task service', () => {
     const { task } = await h.approve();
     assert.equal(queued(h, TASK_EVENT.reminderDue.kind, task.id), 1, 'an open task has its next reminder queued');
     assert.equal(reminderDue(h.ctx, task.id)?.id, task.id, 'and one is due while it is open');
-    assert.ok(completeTask(h.ctx, task.id, task.assignee).ok);
+    assert.ok(completeTask(h.ctx.tasks, task.id, task.assignee).ok);
     assert.equal(queued(h, TASK_EVENT.reminderDue.kind, task.id), 0);
     assert.equal(reminderDue(h.ctx, task.id), undefined);
     reminderSent(h.ctx, task.id, MONDAY_10_UTC);
@@ -58,11 +58,11 @@ describe('task service', () => {
     const subject = task.item.subject.slackId!;
     const other = IT.slice(0, 2).find((person) => person !== task.assignee)!;
     for (const [to, reason] of [[subject, 'not_a_candidate'], ['U0STRANGER', 'not_a_candidate'], [task.assignee, 'already_assigned']] as const) {
-      const refused = reassignTask(h.ctx, task.id, task.assignee, to);
+      const refused = reassignTask(h.ctx.tasks, task.id, task.assignee, to);
       assert.equal(!refused.ok && refused.reason, reason, `to ${to}`);
     }
     assert.equal(getTask(h.db, task.id)!.assignee, task.assignee, 'refusals changed nothing');
-    assert.ok(reassignTask(h.ctx, task.id, task.assignee, other).ok);
+    assert.ok(reassignTask(h.ctx.tasks, task.id, task.assignee, other).ok);
     assert.equal(getTask(h.db, task.id)!.assignee, other);
     assert.equal(queued(h, TASK_EVENT.assigned.kind, task.id), 1, "the new assignee's DM is due");
   });
@@ -81,17 +81,17 @@ describe('task service', () => {
     assert.equal(queued(h, TASK_EVENT.withdrawn.kind, task.id), 1);
     assert.equal(audits(h, 'task.cancelled', task.id), 1);
     // Withdrawing again is a no-op that still answers "withdrawn"; Done on it is refused.
-    assert.equal(withdrawTask(h.ctx, task.itemId, OWNER), true);
+    assert.equal(withdrawTask(h.ctx.tasks, task.itemId, OWNER), true);
     assert.equal(queued(h, TASK_EVENT.withdrawn.kind, task.id), 1);
-    assert.equal(completeTask(h.ctx, task.id, task.assignee).ok, false);
+    assert.equal(completeTask(h.ctx.tasks, task.id, task.assignee).ok, false);
   });
 
   test('a task already done is not withdrawn: the item keeps what was done', async () => {
     harness = await startHarness({ clock: new FakeClock(MONDAY_10_UTC) });
     const h = harness;
     const { task } = await h.approve();
-    assert.ok(completeTask(h.ctx, task.id, task.assignee).ok);
-    assert.equal(withdrawTask(h.ctx, task.itemId, REQUESTER), false);
+    assert.ok(completeTask(h.ctx.tasks, task.id, task.assignee).ok);
+    assert.equal(withdrawTask(h.ctx.tasks, task.itemId, REQUESTER), false);
     assert.equal(getTask(h.db, task.id)!.state, 'done');
     assert.equal(queued(h, TASK_EVENT.withdrawn.kind, task.id), 0);
   });

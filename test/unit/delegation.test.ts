@@ -42,7 +42,7 @@ before(async () => {
   ctx = {
     db, config, clock, log: silentLogger, connectors: new Map(), settings: {} as Config, itAdmins: createItAdmins(config.itAdmins), knownEmails: createKnownEmails(),
     slack: new WebClient(slack.botToken, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } }), runner, wake: () => runner.wake(),
-  } as Omit<AppContext, 'progress'> as AppContext;
+  } as Omit<AppContext, 'progress' | 'tasks'> as AppContext;
   ctx.progress = createItemProgress(ctx);
   registerSlackJobs(ctx, () => []);
   registerDelegationJobs(runner, ctx);

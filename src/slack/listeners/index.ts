@@ -1,15 +1,14 @@
-/** Every Bolt listener: each folder (commands, views, actions, events) registers its own. */
+/** Every Bolt listener, tasks' included: each folder (commands, views, actions, events) registers its own. */
 import type { App } from '@slack/bolt';
 import type { AppContext } from '../../context.js';
 import type { PeopleDirectory } from '../people.js';
 import { registerActions } from './actions/index.js';
 import { registerCommands } from './commands/index.js';
-import type { TasksText } from './commands/access.js';
 import { registerEvents } from './events/index.js';
 import { registerViews } from './views/index.js';
 
-export function registerListeners(app: App, ctx: AppContext, tasksText: TasksText, people: PeopleDirectory): void {
-  registerCommands(app, ctx, tasksText);
+export function registerListeners(app: App, ctx: AppContext, people: PeopleDirectory): void {
+  registerCommands(app, ctx);
   registerViews(app, ctx, people);
   registerActions(app, ctx);
   registerEvents(app, ctx);

@@ -6,9 +6,10 @@ import type { AccessConfig } from '../../config.js';
 import type { FulfillmentItem } from '../../connectors/types.js';
 import { subjectLabel } from '../../requests/model.js';
 import { roleFor, taskAppOf, type Task, type TaskApp, type TaskKind, type TaskRefusal } from '../../tasks/model.js';
+import type { TaskProgressWords } from '../../tasks/service.js';
 import { stepTemplates } from '../../tasks/steps.js';
 import { formatDuration } from '../../util/duration.js';
-import { escapeMrkdwn, mrkdwn, trustedMrkdwn, type Mrkdwn } from '../../util/mrkdwn.js';
+import { escapeMrkdwn, mention, mrkdwn, trustedMrkdwn, type Mrkdwn } from '../../util/mrkdwn.js';
 import { formatInstant } from '../../util/time.js';
 import type { TaskCard } from './blocks.js';
 
@@ -90,3 +91,11 @@ export function taskRefusalText(refusal: TaskRefusal, timeZone: string): string 
       return 'Pick a time in the future.';
   }
 }
+
+/** The item's progress line as its task moves, shown on the request's cards and the requester's status. */
+export const taskProgressWords: TaskProgressWords = {
+  assigned: (assignee) => ({ mrkdwn: mrkdwn`task assigned to ${mention(assignee)}` }),
+  done: (by, note) => ({ mrkdwn: mrkdwn`done by ${mention(by)}${note ? mrkdwn`: ${escapeMrkdwn(note)}` : mrkdwn``}` }),
+  cantDo: (by, reason) => ({ mrkdwn: mrkdwn`${mention(by)} could not do it: ${escapeMrkdwn(reason)}` }),
+  finishedByHand: (by, note) => ({ mrkdwn: mrkdwn`finished by hand by ${mention(by)}${note ? mrkdwn`: ${escapeMrkdwn(note)}` : mrkdwn``}` }),
+};

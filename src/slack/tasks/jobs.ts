@@ -4,7 +4,6 @@
  * state or does nothing. What is decided and written about the task is src/tasks' work.
  */
 import type { AppContext } from '../../context.js';
-import { PermanentError, RetryAt } from '../../jobs/errors.js';
 import type { JobRunner } from '../../jobs/runner.js';
 import { TASK_EVENT, type TaskEventPayload } from '../../tasks/events.js';
 import { escalationPosted, escalationRepeated, reminderDue, reminderGaveUp, reminderSent, stillDue } from '../../tasks/reminders.js';
@@ -13,22 +12,12 @@ import { findTask, taskMessagePosted } from '../../tasks/service.js';
 import { formatDuration } from '../../util/duration.js';
 import { escapeMrkdwn, mention, mrkdwn } from '../../util/mrkdwn.js';
 import { formatInstant } from '../../util/time.js';
+import { slackJobCall } from '../errors.js';
 import { escalationMessage, handedOverMessage, reminderMessage, taskMessage } from './blocks.js';
 import { cardOf, taskTitleText } from './card.js';
 
-/** Slack's rate limit becomes a retry at the time Slack names, without spending an attempt. */
-async function slack<T>(ctx: AppContext, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    const retryAfter = (error as { retryAfter?: number }).retryAfter;
-    if (typeof retryAfter === 'number') throw new RetryAt(ctx.clock.now() + retryAfter * 1000, `Slack rate limit: retry after ${retryAfter}s`);
-    const code = (error as { data?: { error?: string } }).data?.error;
-    // These will not get better by retrying: the message or channel is gone.
-    if (code === 'message_not_found' || code === 'channel_not_found' || code === 'cant_update_message') throw new PermanentError(`slack: ${code}`, code);
-    throw error;
-  }
-}
+/** Every Slack call of these jobs; a message or channel that is gone fails the job for good. */
+const slack = <T>(ctx: AppContext, call: () => Promise<T>): Promise<T> => slackJobCall(ctx, call, 'slack');
 
 async function permalink(ctx: AppContext, task: Task): Promise<string | undefined> {
   if (!task.messageChannel || !task.messageTs) return undefined;

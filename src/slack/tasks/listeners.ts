@@ -4,9 +4,7 @@
  * told only to the clicker. The logic sits in plain functions (`onTaskButton`, `onTaskSubmission`) so it is
  * tested without Bolt.
  */
-import type {
-  AllMiddlewareArgs, App, BlockAction, ButtonAction, OverflowAction, SlackActionMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction,
-} from '@slack/bolt';
+import type { AllMiddlewareArgs, App, ButtonAction, OverflowAction, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ModalView } from '@slack/types';
 import type { AppContext } from '../../context.js';
@@ -17,6 +15,7 @@ import {
 import { localInstant, parseReminderHours } from '../../util/working-hours.js';
 import { addDaysToDate, dateInZone } from '../../util/time.js';
 import { TASK_ACTION, TASK_INPUT, TASK_VIEW, cantDoModal, doneNoteModal, reassignModal, snoozeModal } from './blocks.js';
+import { tellClicker, type ActionArgs } from '../tell-clicker.js';
 import { taskRefusalText, taskTitleText } from './card.js';
 
 export type TaskButton = 'done' | 'done_note' | 'reassign' | 'snooze' | 'cant_do';
@@ -64,7 +63,7 @@ async function displayNames(ctx: AppContext, userIds: readonly string[]): Promis
 export function onTaskButton(ctx: AppContext, button: TaskButton, taskId: number | undefined, userId: string, names: ReadonlyMap<string, string> = new Map()): ButtonOutcome {
   if (taskId === undefined) return { tell: 'This button is not attached to a task any more. Nothing was changed.' };
   if (button === 'done') {
-    const result = completeTask(ctx, taskId, userId);
+    const result = completeTask(ctx.tasks, taskId, userId);
     return result.ok ? { done: true } : { tell: taskRefusalText(result, ctx.config.timezone) };
   }
   const check = authorizeTaskAction(ctx, taskId, userId);
@@ -109,12 +108,12 @@ export function onTaskSubmission(ctx: AppContext, callbackId: string, taskId: nu
   let result: TaskResult;
   switch (callbackId) {
     case TASK_VIEW.doneNote:
-      result = completeTask(ctx, taskId, userId, read(TASK_INPUT.note)?.value ?? undefined);
+      result = completeTask(ctx.tasks, taskId, userId, read(TASK_INPUT.note)?.value ?? undefined);
       break;
     case TASK_VIEW.reassign: {
       const to = read(TASK_INPUT.assignee)?.selected_option?.value;
       if (!to) return { errors: { [block]: 'Pick a person.' } };
-      result = reassignTask(ctx, taskId, userId, to);
+      result = reassignTask(ctx.tasks, taskId, userId, to);
       break;
     }
     case TASK_VIEW.snooze: {
@@ -124,30 +123,19 @@ export function onTaskSubmission(ctx: AppContext, callbackId: string, taskId: nu
       if (!date || !/^\d{4}-\d{2}-\d{2}$/.test(date)) return { errors: { [TASK_INPUT.snoozeDate]: 'Pick a date.' } };
       if (!match) return { errors: { [block]: 'Pick a time.' } };
       const until = localInstant(date, Number(match[1]) * 60 + Number(match[2]), ctx.config.timezone);
-      result = snoozeTask(ctx, taskId, userId, until);
+      result = snoozeTask(ctx.tasks, taskId, userId, until);
       break;
     }
     case TASK_VIEW.cantDo: {
       const reason = read(TASK_INPUT.reason)?.value ?? '';
       if (!reason.trim()) return { errors: { [block]: 'Please give a reason.' } };
-      result = cantDoTask(ctx, taskId, userId, reason);
+      result = cantDoTask(ctx.tasks, taskId, userId, reason);
       break;
     }
     default:
       return { errors: { [block]: 'Unknown form.' } };
   }
   return result.ok ? { ok: true } : fieldError(block, result, ctx.config.timezone);
-}
-
-type ActionArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
-
-/** Ephemeral through the message's response_url; a DM when the click came from the Home tab (no response_url). */
-async function tellClicker(args: ActionArgs, text: string): Promise<void> {
-  if (args.body.response_url) {
-    await args.respond({ response_type: 'ephemeral', replace_original: false, text });
-    return;
-  }
-  await args.client.chat.postMessage({ channel: args.body.user.id, text });
 }
 
 function buttonListener(ctx: AppContext, button: TaskButton) {
@@ -189,13 +177,17 @@ function submissionListener(ctx: AppContext, callbackId: string) {
 
 const prefixed = (prefix: string) => new RegExp(`^${prefix}(:|$)`);
 
-/** Registers every task button and modal; the lead calls it once while building the Bolt app. */
-export function registerTaskListeners(app: App, ctx: AppContext): void {
+/** The task DM's buttons (and its overflow menu); registered from src/slack/listeners/actions with the others. */
+export function registerTaskActions(app: App, ctx: AppContext): void {
   app.action({ type: 'block_actions', action_id: prefixed(TASK_ACTION.done) }, buttonListener(ctx, 'done'));
   app.action({ type: 'block_actions', action_id: prefixed(TASK_ACTION.more) }, buttonListener(ctx, 'done_note'));
   app.action({ type: 'block_actions', action_id: prefixed(TASK_ACTION.reassign) }, buttonListener(ctx, 'reassign'));
   app.action({ type: 'block_actions', action_id: prefixed(TASK_ACTION.snooze) }, buttonListener(ctx, 'snooze'));
   app.action({ type: 'block_actions', action_id: prefixed(TASK_ACTION.cantDo) }, buttonListener(ctx, 'cant_do'));
+}
+
+/** The task modals (done with a note, reassign, snooze, can't do); registered from src/slack/listeners/views. */
+export function registerTaskViews(app: App, ctx: AppContext): void {
   for (const callbackId of Object.values(TASK_VIEW)) app.view(callbackId, submissionListener(ctx, callbackId));
 }
 

@@ -9,7 +9,7 @@ export function byHandButton(ctx: AppContext) {
   return async (args: ActionArgs<BlockAction<ButtonAction>>) => {
     await args.ack();
     const [requestId = '', appId = ''] = (args.action.value ?? '').split('|');
-    const result = finishByHand(ctx, requestId, appId, args.body.user.id);
+    const result = finishByHand({ ...ctx, ...ctx.tasks, itAdmins: ctx.itAdmins }, requestId, appId, args.body.user.id);
     const chosen = !result.ok && result.reason === 'nothing_failed' ? lastFailureChoice(ctx, requestId, appId) : undefined;
     await tellClicker(args, byHandText(ctx.config, requestId, appId, result, chosen));
   };

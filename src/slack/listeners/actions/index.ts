@@ -1,9 +1,10 @@
-/** Buttons on cards, status messages and alerts: each action id (and its `:suffix` variants) to its listener. */
+/** Buttons on cards, status messages, alerts and task DMs: each action id (and its `:suffix` variants) to its listener. */
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import type { AppContext } from '../../../context.js';
 import { REPORT_ACTION } from '../../blocks/person-report.js';
 import { ACTION } from '../../blocks/request.js';
 import { reportButtonAction } from '../../person-report.js';
+import { registerTaskActions } from '../../tasks/listeners.js';
 import { approveButton, denyButton } from './approval.js';
 import { byHandButton } from './by-hand.js';
 import { cancelButton } from './cancel.js';
@@ -22,4 +23,5 @@ export function registerActions(app: App, ctx: AppContext): void {
   app.action<BlockAction<ButtonAction>>(button(ACTION.cancel), cancelButton(ctx));
   app.action<BlockAction<ButtonAction>>(button(REPORT_ACTION), reportButtonAction(ctx));
   app.action<BlockAction<ButtonAction>>(button(EXTEND_ACTION), extendButton(ctx));
+  registerTaskActions(app, ctx);
 }
