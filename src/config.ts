@@ -190,12 +190,21 @@ function problemsOf(error: z.ZodError, plugins: readonly AnyConnectorPlugin[]): 
   });
 }
 
+/** The plugins each parsed config was checked against: its apps' form fields and card lines come from them. */
+const pluginsOfConfig = new WeakMap<AccessConfig, readonly AnyConnectorPlugin[]>();
+
+/** The connector plugins a config was parsed with (the shipped ones for a config built another way). */
+export function pluginsOf(config: AccessConfig): readonly AnyConnectorPlugin[] {
+  return pluginsOfConfig.get(config) ?? shippedPlugins();
+}
+
 /** `plugins`: the connector kinds an app may name (the shipped ones; tests add their own). */
 export function parseAccessConfig(raw: unknown, source = 'access.config.json', plugins?: readonly AnyConnectorPlugin[]): AccessConfig {
   const schema = plugins ? accessConfigSchemaFor(plugins) : accessConfigSchema();
   const result = schema.safeParse(raw);
   if (!result.success) throw new ConfigError(source, problemsOf(result.error, plugins ?? shippedPlugins()));
   // An app of a plugin a test added has the common keys and its own; the core reads only the common ones.
+  if (plugins) pluginsOfConfig.set(result.data, plugins);
   return result.data;
 }
 

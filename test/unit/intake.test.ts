@@ -24,14 +24,14 @@ function directory(opts: { unknown?: string[]; unavailable?: string[]; byEmail?:
   };
 }
 const lookup = directory();
-const input = (extra: Partial<ModalInput>): ModalInput => ({ kind: 'onboard', subjects: ['U0BOB'], apps: ['autodesk'], autodeskTeams: [], justification: 'because', ...extra });
+const input = (extra: Partial<ModalInput>): ModalInput => ({ kind: 'onboard', subjects: ['U0BOB'], apps: ['autodesk'], fields: {}, justification: 'because', ...extra });
 
 test('no app, an app removed from the config, and an unknown team are refused on their fields', async () => {
   const none = await validateRequest(config, input({ apps: [] }), now, lookup);
   assert.deepEqual(none.ok ? {} : none.errors, { apps: 'Choose at least one app.' });
   const gone = await validateRequest(config, input({ apps: ['figma'] }), now, lookup);
   assert.match(gone.ok ? '' : gone.errors.apps!, /Not configured any more: figma/);
-  const team = await validateRequest(config, input({ autodeskTeams: ['team-000'] }), now, lookup);
+  const team = await validateRequest(config, input({ fields: { autodesk_teams: ['team-000'] } }), now, lookup);
   assert.match(team.ok ? '' : team.errors.autodesk_teams!, /Unknown teams: team-000/);
 });
 
@@ -52,7 +52,7 @@ test('the same person picked twice, with different e-mail casing, becomes one su
   const result = await validateRequest(config, input({ subjects: ['U0BOB'], newHireEmail: 'U0BOB@EXAMPLE.COM', newHireFirstName: 'B', newHireLastName: 'B' }), now, lookup);
   assert.ok(result.ok);
   assert.equal(result.request.subjects.length, 1);
-  assert.equal(result.request.options.autodeskRole, 'user');
+  assert.equal(result.request.options.role, 'user');
 });
 
 test('more than 500 people are refused on the People field with the count, before any Slack look-up', async () => {

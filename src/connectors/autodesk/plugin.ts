@@ -4,6 +4,7 @@ import { readBodyWithin } from '../../util/http-body.js';
 import type { ConnectorPlugin, HttpRoute } from '../types.js';
 import { autodeskAppSchema } from './config.js';
 import { createAutodeskConnector, type AutodeskConnector, type AutodeskConnectorOptions } from './connector.js';
+import { autodeskCardLines, autodeskFields } from './form.js';
 import { WEBHOOKS_OFF } from './webhook.js';
 
 function sendJson(res: ServerResponse, status: number, body: string): void {
@@ -36,6 +37,9 @@ function webhookRoute(connector: AutodeskConnector, secret: string | undefined, 
 export const autodeskPlugin = {
   kind: 'autodesk',
   appSchema: autodeskAppSchema,
+  fields: autodeskFields,
+  cardLines: autodeskCardLines,
+  offboardedWord: (app) => (app.offboardAction === 'delete' ? 'deleted' : 'deactivated'),
   create(deps, options?: AutodeskConnectorOptions): AutodeskConnector {
     const connector = createAutodeskConnector(deps, options);
     return { ...connector, routes: [webhookRoute(connector, deps.settings.autodesk.webhookSecret, deps.log)] };

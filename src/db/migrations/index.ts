@@ -14,6 +14,7 @@ import { sql as delegation } from './009_delegation.js';
 import { sql as jobFailingSince } from './010_job_failing_since.js';
 import { sql as itemPreviews } from './011_item_previews.js';
 import { sql as personReports } from './012_person_reports.js';
+import { sql as requestOptions } from './013_request_options.js';
 
 export const migrations: { version: number; name: string; sql: string }[] = [
   { version: 1, name: 'core', sql: core },
@@ -28,4 +29,5 @@ export const migrations: { version: number; name: string; sql: string }[] = [
   { version: 10, name: 'job_failing_since', sql: jobFailingSince },
   { version: 11, name: 'item_previews', sql: itemPreviews },
   { version: 12, name: 'person_reports', sql: personReports },
+  { version: 13, name: 'request_options', sql: requestOptions },
 ];
