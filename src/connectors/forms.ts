@@ -57,12 +57,12 @@ export function cardLinesOf(config: AccessConfig, appIds: readonly string[], req
   const apps = appIds.map((id) => config.apps.find((app) => app.id === id)).filter((app): app is AppConfig => app !== undefined);
   return pluginsOf(config).flatMap((plugin) => {
     const app = apps.find((candidate) => candidate.connector === plugin.kind);
-    return app && plugin.cardLines ? (plugin.cardLines as (app: AppConfig, request: { kind: RequestKind; options: StoredOptions }) => Mrkdwn[])(app, request) : [];
+    return app && plugin.cardLines ? plugin.cardLines(app, request) : [];
   });
 }
 
 /** "deactivated", as the app's plugin says an offboarded item; "offboarded" when it does not say. */
 export function offboardedWordOf(config: AccessConfig, app: AppConfig): string {
   const plugin = pluginsOf(config).find((candidate) => candidate.kind === app.connector);
-  return (plugin?.offboardedWord as ((app: AppConfig) => string) | undefined)?.(app) ?? 'offboarded';
+  return plugin?.offboardedWord?.(app) ?? 'offboarded';
 }
