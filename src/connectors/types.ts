@@ -11,6 +11,7 @@
  * client, the job runner or the request service's internals.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import type { Config } from '../config.js';
 import type { AppContext } from '../context.js';
@@ -140,6 +141,20 @@ export interface ConnectorDeps<App> {
   legacyAppContext?: AppContext;
 }
 
+/** What a plugin's `metrics` is given: the bot's own registry and what the core's metrics read with. */
+export interface PluginMetrics {
+  registry: Registry;
+  db: Db;
+  clock: Clock;
+  settings: Pick<Config, 'env' | 'access' | 'autodesk'>;
+  /** Subscribes to a process-wide diagnostics channel until the metrics are closed. */
+  listen: <T>(channel: string, listener: (message: T) => void) => void;
+  /** A bounded label for a call that got no answer: `timeout` or `network`. */
+  networkReason: (error: Error) => string;
+  /** Called before each scrape, to drop what was read for the last one. */
+  beforeScrape: (reset: () => void) => void;
+}
+
 /** The request's options as stored: each plugin field's value under its `optionKey`. */
 export type StoredOptions = Readonly<Record<string, string | string[] | undefined>>;
 
@@ -191,6 +206,14 @@ export interface ConnectorPlugin<Schema extends z.ZodObject = z.ZodObject, Optio
   cardLines?(app: z.output<Schema>, request: { kind: RequestKind; options: StoredOptions }): Mrkdwn[];
   /** How its progress lines say an offboarded item ("120/300 deactivated"); "offboarded" when it does not say. */
   offboardedWord?(app: z.output<Schema>): string;
+  /** What its apps lack to work (credentials), one line each: start-up stops, naming them. Asked only when one is configured. */
+  startupProblems?(settings: Config): string[];
+  /** Values from its settings that logs must never show (a client secret). */
+  secrets?(settings: Config): (string | undefined)[];
+  /** What the start-up line says about it ({ autodeskWebhooks: 'webhooks off: polling' }). */
+  startupNote?(settings: Config): Record<string, string>;
+  /** Adds its own series to /metrics (its API calls, its budget). Called only when one of its apps is configured. */
+  metrics?(hooks: PluginMetrics): void;
   /** One instance serves every app of this kind (they share a token, a rate limit, a directory). */
   create(deps: ConnectorDeps<z.output<Schema>>, options?: Options): Connector;
 }
