@@ -333,7 +333,7 @@ export function fulfillmentItemOf(deps: RequestDeps, itemId: number): Fulfillmen
     approvedBy: approved.map((a) => a.decidedBy!),
     approvedAt: Math.max(0, ...approved.map((a) => a.decidedAt ?? 0)),
     // As stored; each plugin parses its own keys with its own schema. `role` is typed for the manual tasks' sake.
-    options: request.options as FulfillmentItem['options'],
+    options: request.options,
   };
 }
 
