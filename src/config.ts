@@ -192,12 +192,21 @@ function problemsOf(error: z.ZodError, plugins: readonly AnyConnectorPlugin[]): 
   });
 }
 
+/** The plugins each parsed config was checked against: its apps' form fields and card lines come from them. */
+const pluginsOfConfig = new WeakMap<AccessConfig, readonly AnyConnectorPlugin[]>();
+
+/** The connector plugins a config was parsed with (the shipped ones for a config built another way). */
+export function pluginsOf(config: AccessConfig): readonly AnyConnectorPlugin[] {
+  return pluginsOfConfig.get(config) ?? shippedPlugins();
+}
+
 /** `plugins`: the connector kinds an app may name (the shipped ones; tests add their own). */
 export function parseAccessConfig(raw: unknown, source = 'access.config.json', plugins?: readonly AnyConnectorPlugin[]): AccessConfig {
   const schema = plugins ? accessConfigSchemaFor(plugins) : accessConfigSchema();
   const result = schema.safeParse(raw);
   if (!result.success) throw new ConfigError(source, problemsOf(result.error, plugins ?? shippedPlugins()));
   // An app of a plugin a test added has the common keys and its own; the core reads only the common ones.
+  if (plugins) pluginsOfConfig.set(result.data, plugins);
   return result.data;
 }
 
@@ -228,13 +237,9 @@ export function parseEnv(source: NodeJS.ProcessEnv): Env {
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const env = parseEnv(source);
   const access = loadAccessConfig(env.ACCESS_CONFIG);
-  const usesAutodesk = access.apps.some((app) => app.connector === 'autodesk');
-  if (usesAutodesk && (!env.AUTODESK_CLIENT_ID || !env.AUTODESK_CLIENT_SECRET)) {
-    throw new ConfigError('environment', ['AUTODESK_CLIENT_ID and AUTODESK_CLIENT_SECRET are required because an app uses the autodesk connector']);
-  }
   const plan = PLANS[env.AUTODESK_PLAN];
   const baseUrl = env.AUTODESK_BASE_URL.replace(/\/+$/, '');
-  return {
+  const config: Config = {
     env,
     access,
     mode: env.SLACK_APP_TOKEN ? 'socket' : 'http',
@@ -248,6 +253,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       webhookSecret: env.AUTODESK_WEBHOOK_SECRET,
     },
   };
+  // Each plugin in use says what its apps lack (credentials), all in one line.
+  const problems = usedPlugins(access).flatMap((plugin) => plugin.startupProblems?.(config) ?? []);
+  if (problems.length) throw new ConfigError('environment', problems);
+  return config;
+}
+
+/** The plugins at least one configured app names. */
+export function usedPlugins(config: AccessConfig): readonly AnyConnectorPlugin[] {
+  return pluginsOf(config).filter((plugin) => config.apps.some((app) => app.connector === plugin.kind));
 }
 
 /** The JSON Schema editors use to check access.config.json as it is typed. */

@@ -1,13 +1,13 @@
 /**
  * `GET /metrics` in Prometheus text format, from a registry of this bot's own (never prom-client's global one,
- * so two bots in one process, as in tests, do not mix). What the database knows (requests, items, jobs, the
- * Autodesk budget) is read from SQLite at scrape time, so it is right after a restart and costs nothing
- * between scrapes. What only the wire knows (Slack and Autodesk calls and how they ended) is counted as it
+ * so two bots in one process, as in tests, do not mix). What the database knows (requests, items, jobs, a
+ * connector's budget) is read from SQLite at scrape time, so it is right after a restart and costs nothing
+ * between scrapes. What only the wire knows (Slack and connector calls and how they ended) is counted as it
  * happens:
  * - Slack: the WebClient's `requestInterceptor` counts every HTTP attempt and reads each answer (Slack says
  *   `ok:false` with HTTP 200); attempts that got no answer at all (timeouts, refused connections) come from
  *   Node's `http.client.request.error` diagnostics channel, matched on the Slack API's host.
- * - Autodesk: undici's diagnostics channels, matched on the Autodesk origins, so the connector needs no hook.
+ * - Connectors: each plugin adds its own series through its `metrics` hook (src/connectors/autodesk/metrics.ts).
  * The diagnostics channels are process-wide: two bots in one process talking to the same host would both
  * count each other's failures (tests only; production runs one bot per process).
  */
@@ -15,13 +15,12 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
 import type { WebClientOptions } from '@slack/web-api';
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { Config } from './config.js';
+import { pluginsOf, type Config } from './config.js';
 import type { Db } from './db/connection.js';
 import { jobHealth, OVERDUE_AFTER_MS, type JobHealth } from './health.js';
 import { TERMINAL_STATES } from './requests/model.js';
 import type { Clock } from './util/time.js';
 
-const HOUR_MS = 3_600_000;
 /** Listed even at zero, so a dashboard's series exist before the first item reaches them. */
 const ITEM_STATES = ['awaiting_approval', 'approved', 'in_progress', ...TERMINAL_STATES];
 
@@ -160,70 +159,11 @@ export function createMetrics({ db, clock, settings }: MetricsOptions): Metrics 
     slackFailures.inc({ method: slackMethodOf(request.path), reason: networkReason(error) });
   });
 
-  // ---------------------------------------------------------------- Autodesk
-  let budgetThisScrape: { used: number; remaining: number; pausedMs: number } | undefined;
-  if (settings.access.apps.some((app) => app.connector === 'autodesk')) {
-    const { baseUrl, tokenUrl, perHour } = settings.autodesk;
-    const api = new URL(baseUrl);
-    const token = new URL(tokenUrl);
-    const endpointOf = (request: { origin?: unknown; path?: unknown }): 'api' | 'token' | undefined => {
-      const origin = String(request.origin ?? '');
-      const path = String(request.path ?? '');
-      if (origin === token.origin && path.split('?')[0] === token.pathname) return 'token';
-      return origin === api.origin ? 'api' : undefined;
-    };
-    const calls = new Counter({
-      name: 'accessbot_autodesk_calls_total', help: 'Autodesk HTTP requests by endpoint (api or token) and status (HTTP status, timeout or network)',
-      labelNames: ['endpoint', 'status'], registers: [registry],
-    });
-    const rateLimited = new Counter({ name: 'accessbot_autodesk_rate_limited_total', help: 'Autodesk answers 429 Too Many Requests', registers: [registry] });
-    listen('undici:request:headers', ({ request, response }: { request: { origin?: unknown; path?: unknown }; response: { statusCode: number } }) => {
-      const endpoint = endpointOf(request);
-      if (!endpoint) return;
-      calls.inc({ endpoint, status: String(response.statusCode) });
-      if (response.statusCode === 429) rateLimited.inc();
-    });
-    listen('undici:request:error', ({ request, error }: { request: { origin?: unknown; path?: unknown }; error: Error }) => {
-      const endpoint = endpointOf(request);
-      if (endpoint) calls.inc({ endpoint, status: networkReason(error) });
-    });
-
-    /** The limiter's tables: our calls in the sliding hour, and the server's own count while its window lasts. */
-    const budget = () => (budgetThisScrape ??= readBudget());
-    const readBudget = () => {
-      const now = clock.now();
-      const used = (db.prepare('SELECT COALESCE(SUM(calls), 0) AS n FROM autodesk_calls WHERE second >= ?').get(Math.floor((now - HOUR_MS) / 1000)) as { n: number }).n;
-      const row = db.prepare('SELECT window_end, used, server_limit, paused_until FROM autodesk_budget WHERE id = 1').get() as
-        | { window_end: number; used: number; server_limit: number | null; paused_until: number }
-        | undefined;
-      let remaining = Math.max(0, perHour - used);
-      if (row && row.window_end > now) remaining = Math.min(remaining, Math.max(0, (row.server_limit ?? perHour) - row.used));
-      return { used, remaining, pausedMs: row && row.paused_until > now ? row.paused_until - now : 0 };
-    };
-    new Gauge({
-      name: 'accessbot_autodesk_budget_limit', help: 'Autodesk calls allowed in any trailing hour (plan or AUTODESK_RATE_PER_HOUR)', registers: [registry],
-      collect() {
-        this.set(perHour);
-      },
-    });
-    new Gauge({
-      name: 'accessbot_autodesk_budget_used', help: 'Autodesk calls started in the trailing hour', registers: [registry],
-      collect() {
-        this.set(budget().used);
-      },
-    });
-    new Gauge({
-      name: 'accessbot_autodesk_budget_remaining', help: "Autodesk calls that may still start now: the sliding hour's room, or the server's, whichever is less", registers: [registry],
-      collect() {
-        this.set(budget().remaining);
-      },
-    });
-    new Gauge({
-      name: 'accessbot_autodesk_paused_seconds', help: 'How much longer every Autodesk call is held after a 429 (0 when not paused)', registers: [registry],
-      collect() {
-        this.set(budget().pausedMs / 1000);
-      },
-    });
+  // ---------------------------------------------------------------- the connector plugins' own
+  const scrapeResets: (() => void)[] = [];
+  for (const plugin of pluginsOf(settings.access)) {
+    if (!plugin.metrics || !settings.access.apps.some((app) => app.connector === plugin.kind)) continue;
+    plugin.metrics({ registry, db, clock, settings, listen, networkReason, beforeScrape: (reset) => scrapeResets.push(reset) });
   }
 
   return {
@@ -232,7 +172,7 @@ export function createMetrics({ db, clock, settings }: MetricsOptions): Metrics 
     async scrape() {
       itemsThisScrape = undefined;
       jobsThisScrape = undefined;
-      budgetThisScrape = undefined;
+      for (const reset of scrapeResets) reset();
       return { contentType: registry.contentType, text: await registry.metrics() };
     },
     close() {

@@ -11,6 +11,7 @@
  * client, the job runner or the request service's internals.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import type { Config } from '../config.js';
 import type { AuditEntry } from '../db/audit.js';
@@ -142,6 +143,49 @@ export interface ConnectorDeps<App> {
   slackUserIdOfEmail(email: string): Promise<string | undefined>;
 }
 
+/** What a plugin's `metrics` is given: the bot's own registry and what the core's metrics read with. */
+export interface PluginMetrics {
+  registry: Registry;
+  db: Db;
+  clock: Clock;
+  settings: Pick<Config, 'env' | 'access' | 'autodesk'>;
+  /** Subscribes to a process-wide diagnostics channel until the metrics are closed. */
+  listen: <T>(channel: string, listener: (message: T) => void) => void;
+  /** A bounded label for a call that got no answer: `timeout` or `network`. */
+  networkReason: (error: Error) => string;
+  /** Called before each scrape, to drop what was read for the last one. */
+  beforeScrape: (reset: () => void) => void;
+}
+
+/** The request's options as stored: each plugin field's value under its `optionKey`. */
+export type StoredOptions = Readonly<Record<string, string | string[] | undefined>>;
+
+export interface FormChoice {
+  label: string;
+  value: string;
+}
+
+/** One input of the request form a plugin adds. */
+export interface FormField<App> {
+  /** Its block_id and action_id (SPEC "The request modal"), and the key of its error on the form. */
+  readonly id: string;
+  /** Where its value is stored in the request's options. */
+  readonly optionKey: string;
+  readonly type: 'static_select' | 'multi_static_select' | 'plain_text_input';
+  label(app: App): string;
+  hint?(app: App): string | undefined;
+  /** A select's choices; a select with none is left out of the form. */
+  choices?(app: App): FormChoice[];
+  /** What a single select starts with, and what a submission without a value stores. */
+  initial?(app: App): string | undefined;
+  /** What the choices are called in an error ("Unknown teams: x"); default "choices". */
+  readonly choicesName?: string;
+  /** Read and stored only for onboarding requests. */
+  readonly onboardOnly?: boolean;
+  /** A text field's longest value. */
+  readonly maxLength?: number;
+}
+
 /** A kind of connector: one folder under src/connectors/ and one line in src/connectors/plugins.ts. */
 export interface ConnectorPlugin<Schema extends z.ZodObject = z.ZodObject, Options = never> {
   /** The `connector` value of its apps in access.config.json. */
@@ -151,6 +195,27 @@ export interface ConnectorPlugin<Schema extends z.ZodObject = z.ZodObject, Optio
    * (`appCommon` of src/connectors/app-config.ts); the config's app union is built from these.
    */
   readonly appSchema: Schema;
+  /**
+   * Fields it adds to the request form, as data: the core builds the modal, reads and checks the submission and
+   * stores each value in the request's options under `optionKey`, from where it reaches `FulfillmentItem.options`.
+   * Shown once, worded from the first of its apps in the config (the first the request names, when checked).
+   */
+  readonly fields?: readonly FormField<z.output<Schema>>[];
+  /**
+   * What an approver must read on the card before deciding a request that names one of its apps (the role asked,
+   * what cannot be undone): one section each, in mrkdwn built with src/util/mrkdwn.ts.
+   */
+  cardLines?(app: z.output<Schema>, request: { kind: RequestKind; options: StoredOptions }): Mrkdwn[];
+  /** How its progress lines say an offboarded item ("120/300 deactivated"); "offboarded" when it does not say. */
+  offboardedWord?(app: z.output<Schema>): string;
+  /** What its apps lack to work (credentials), one line each: start-up stops, naming them. Asked only when one is configured. */
+  startupProblems?(settings: Config): string[];
+  /** Values from its settings that logs must never show (a client secret). */
+  secrets?(settings: Config): (string | undefined)[];
+  /** What the start-up line says about it ({ autodeskWebhooks: 'webhooks off: polling' }). */
+  startupNote?(settings: Config): Record<string, string>;
+  /** Adds its own series to /metrics (its API calls, its budget). Called only when one of its apps is configured. */
+  metrics?(hooks: PluginMetrics): void;
   /** One instance serves every app of this kind (they share a token, a rate limit, a directory). */
   create(deps: ConnectorDeps<z.output<Schema>>, options?: Options): Connector;
 }

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { isProtectedEmail, type AccessConfig } from '../config.js';
+import { formFieldsOf, type ResolvedField } from '../connectors/forms.js';
 import { addDaysToDate, dateInZone } from '../util/time.js';
 import type { RequestKind, RequestOptions, Subject } from './model.js';
 
@@ -37,8 +38,8 @@ export interface ModalInput {
   newHireFirstName?: string;
   newHireLastName?: string;
   apps: string[];
-  autodeskRole?: string;
-  autodeskTeams: string[];
+  /** The connector plugins' own fields, by block id: a select's value, a multi-select's values or a text. */
+  fields: Readonly<Record<string, string | string[] | undefined>>;
   effectiveDate?: string;
   /** Onboarding only: when the granted access ends (SPEC block `end_date`). */
   endDate?: string;
@@ -66,6 +67,33 @@ const LISTED_REFUSALS = 10;
 const email = z.email();
 
 const SLACK_SLOW = 'Slack is answering slowly right now, so this could not be checked. Nothing was submitted: please submit again in a minute.';
+
+/** The plugins' fields of the apps asked for, checked against their choices, as the request's options. */
+function readPluginFields(fields: readonly ResolvedField[], values: ModalInput['fields'], kind: RequestKind | undefined, errors: Record<string, string>): RequestOptions {
+  const options: Record<string, string | string[]> = {};
+  for (const field of fields) {
+    if (field.onboardOnly && kind !== 'onboard') continue;
+    const given = values[field.id];
+    const known = (value: string) => field.choices.some((choice) => choice.value === value);
+    if (field.type === 'multi_static_select') {
+      const chosen = Array.isArray(given) ? given : given === undefined ? [] : [given];
+      const unknown = chosen.filter((value) => !known(value));
+      if (unknown.length) errors[field.id] = `Unknown ${field.choicesName}: ${unknown.join(', ')}.`;
+      options[field.optionKey] = chosen;
+    } else if (field.type === 'static_select') {
+      const chosen = (Array.isArray(given) ? given[0] : given) ?? field.initial;
+      if (chosen === undefined) continue;
+      if (!known(chosen)) errors[field.id] = `Choose one of: ${field.choices.map((choice) => choice.label).join(', ')}.`;
+      options[field.optionKey] = chosen;
+    } else {
+      const text = (Array.isArray(given) ? given.join('\n') : given)?.trim();
+      if (!text) continue;
+      if (field.maxLength && text.length > field.maxLength) errors[field.id] = `Keep it under ${field.maxLength} characters (it has ${text.length}).`;
+      options[field.optionKey] = text;
+    }
+  }
+  return options;
+}
 
 /** `Name <name@example.com>`, as mail clients copy addresses, or a bare address; a trailing "," or ";" is dropped. */
 function addressOf(line: string): string {
@@ -221,16 +249,7 @@ export async function validateRequest(config: AccessConfig, input: ModalInput, n
   if (!justification) errors.justification = 'Say why this access should change; approvers read it.';
   else if (justification.length > JUSTIFICATION_MAX) errors.justification = `Keep it under ${JUSTIFICATION_MAX} characters (it has ${justification.length}).`;
 
-  const autodesk = config.apps.find((app) => app.connector === 'autodesk' && input.apps.includes(app.id));
-  const options: RequestOptions = {};
-  if (autodesk?.connector === 'autodesk' && kind === 'onboard') {
-    const role = input.autodeskRole ?? autodesk.defaultRole;
-    if (!(autodesk.roles as string[]).includes(role)) errors.autodesk_role = `Choose one of: ${autodesk.roles.join(', ')}.`;
-    const unknownTeams = input.autodeskTeams.filter((id) => !autodesk.teams.some((team) => team.id === id));
-    if (unknownTeams.length) errors.autodesk_teams = `Unknown teams: ${unknownTeams.join(', ')}.`;
-    options.autodeskRole = role;
-    options.autodeskTeams = input.autodeskTeams;
-  }
+  const options = readPluginFields(formFieldsOf(config, input.apps), input.fields, kind, errors);
 
   if (Object.keys(errors).length) return { ok: false, errors };
   // One item per person and app: the same person picked twice (or as Slack user, e-mail line and new hire) counts once.

@@ -59,10 +59,8 @@ export interface Subject {
   lastName: string | null;
 }
 
-export interface RequestOptions {
-  autodeskRole?: string;
-  autodeskTeams?: string[];
-}
+/** What the connector plugins' form fields gave, each under the field's `optionKey` (src/connectors/forms.ts). */
+export type RequestOptions = Readonly<Record<string, string | string[] | undefined>>;
 
 export interface AccessRequest {
   id: string;

@@ -343,7 +343,8 @@ export function fulfillmentItemOf(deps: RequestDeps, itemId: number): Fulfillmen
     effectiveDate: request.effectiveDate, requesterId: request.requesterId, justification: request.justification,
     approvedBy: approved.map((a) => a.decidedBy!),
     approvedAt: Math.max(0, ...approved.map((a) => a.decidedAt ?? 0)),
-    options: { role: request.options.autodeskRole, teams: request.options.autodeskTeams },
+    // As stored; each plugin parses its own keys with its own schema. `role` is typed for the manual tasks' sake.
+    options: request.options,
   };
 }
 

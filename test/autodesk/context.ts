@@ -153,7 +153,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         kind, requesterId: REQUESTER, appIds: [APP_ID], justification: 'test',
         effectiveDate: opts.effectiveDate ?? dateInZone(clock.now(), 'UTC'),
         subjects: emails.map((email) => ({ slackId: null, email, firstName: 'Test', lastName: 'Person' })),
-        options: { autodeskRole: opts.role, autodeskTeams: opts.teams },
+        options: { role: opts.role, teams: opts.teams },
       });
       const decision = decide(ctx, requestId, APPROVER, 'approve');
       if (!decision.ok) throw new Error(`approval refused: ${decision.reason}`);

@@ -23,7 +23,7 @@ const log = plugins[2];
 const rawConfig = {
   itChannel: IT_CHANNEL,
   itAdmins: [PEOPLE.admin],
-  apps: [{ id: 'notes', name: 'Notes', connector: 'log', label: 'the notebook', approvers: [PEOPLE.manager] }],
+  apps: [{ id: 'notes', name: 'Notes', connector: 'log', label: 'the notebook', shelves: ['left', 'right'], approvers: [PEOPLE.manager] }],
 };
 
 let dir: string;
@@ -55,14 +55,29 @@ after(async () => {
 test('an app of a plugin passed to the wiring is requested, approved and granted through the running bot', async () => {
   await driver.slashCommand(PEOPLE.requester, '');
   const modal = await slack.waitFor(() => slack.openViewOf(PEOPLE.requester, 'access_request'), { description: 'request modal opened' });
-  const submitted = await driver.submitView(PEOPLE.requester, modal, { kind: 'onboard', subjects: [PEOPLE.carol], apps: ['notes'], justification: 'Keeps the design notes' });
+  // The plugin's own fields are in the form, their choices from its app's config, with no change to the core.
+  const blocks = modal.view.blocks as { block_id?: string; label?: { text: string }; element?: { options?: { value: string }[] } }[];
+  const shelf = blocks.find((block) => block.block_id === 'log_shelf');
+  assert.ok(shelf, 'the log plugin\'s shelf field is in the form');
+  assert.equal(shelf.label?.text, 'Notes shelf');
+  assert.deepEqual(shelf.element?.options?.map((option) => option.value), ['left', 'right']);
+  assert.ok(blocks.some((block) => block.block_id === 'log_note'), 'the log plugin\'s note field is in the form');
+  assert.ok(!blocks.some((block) => block.block_id === 'autodesk_role'), 'no Autodesk field without an Autodesk app');
+
+  const submitted = await driver.submitView(PEOPLE.requester, modal, {
+    kind: 'onboard', subjects: [PEOPLE.carol], apps: ['notes'], log_shelf: 'right', log_note: 'Carol <b>&', justification: 'Keeps the design notes',
+  });
   assert.equal(submitted.outcome, 'closed', submitted.body);
   const card = await slack.waitFor(() => slack.messagesTo(PEOPLE.manager).find((m) => m.text.includes('needs a decision')), { description: 'approval card to the manager' });
+  // The plugin's card line, its values escaped like any user text.
+  assert.match(JSON.stringify(card.blocks), /\*Notes goes on shelf\* right · Carol &lt;b&gt;&amp;/);
   assert.equal(log.entries.length, 0, 'nothing is granted before approval');
 
   await driver.clickButton(PEOPLE.manager, card, 'Approve');
   await slack.waitFor(() => log.entries.length > 0, { description: 'the log connector told to grant' });
-  assert.deepEqual(log.entries.map(({ appId, action, email }) => ({ appId, action, email })), [{ appId: 'notes', action: 'grant', email: 'carol@example.com' }]);
+  assert.deepEqual(log.entries.map(({ appId, action, email, options }) => ({ appId, action, email, options })), [
+    { appId: 'notes', action: 'grant', email: 'carol@example.com', options: { shelf: 'right', note: 'Carol <b>&' } },
+  ]);
   const requestId = log.entries[0]!.requestId;
   // The plugin's own config key reached its connector, and its detail reached the requester.
   await slack.waitFor(() => slack.messagesTo(PEOPLE.requester).some((m) => m.text.includes(requestId) && JSON.stringify(m.blocks ?? m.text).includes('written in the notebook')), {

@@ -2,8 +2,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseAccessConfig } from '../../src/config.js';
+import { shippedPlugins } from '../../src/connectors/plugins.js';
 import { MAX_PEOPLE, validateRequest, type ModalInput, type PeopleLookup, type PersonLookup, type SlackPerson } from '../../src/requests/intake.js';
 import { baseConfig } from '../support/harness.js';
+import { logPlugin } from '../support/log-connector/index.js';
 
 const config = parseAccessConfig(baseConfig());
 const now = Date.parse('2026-11-25T12:00:00Z');
@@ -24,14 +26,14 @@ function directory(opts: { unknown?: string[]; unavailable?: string[]; byEmail?:
   };
 }
 const lookup = directory();
-const input = (extra: Partial<ModalInput>): ModalInput => ({ kind: 'onboard', subjects: ['U0BOB'], apps: ['autodesk'], autodeskTeams: [], justification: 'because', ...extra });
+const input = (extra: Partial<ModalInput>): ModalInput => ({ kind: 'onboard', subjects: ['U0BOB'], apps: ['autodesk'], fields: {}, justification: 'because', ...extra });
 
 test('no app, an app removed from the config, and an unknown team are refused on their fields', async () => {
   const none = await validateRequest(config, input({ apps: [] }), now, lookup);
   assert.deepEqual(none.ok ? {} : none.errors, { apps: 'Choose at least one app.' });
   const gone = await validateRequest(config, input({ apps: ['figma'] }), now, lookup);
   assert.match(gone.ok ? '' : gone.errors.apps!, /Not configured any more: figma/);
-  const team = await validateRequest(config, input({ autodeskTeams: ['team-000'] }), now, lookup);
+  const team = await validateRequest(config, input({ fields: { autodesk_teams: ['team-000'] } }), now, lookup);
   assert.match(team.ok ? '' : team.errors.autodesk_teams!, /Unknown teams: team-000/);
 });
 
@@ -52,7 +54,7 @@ test('the same person picked twice, with different e-mail casing, becomes one su
   const result = await validateRequest(config, input({ subjects: ['U0BOB'], newHireEmail: 'U0BOB@EXAMPLE.COM', newHireFirstName: 'B', newHireLastName: 'B' }), now, lookup);
   assert.ok(result.ok);
   assert.equal(result.request.subjects.length, 1);
-  assert.equal(result.request.options.autodeskRole, 'user');
+  assert.equal(result.request.options.role, 'user');
 });
 
 test('more than 500 people are refused on the People field with the count, before any Slack look-up', async () => {
@@ -137,4 +139,21 @@ test('the 500-person limit counts the picker, the e-mail lines and the new hire 
   assert.deepEqual(people.asked, [], 'nobody was looked up');
   const exactly = await validateRequest(config, input({ subjects: ids, subjectEmails: 'a@example.com\nA@example.com\nb@example.com' }), now, people);
   assert.ok(exactly.ok, 'a line repeated counts once: exactly 500');
+});
+
+test("a plugin's own fields are checked and stored by the core, for the kind and apps they apply to", async () => {
+  const plugins = [...shippedPlugins(), logPlugin()];
+  const withLog = parseAccessConfig({ ...baseConfig(), apps: [...baseConfig().apps, { id: 'notes', name: 'Notes', connector: 'log', shelves: ['left', 'right'], approvers: ['U0MANAGER'] }] }, 'access.config.json', plugins);
+  const notes = (extra: Partial<ModalInput>) => input({ apps: ['notes'], ...extra });
+  const attic = await validateRequest(withLog, notes({ fields: { log_shelf: 'attic' } }), now, lookup);
+  assert.deepEqual(attic.ok ? {} : attic.errors, { log_shelf: 'Choose one of: Shelf left, Shelf right.' });
+  const long = await validateRequest(withLog, notes({ fields: { log_note: 'x'.repeat(201) } }), now, lookup);
+  assert.deepEqual(long.ok ? {} : long.errors, { log_note: 'Keep it under 200 characters (it has 201).' });
+  const fine = await validateRequest(withLog, notes({ fields: { log_shelf: 'right', log_note: '  top drawer  ', autodesk_role: 'admin' } }), now, lookup);
+  assert.ok(fine.ok);
+  // Only the fields of the apps asked for are stored: the Autodesk role is not, since Autodesk was not asked.
+  assert.deepEqual(fine.request.options, { shelf: 'right', note: 'top drawer' });
+  const offboard = await validateRequest(withLog, notes({ kind: 'offboard', fields: { log_shelf: 'attic', log_note: 'gone' } }), now, lookup);
+  assert.ok(offboard.ok, 'an onboarding-only field is not read when offboarding');
+  assert.deepEqual(offboard.request.options, { note: 'gone' });
 });

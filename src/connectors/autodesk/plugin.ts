@@ -4,6 +4,8 @@ import { readBodyWithin } from '../../util/http-body.js';
 import type { ConnectorPlugin, HttpRoute } from '../types.js';
 import { autodeskAppSchema } from './config.js';
 import { createAutodeskConnector, type AutodeskConnector, type AutodeskConnectorOptions } from './connector.js';
+import { autodeskCardLines, autodeskFields } from './form.js';
+import { autodeskMetrics } from './metrics.js';
 import { WEBHOOKS_OFF } from './webhook.js';
 
 function sendJson(res: ServerResponse, status: number, body: string): void {
@@ -36,6 +38,14 @@ function webhookRoute(connector: AutodeskConnector, secret: string | undefined, 
 export const autodeskPlugin = {
   kind: 'autodesk',
   appSchema: autodeskAppSchema,
+  fields: autodeskFields,
+  cardLines: autodeskCardLines,
+  offboardedWord: (app) => (app.offboardAction === 'delete' ? 'deleted' : 'deactivated'),
+  startupProblems: ({ env }) =>
+    !env.AUTODESK_CLIENT_ID || !env.AUTODESK_CLIENT_SECRET ? ['AUTODESK_CLIENT_ID and AUTODESK_CLIENT_SECRET are required because an app uses the autodesk connector'] : [],
+  secrets: ({ env }) => [env.AUTODESK_CLIENT_SECRET, env.AUTODESK_WEBHOOK_SECRET],
+  startupNote: ({ env }) => ({ autodeskWebhooks: env.AUTODESK_WEBHOOK_SECRET ? 'on: signed deliveries wake waiting work' : 'webhooks off: polling' }),
+  metrics: autodeskMetrics,
   create(deps, options?: AutodeskConnectorOptions): AutodeskConnector {
     const connector = createAutodeskConnector(deps, options);
     return { ...connector, routes: [webhookRoute(connector, deps.settings.autodesk.webhookSecret, deps.log)] };

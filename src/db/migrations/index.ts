@@ -16,6 +16,7 @@ import { sql as itemPreviews } from './011_item_previews.js';
 import { sql as personReports } from './012_person_reports.js';
 import { sql as tasksByHand } from './013_tasks_by_hand.js';
 import { sql as itemEndDates } from './014_item_end_dates.js';
+import { sql as requestOptions } from './015_request_options.js';
 
 export const migrations: { version: number; name: string; sql: string }[] = [
   { version: 1, name: 'core', sql: core },
@@ -32,4 +33,5 @@ export const migrations: { version: number; name: string; sql: string }[] = [
   { version: 12, name: 'person_reports', sql: personReports },
   { version: 13, name: 'tasks_by_hand', sql: tasksByHand },
   { version: 14, name: 'item_end_dates', sql: itemEndDates },
+  { version: 15, name: 'request_options', sql: requestOptions },
 ];

@@ -1,6 +1,7 @@
 /** The request modal (block ids fixed by SPEC "The request modal") and the deny-reason modal. */
 import type { KnownBlock, View } from '@slack/types';
 import type { AccessConfig } from '../../config.js';
+import { formFieldsOf, type ResolvedField } from '../../connectors/forms.js';
 import { MAX_PEOPLE } from '../../requests/intake.js';
 import type { RequestKind } from '../../requests/model.js';
 import { escapeMrkdwn, mrkdwn } from '../../util/mrkdwn.js';
@@ -21,9 +22,17 @@ function input(blockId: string, label: string, element: Record<string, unknown>,
   } as KnownBlock;
 }
 
+/** A field a connector plugin adds, as data: always optional, since it matters only for some apps and kinds. */
+function pluginInput(field: ResolvedField): KnownBlock {
+  const opts = { optional: true, hint: field.hint };
+  const choices = field.choices.map((choice) => option(choice.label, choice.value));
+  if (field.type === 'plain_text_input') return input(field.id, field.label, { type: 'plain_text_input', ...(field.maxLength ? { max_length: field.maxLength } : {}) }, opts);
+  const initial = choices.find((choice) => choice.value === field.initial);
+  return input(field.id, field.label, { type: field.type, options: choices, ...(initial && field.type === 'static_select' ? { initial_option: initial } : {}) }, opts);
+}
+
 export function requestModal(config: AccessConfig, today: string, kind?: RequestKind): View {
   const kinds = [option('Onboard (give access)', 'onboard'), option('Offboard (remove access)', 'offboard')];
-  const autodesk = config.apps.find((app) => app.connector === 'autodesk');
   const blocks: KnownBlock[] = [
     input('kind', 'What do you need?', {
       type: 'static_select', options: kinds, ...(kind ? { initial_option: kinds[kind === 'onboard' ? 0 : 1] } : {}),
@@ -43,21 +52,7 @@ export function requestModal(config: AccessConfig, today: string, kind?: Request
     input('new_hire_last_name', 'New hire last name', { type: 'plain_text_input' }, { optional: true }),
     input('apps', 'Apps', { type: 'multi_static_select', options: config.apps.map((app) => option(app.name, app.id)) }),
   ];
-  if (autodesk?.connector === 'autodesk') {
-    const roles = autodesk.roles.map((role) => option(role, role));
-    blocks.push(
-      input('autodesk_role', `${autodesk.name} role`, { type: 'static_select', options: roles, initial_option: roles[autodesk.roles.indexOf(autodesk.defaultRole)] }, {
-        optional: true, hint: `Onboarding to ${autodesk.name} only.`,
-      }),
-    );
-    if (autodesk.teams.length) {
-      blocks.push(
-        input('autodesk_teams', `${autodesk.name} teams`, { type: 'multi_static_select', options: autodesk.teams.map((team) => option(team.name, team.id)) }, {
-          optional: true, hint: 'Joined once the person has accepted the invitation.',
-        }),
-      );
-    }
-  }
+  for (const field of formFieldsOf(config)) blocks.push(pluginInput(field));
   blocks.push(
     input('effective_date', 'Effective date', { type: 'datepicker', initial_date: today }, { hint: 'Offboarding waits for this date.' }),
     input('end_date', 'End date', { type: 'datepicker' }, { optional: true, hint: endDateHint(config) }),

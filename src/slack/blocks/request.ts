@@ -2,6 +2,7 @@
 import type { KnownBlock } from '@slack/types';
 import { formatDistance } from 'date-fns';
 import { appById, approvalStepsOf, type AccessConfig } from '../../config.js';
+import { cardLinesOf, offboardedWordOf } from '../../connectors/forms.js';
 import { STATE_LABEL, isCancellable, isOpenRequest, subjectLabel, type Approval, type Item, type RequestDetail } from '../../requests/model.js';
 import type { StoredPreview } from '../../requests/previews.js';
 import { escapeMrkdwn, joinMrkdwn, mention, mrkdwn, trustedMrkdwn, type Mrkdwn } from '../../util/mrkdwn.js';
@@ -35,10 +36,7 @@ export function progressLine(config: AccessConfig, detail: RequestDetail, appId:
   const failed = items.filter((item) => item.state === 'failed').length;
   const denied = items.filter((item) => item.state === 'denied').length;
   const cancelled = items.filter((item) => item.state === 'cancelled').length;
-  const verb =
-    detail.request.kind === 'onboard' ? 'onboarded'
-      : app?.connector === 'autodesk' ? (app.offboardAction === 'delete' ? 'deleted' : 'deactivated')
-        : 'offboarded';
+  const verb = detail.request.kind === 'onboard' ? 'onboarded' : app ? offboardedWordOf(config, app) : 'offboarded';
   const parts = [`${done}/${items.length} ${verb}`];
   if (failed) parts.push(`${failed} failed`);
   if (denied) parts.push(`${denied} denied`);
@@ -110,21 +108,7 @@ function requestSummary(config: AccessConfig, detail: RequestDetail): KnownBlock
     header(`${kindWord(detail)} request ${request.id}`),
     { type: 'section', fields: fields.map((text) => ({ type: 'mrkdwn', text })) },
   ];
-  const autodesk = appIds.map((id) => appOf(config, id)).find((app) => app?.connector === 'autodesk');
-  if (autodesk?.connector === 'autodesk') {
-    if (request.kind === 'onboard') {
-      const teams = (request.options.autodeskTeams ?? []).map((id) => autodesk.teams.find((team) => team.id === id)?.name ?? id);
-      blocks.push(section(mrkdwn`*${escapeMrkdwn(autodesk.name)} role:* ${escapeMrkdwn(request.options.autodeskRole ?? autodesk.defaultRole)}   *Teams:* ${escapeMrkdwn(teams.length ? teams.join(', ') : 'none')}`));
-    } else {
-      blocks.push(
-        section(
-          autodesk.offboardAction === 'delete'
-            ? mrkdwn`:warning: *${escapeMrkdwn(autodesk.name)}: this is a hard, irreversible delete.* The account and its data are removed for good.`
-            : mrkdwn`:warning: *${escapeMrkdwn(autodesk.name)} deactivation cannot be undone through the API* (reactivation needs an Autodesk support case).`,
-        ),
-      );
-    }
-  }
+  blocks.push(...cardLinesOf(config, appIds, request).map(section));
   const more = subjects.length > 40 ? mrkdwn`, …and ${subjects.length - 40} more` : mrkdwn``;
   blocks.push(...sections(mrkdwn`*Who* (${subjects.length})\n${joinMrkdwn(subjects.slice(0, 40).map(subjectLabel), ', ')}${more}`));
   blocks.push(...quotedSections(mrkdwn`Why`, escapeMrkdwn(request.justification)));

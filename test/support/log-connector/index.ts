@@ -5,20 +5,40 @@
  */
 import { z } from 'zod';
 import { appCommon } from '../../../src/connectors/app-config.js';
-import type { ConnectorPlugin, FulfillmentItem, Outcome } from '../../../src/connectors/types.js';
+import type { ConnectorPlugin, FormField, FulfillmentItem, Outcome } from '../../../src/connectors/types.js';
+import { escapeMrkdwn, mrkdwn } from '../../../src/util/mrkdwn.js';
 
 export const logAppSchema = z.strictObject({
   ...appCommon,
   connector: z.literal('log').describe('Test only: records grants and revokes'),
   /** Its own key, to show a plugin's config reaches its connector parsed. */
   label: z.string().min(1).default('the log'),
+  /** Offered in the form's `log_shelf` field: a plugin's choices come from its own config. */
+  shelves: z.array(z.string().min(1)).min(1).default(['top', 'bottom']),
 });
+
+type LogApp = z.output<typeof logAppSchema>;
+
+/** What its form fields store, parsed by its own schema before the connector uses it. */
+export const logItemOptions = z.object({ shelf: z.string().optional(), note: z.string().optional() });
+
+const logFields: readonly FormField<LogApp>[] = [
+  {
+    id: 'log_shelf', optionKey: 'shelf', type: 'static_select', onboardOnly: true, choicesName: 'shelves',
+    label: (app) => `${app.name} shelf`,
+    choices: (app) => app.shelves.map((shelf) => ({ label: `Shelf ${shelf}`, value: shelf })),
+    initial: (app) => app.shelves[0],
+  },
+  { id: 'log_note', optionKey: 'note', type: 'plain_text_input', label: () => 'Note for the log', maxLength: 200 },
+];
 
 export interface LogEntry {
   appId: string;
   action: 'grant' | 'revoke';
   email: string;
   requestId: string;
+  /** The form's fields, as the connector parsed them. */
+  options: z.output<typeof logItemOptions>;
 }
 
 /** A plugin whose connector appends to `entries` (one list per plugin instance, so tests do not share it). */
@@ -27,10 +47,15 @@ export function logPlugin(entries: LogEntry[] = []) {
     kind: 'log',
     appSchema: logAppSchema,
     entries,
+    fields: logFields,
+    cardLines: (app, request) => {
+      const asked = logItemOptions.parse(request.options);
+      return [mrkdwn`*${escapeMrkdwn(app.name)} goes on shelf* ${escapeMrkdwn(asked.shelf ?? '(none)')}${asked.note ? mrkdwn` · ${escapeMrkdwn(asked.note)}` : mrkdwn``}`];
+    },
     create(deps) {
       const record = (action: LogEntry['action']) => async (item: FulfillmentItem): Promise<Outcome> => {
         const app = deps.apps.find((each) => each.id === item.appId)!;
-        entries.push({ appId: item.appId, action, email: item.subject.email, requestId: item.requestId });
+        entries.push({ appId: item.appId, action, email: item.subject.email, requestId: item.requestId, options: logItemOptions.parse(item.options) });
         deps.audit({ actor: 'accessbot', action: `log.${action}`, requestId: item.requestId, itemId: item.itemId, appId: item.appId });
         return { state: 'completed', detail: `written in ${app.label}` };
       };

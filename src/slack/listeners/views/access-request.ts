@@ -1,5 +1,7 @@
 /** Submission of the request modal: field errors back on the form, or the request stored and routed. */
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
+import type { AccessConfig } from '../../../config.js';
+import { formFieldIdsOf } from '../../../connectors/forms.js';
 import type { AppContext } from '../../../context.js';
 import { validateRequest, type ModalInput } from '../../../requests/intake.js';
 import { submitRequest } from '../../../requests/service.js';
@@ -8,7 +10,7 @@ import type { PeopleDirectory } from '../../people.js';
 
 type Values = ViewSubmitAction['view']['state']['values'];
 
-function readModal(values: Values): ModalInput {
+function readModal(config: AccessConfig, values: Values): ModalInput {
   const field = (block: string) => values[block]?.[block];
   const text = (block: string) => field(block)?.value ?? undefined;
   return {
@@ -19,8 +21,10 @@ function readModal(values: Values): ModalInput {
     newHireFirstName: text('new_hire_first_name'),
     newHireLastName: text('new_hire_last_name'),
     apps: (field('apps')?.selected_options ?? []).map((option) => option.value),
-    autodeskRole: field('autodesk_role')?.selected_option?.value,
-    autodeskTeams: (field('autodesk_teams')?.selected_options ?? []).map((option) => option.value),
+    fields: Object.fromEntries(formFieldIdsOf(config).map((id) => {
+      const value = field(id);
+      return [id, value?.selected_options ? value.selected_options.map((option) => option.value) : (value?.selected_option?.value ?? value?.value ?? undefined)];
+    })),
     effectiveDate: field('effective_date')?.selected_date ?? undefined,
     endDate: field('end_date')?.selected_date ?? undefined,
     justification: text('justification'),
@@ -37,7 +41,7 @@ export function accessRequestSubmission(ctx: AppContext, people: PeopleDirectory
   return async ({ ack, body, view, logger }: SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs) => {
     const deadline = ctx.clock.now() + LOOKUP_BUDGET_MS;
     const lookup = people.lookupUntil(deadline);
-    const input = readModal(view.state.values);
+    const input = readModal(ctx.config, view.state.values);
     let result;
     try {
       // The first steps open with their user groups' members of this moment (the last read ones if Slack is slow).
