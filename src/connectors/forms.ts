@@ -2,7 +2,7 @@
  * What the plugins add to the request form and the approval card, read from the plugins a config was parsed with:
  * the core's modal builder, intake and card know fields and lines only as this data, never an app kind.
  */
-import { pluginsOf, type AccessConfig, type AppConfig } from '../config.js';
+import { appById, pluginsOf, type AccessConfig, type AppConfig } from '../config.js';
 import type { RequestKind } from '../requests/model.js';
 import type { Mrkdwn } from '../util/mrkdwn.js';
 import type { AnyConnectorPlugin, FormChoice, FormField, StoredOptions } from './types.js';
@@ -54,7 +54,7 @@ export function formFieldIdsOf(config: AccessConfig): string[] {
 
 /** The card lines the plugins give for a request naming `appIds`: per plugin, for the first of its apps named. */
 export function cardLinesOf(config: AccessConfig, appIds: readonly string[], request: { kind: RequestKind; options: StoredOptions }): Mrkdwn[] {
-  const apps = appIds.map((id) => config.apps.find((app) => app.id === id)).filter((app): app is AppConfig => app !== undefined);
+  const apps = appIds.map((id) => appById(config, id)).filter((app): app is AppConfig => app !== undefined);
   return pluginsOf(config).flatMap((plugin) => {
     const app = apps.find((candidate) => candidate.connector === plugin.kind);
     return app && plugin.cardLines ? plugin.cardLines(app, request) : [];

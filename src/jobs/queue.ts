@@ -68,6 +68,14 @@ export function enqueue<K extends JobKind>(db: Db, now: number, job: JobType<K>,
   return db.inTransaction ? run() : db.transaction(run).immediate();
 }
 
+/**
+ * Frees a `once` key for a new job: the jobs holding it keep running, under a retired name. For work that must be
+ * done again from the start (an item whose approval was reopened gets a fresh fulfillment when re-approved).
+ */
+export function retireKey(db: Db, now: number, key: string): void {
+  db.prepare("UPDATE jobs SET key = key || ':retired:' || ? WHERE key = ?").run(now, key);
+}
+
 /** Cancels queued jobs with this key (a reminder whose task is done). A running one finishes its attempt. */
 export function cancelJobs(db: Db, now: number, key: string): number {
   return db.prepare("UPDATE jobs SET state = 'cancelled', updated_at = ? WHERE key = ? AND state = 'queued'").run(now, key).changes;

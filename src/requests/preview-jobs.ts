@@ -8,6 +8,7 @@ import type { PreviewChanged } from '../connectors/preview.js';
 import { writeAudit } from '../db/audit.js';
 import { inTransaction } from '../db/connection.js';
 import { PermanentError } from '../jobs/errors.js';
+import { retireKey } from '../jobs/queue.js';
 import type { JobRunner } from '../jobs/runner.js';
 import { escapeMrkdwn, mrkdwn } from '../util/mrkdwn.js';
 import { eligibleApprovers } from './model.js';
@@ -86,7 +87,7 @@ export function askApproversAgain(deps: RequestDeps, itemId: number, changed: Pr
     if (!transition(deps, item, 'awaiting_approval', now, 'accessbot', { detail, stepIndex: last.stepIndex })) return false;
     storePreview(deps.db, changed.current);
     // The running fulfillment job holds the item's job key; the re-approval must be able to queue a new one under it.
-    deps.db.prepare("UPDATE jobs SET key = key || ':superseded:' || ? WHERE key = ?").run(now, `fulfill:${itemId}`);
+    retireKey(deps.db, now, `fulfill:${itemId}`);
     writeAudit(deps.db, now, {
       actor: 'accessbot', action: 'item.preview_changed', requestId: item.requestId, itemId, appId: item.appId,
       detail: { previewed: changed.previewed, found: changed.current, reopenedStep: last.stepIndex },

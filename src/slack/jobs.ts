@@ -20,7 +20,7 @@ import { approvalCard, failureAlert, requesterStatus, type Rendered } from './bl
 import { permanentSlackError, slackCall } from './errors.js';
 import { SLACK_JOB } from './kinds.js';
 import { noticeBlocks, noticeText } from './notices.js';
-import { lastFailureChoice } from '../tasks/by-hand.js';
+import { lastFailureChoice } from '../requests/by-hand.js';
 import { appsWithFailureAlerts, cardRecipients, failureAlertPurpose, recordPosted, recordUpdated, storedMessage } from './outbox.js';
 
 export { slackCall };

@@ -2,7 +2,7 @@
 import { appById, type AccessConfig } from '../config.js';
 import { STATE_LABEL, subjectLabel, type DecisionRefusal, type Item, type ItemState } from '../requests/model.js';
 import type { CancelRefusal, RetryRefusal } from '../requests/service.js';
-import type { ByHandResult } from '../tasks/by-hand.js';
+import type { ByHandResult } from '../requests/by-hand.js';
 import { escapeMrkdwn, joinMrkdwn, mention, mrkdwn, trustedMrkdwn, type Mrkdwn } from '../util/mrkdwn.js';
 import { formatTime } from './blocks/common.js';
 import type { FailureChoice } from './blocks/request.js';

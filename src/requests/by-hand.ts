@@ -9,11 +9,11 @@ import { isProtectedEmail } from '../config.js';
 import { writeAudit } from '../db/audit.js';
 import { inTransaction } from '../db/connection.js';
 import { PermanentError } from '../jobs/errors.js';
-import { failedItemIds, getItem, updateItemState } from '../requests/repository.js';
-import { afterChange, fulfillmentItemOf, transition, type RequestDeps } from '../requests/service.js';
+import { failedItemIds, getItem, updateItemState } from './repository.js';
+import { afterChange, fulfillmentItemOf, transition, type RequestDeps } from './service.js';
 import { mention, mrkdwn } from '../util/mrkdwn.js';
-import { taskOfItem } from './repository.js';
-import { createTask, type TaskDeps } from './service.js';
+import { taskOfItem } from '../tasks/repository.js';
+import { createTask, type TaskDeps } from '../tasks/service.js';
 
 export type ByHandRefusal =
   /** `allowed`: the IT admins, who may. */
@@ -25,7 +25,7 @@ export type ByHandResult =
   | { ok: true; tasks: { taskId: number; assignee: string }[]; skipped: { email: string; why: 'protected' | 'no_assignee' }[] }
   | ({ ok: false } & ByHandRefusal);
 
-export function finishByHand(deps: RequestDeps & TaskDeps, requestId: string, appId: string, actor: string): ByHandResult {
+export function finishByHand(deps: RequestDeps & { tasks: TaskDeps }, requestId: string, appId: string, actor: string): ByHandResult {
   if (!deps.itAdmins.has(actor)) return { ok: false, reason: 'not_allowed', allowed: deps.itAdmins.members() };
   const now = deps.clock.now();
   const result = inTransaction(deps.db, (): ByHandResult => {
@@ -46,7 +46,7 @@ export function finishByHand(deps: RequestDeps & TaskDeps, requestId: string, ap
         // One savepoint per item: one that cannot become a task stays failed without undoing the others.
         inTransaction(deps.db, () => {
           transition(deps, item, 'in_progress', now, actor, { detail: mrkdwn`being finished by hand, asked by ${mention(actor)}` });
-          const created = createTask(deps, fulfillmentItemOf(deps, id)!, byHand);
+          const created = createTask(deps.tasks, fulfillmentItemOf(deps, id)!, byHand);
           if (created.state !== 'open') throw new Error(`task of item ${id} did not open: ${created.state}`);
           const taskId = taskOfItem(deps.db, id)!.id;
           updateItemState(deps.db, id, 'in_progress', 'in_progress', now, {
@@ -68,7 +68,7 @@ export function finishByHand(deps: RequestDeps & TaskDeps, requestId: string, ap
 }
 
 /** What IT last chose about an app's failed items of a request, for the alert once nothing is failed any more. */
-export function lastFailureChoice(deps: Pick<TaskDeps, 'db'>, requestId: string, appId: string): { choice: 'retry' | 'by_hand'; by: string; at: number } | undefined {
+export function lastFailureChoice(deps: Pick<RequestDeps, 'db'>, requestId: string, appId: string): { choice: 'retry' | 'by_hand'; by: string; at: number } | undefined {
   const row = deps.db
     .prepare("SELECT action, actor, at FROM audit WHERE request_id = ? AND app_id = ? AND action IN ('request.retried', 'request.by_hand') ORDER BY id DESC LIMIT 1")
     .get(requestId, appId) as { action: string; actor: string; at: number } | undefined;
