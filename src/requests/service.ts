@@ -411,6 +411,20 @@ function nothingToCancel(deps: RequestDeps, detail: RequestDetail): CancelRefusa
   return { ok: false, requestId: id, reason: 'nothing_to_cancel', open: countStates(open), all: countStates(detail.items), cancelledBy: cancelled?.actor ?? null };
 }
 
+/** A failed item an IT admin turned into a task (src/requests/by-hand.ts), not done yet. */
+function beingFinishedByHand(deps: Pick<RequestDeps, 'db'>, item: Item): boolean {
+  return item.state === 'in_progress' && taskOfItem(deps.db, item.id)?.byHand != null;
+}
+
+/**
+ * Whether cancelling the request now would still stop this item: the one rule `cancelRequest` acts on and the
+ * requester's Cancel button is shown by. An item being finished by hand is a person's task, whatever its app's
+ * connector, so it is withdrawn like a manual one.
+ */
+export function cancelWouldStop(deps: Pick<RequestDeps, 'db' | 'connectors'>, item: Item): boolean {
+  return isCancellable(item, beingFinishedByHand(deps, item) ? 'manual' : deps.connectors.get(item.appId)?.type);
+}
+
 /**
  * The requester, or an IT admin, withdraws what has not been done yet: items awaiting approval, approved ones
  * waiting for their date, and manual tasks nobody has done. Pending steps end cancelled (the cards lose their
@@ -428,10 +442,9 @@ export function cancelRequest(deps: RequestDeps, requestId: string, actor: strin
     }
     const cancelled: Item[] = [];
     for (const item of detail.items) {
+      if (!cancelWouldStop(deps, item)) continue;
       const connector = connectorOf(deps, item.appId);
-      // A failed item being finished by hand is a person's task, whatever its connector: withdrawn like a manual one.
-      const byHand = item.state === 'in_progress' && taskOfItem(deps.db, item.id)?.byHand != null;
-      if (!isCancellable(item, byHand ? 'manual' : connector?.type)) continue;
+      const byHand = beingFinishedByHand(deps, item);
       // A task is withdrawn first: one done meanwhile keeps its item, which completes as usual.
       if (item.state === 'in_progress' && !(byHand ? deps.tasks !== undefined && withdrawTask(deps.tasks, item.id, actor) : connector?.withdraw?.(item.id, actor))) continue;
       if (!transition(deps, item, 'cancelled', now, actor, { detail: mrkdwn`cancelled by ${mention(actor)}` })) continue;

@@ -15,6 +15,7 @@ import { REQUEST_JOB, type NoticeJob } from '../requests/notices.js';
 import { peopleFacts } from '../requests/people.js';
 import { channelMention, escapeMrkdwn, joinMrkdwn, mention, mrkdwn, quoteLines, trustedMrkdwn, type Mrkdwn } from '../util/mrkdwn.js';
 import { getRequestDetail, requestsAwaiting, requestsOf } from '../requests/repository.js';
+import { cancelWouldStop } from '../requests/service.js';
 import { homeView } from './blocks/home.js';
 import { approvalCard, failureAlert, requesterStatus, type Rendered } from './blocks/request.js';
 import { permanentSlackError, slackCall } from './errors.js';
@@ -78,7 +79,7 @@ async function syncRequestMessages(ctx: AppContext, requestId: string): Promise<
     const note = `Nobody listed may decide this step (the requester and the people concerned cannot approve themselves, and one person decides one step), so the IT admins decide: ${admins}.`;
     await upsert('it_approval_card', config.itChannel, approvalCard(config, detail, { shared: itPending, who }, note));
   }
-  await upsert('requester_status', detail.request.requesterId, requesterStatus(config, detail, ctx.clock.now()));
+  await upsert('requester_status', detail.request.requesterId, requesterStatus(config, detail, ctx.clock.now(), detail.items.some((item) => cancelWouldStop(ctx, item))));
   const appsWithAlerts = new Set(appsWithFailureAlerts(ctx.db, requestId));
   for (const item of detail.items) if (item.state === 'failed') appsWithAlerts.add(item.appId);
   for (const appId of appsWithAlerts) await upsert(failureAlertPurpose(appId), config.itChannel, failureAlert(config, detail, appId, lastFailureChoice(ctx, requestId, appId)));

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Harness, PEOPLE, IT_CHANNEL } from '../support/harness.js';
 import { cardFor, dmsTo, hasButtons, itemStates, requestAccess } from '../support/flows.js';
+import type { SandboxMessage } from '../../src/sandboxes/slack/server.js';
 
 let h: Harness;
 before(async () => {
@@ -86,5 +87,23 @@ describe('Do it by hand on a failed item', () => {
     await h.slack.waitFor(() => itemStates(h, id)[0] === 'cancelled', { description: 'item cancelled' });
     assert.equal(tasksOf(id)[0]!.state, 'cancelled');
     await h.slack.waitFor(() => JSON.stringify(dm.blocks).includes('Withdrawn') && !hasButtons(dm), { description: 'task DM withdrawn' });
+  });
+
+  test("the requester's status offers Cancel while the item is finished by hand; clicking it withdraws the task and tells the assignee", async () => {
+    const { id, alert } = await failedOnboarding(PEOPLE.bob, 'bob.builder@example.com');
+    const status = () => h.slack.messagesTo(PEOPLE.requester).find((m) => m.text === `Your onboarding request ${id}`);
+    const hasCancel = (m: SandboxMessage) => JSON.stringify(m.blocks).includes('"Cancel request"');
+    // Failed, nothing can be stopped: no Cancel (the status message is brought up to date after the alert's change).
+    await h.slack.waitFor(() => status() && !hasCancel(status()!) && JSON.stringify(status()!.blocks).includes('failed'), { description: 'failed status without Cancel' });
+    await h.driver.clickButton(PEOPLE.admin, alert, 'Do it by hand');
+    const dm = await h.slack.waitFor(() => taskDm(id), { description: 'task DM' });
+    // Once it is a person's task again, cancelling would stop it, so the button is back.
+    const withCancel = await h.slack.waitFor(() => (JSON.stringify(status()?.blocks).includes('being finished by hand') && hasCancel(status()!) ? status() : undefined), { description: 'Cancel on the by-hand item' });
+    await h.driver.clickButton(PEOPLE.requester, withCancel, 'Cancel request');
+    await h.slack.waitFor(() => itemStates(h, id)[0] === 'cancelled', { description: 'item cancelled' });
+    assert.equal(tasksOf(id)[0]!.state, 'cancelled');
+    await h.slack.waitFor(() => dmsTo(h, PEOPLE.admin).some((t) => t.includes('is withdrawn') && t.includes(`cancelled request ${id}`)), { description: 'assignee told' });
+    await h.slack.waitFor(() => JSON.stringify(dm.blocks).includes('Withdrawn') && !hasButtons(dm), { description: 'task DM withdrawn' });
+    await h.slack.waitFor(() => !hasCancel(withCancel), { description: 'Cancel gone once nothing is left to stop' });
   });
 });

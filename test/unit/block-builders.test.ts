@@ -98,26 +98,24 @@ describe('approval card', () => {
 });
 
 describe("requester's status", () => {
-  test('offers Cancel while something can still be stopped, and not once every item is finished', () => {
-    const waiting = requesterStatus(config, request(), 0);
+  test('offers Cancel exactly when the request service says cancelling would still stop something', () => {
+    // Which items cancelling stops is cancelWouldStop's (test/unit/model.test.ts, test/e2e/by-hand.test.ts).
+    const waiting = requesterStatus(config, request(), 0, true);
     assert.deepEqual(buttons(waiting.blocks).map((b) => b.text), ['Cancel request']);
     assert.equal(buttons(waiting.blocks)[0]!.value, 'AR-BLOCKS1');
-    const finished = requesterStatus(config, request({ items: [{ state: 'completed' }, { state: 'denied' }] }), 0);
-    assert.deepEqual(buttons(finished.blocks), []);
-    // An API call underway is not undone, so an Autodesk item in progress leaves nothing to cancel.
-    const underway = requesterStatus(config, request({ appId: 'autodesk', items: [{ state: 'in_progress' }] }), 0);
+    const underway = requesterStatus(config, request({ appId: 'autodesk', items: [{ state: 'in_progress' }] }), 0, false);
     assert.deepEqual(buttons(underway.blocks), []);
   });
 
   test('shows live progress once work started, per app, in the verbs of the app', () => {
     const bulk = request({ kind: 'offboard', appId: 'autodesk', items: [...many(120, 'completed'), ...many(2, 'failed'), ...many(178, 'in_progress')], approvals: [{ state: 'approved', decidedBy: 'U0OWNER3', decidedAt: 1 }] });
     assert.equal(progressLine(config, bulk, 'autodesk'), 'Autodesk: 120/300 deactivated, 2 failed');
-    const status = requesterStatus(config, bulk, 0);
+    const status = requesterStatus(config, bulk, 0, false);
     assert.deepEqual(validateBlocks(status.blocks, 'message'), []);
     assert.ok(status.blocks.length <= 50, `${status.blocks.length} blocks`);
     assert.match(textOf(status.blocks), /\*Progress\*\\nAutodesk: 120\/300 deactivated, 2 failed/);
     assert.equal(progressLine(config, request({ items: [{ state: 'completed' }, { state: 'cancelled' }] }), 'axure'), 'Axure RP: 1/2 onboarded, 1 cancelled');
-    assert.ok(!textOf(requesterStatus(config, request(), 0).blocks).includes('*Progress*'), 'no progress while it waits for approval');
+    assert.ok(!textOf(requesterStatus(config, request(), 0, true).blocks).includes('*Progress*'), 'no progress while it waits for approval');
   });
 });
 

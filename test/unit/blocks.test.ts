@@ -114,7 +114,7 @@ describe('request builders', () => {
       items: [{ state: 'denied', detail: escapeMrkdwn(`denied: ${EVIL}`) }, { id: 2, state: 'failed', detail: escapeMrkdwn(`autodesk: invite: 400 ${EVIL}`) }],
       approvals: [{ state: 'denied', decidedBy: 'U0OWNER3', decidedAt: 1_700_000_000_000, reason: EVIL }],
     });
-    const status = requesterStatus(config, denied, 0);
+    const status = requesterStatus(config, denied, 0, false);
     const alert = failureAlert(config, denied, 'axure');
     for (const rendered of [status, alert, approvalCard(config, denied)]) {
       assert.deepEqual(validateBlocks(rendered.blocks, 'message'), []);

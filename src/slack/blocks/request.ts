@@ -3,7 +3,7 @@ import type { KnownBlock } from '@slack/types';
 import { formatDistance } from 'date-fns';
 import { appById, approvalStepsOf, type AccessConfig } from '../../config.js';
 import { cardLinesOf, offboardedWordOf } from '../../connectors/forms.js';
-import { STATE_LABEL, isCancellable, isOpenRequest, subjectLabel, type Approval, type Item, type RequestDetail } from '../../requests/model.js';
+import { STATE_LABEL, isOpenRequest, subjectLabel, type Approval, type Item, type RequestDetail } from '../../requests/model.js';
 import type { StoredPreview } from '../../requests/previews.js';
 import { escapeMrkdwn, joinMrkdwn, mention, mrkdwn, trustedMrkdwn, type Mrkdwn } from '../../util/mrkdwn.js';
 import { context, contexts, formatTime, header, quotedSections, section, sections, sectionsOfLines } from './common.js';
@@ -246,8 +246,8 @@ export function approvalCard(config: AccessConfig, detail: RequestDetail, button
 }
 
 /** Cancel stays on the requester's message while something in the request would still be stopped by it. */
-function cancelButton(config: AccessConfig, detail: RequestDetail): KnownBlock[] {
-  if (!detail.items.some((item) => isCancellable(item, appOf(config, item.appId)?.connector))) return [];
+function cancelButton(detail: RequestDetail, canCancel: boolean): KnownBlock[] {
+  if (!canCancel) return [];
   const { id } = detail.request;
   return [{
     type: 'actions',
@@ -264,8 +264,12 @@ function cancelButton(config: AccessConfig, detail: RequestDetail): KnownBlock[]
   }];
 }
 
-/** The requester's own message about the request, kept current (and re-rendered at each approval reminder). */
-export function requesterStatus(config: AccessConfig, detail: RequestDetail, now: number): Rendered {
+/**
+ * The requester's own message about the request, kept current (and re-rendered at each approval reminder).
+ * `canCancel`: whether cancelling would still stop an item (`cancelWouldStop` in src/requests/service.ts, which
+ * needs the database: an item being finished by hand is told apart by its task).
+ */
+export function requesterStatus(config: AccessConfig, detail: RequestDetail, now: number, canCancel: boolean): Rendered {
   const lines = detail.items.map((item) => itemLine(config, item));
   return {
     text: escapeMrkdwn(`Your ${kindWord(detail).toLowerCase()} request ${detail.request.id}`),
@@ -273,7 +277,7 @@ export function requesterStatus(config: AccessConfig, detail: RequestDetail, now
       section(mrkdwn`*${escapeMrkdwn(`Your ${kindWord(detail).toLowerCase()} request ${detail.request.id}`)}* (effective ${escapeMrkdwn(detail.request.effectiveDate)}${untilText(detail)})`),
       ...statusBlocks(config, detail, now),
       ...sectionsOfLines(lines, 40),
-      ...cancelButton(config, detail),
+      ...cancelButton(detail, canCancel),
       // A finished offboarding with something done: the Report button shows each person's report across all apps.
       ...(detail.request.kind === 'offboard' && !isOpenRequest(detail) && detail.items.some((item) => item.state === 'completed') ? [reportButton(detail.request.id)] : []),
     ],
