@@ -3,6 +3,7 @@
  * carries exactly the blocks the bot sent (read from the Slack sandbox's recorded calls, so whatever a card holds
  * today is what the link shows: nothing about a card's shape is assumed here).
  */
+import { LEAVER_JUSTIFICATION } from '../requests/leavers.js';
 import type { RecordedCall } from '../sandboxes/slack/server.js';
 
 export const BLOCK_KIT_BUILDER = 'https://app.slack.com/block-kit-builder/#';
@@ -36,11 +37,23 @@ export function cardLink(kind: string, payload: BuilderPayload, limit = MAX_URL_
 
 type Args = { text?: unknown; blocks?: unknown; view?: { type?: unknown; blocks?: unknown } };
 
-/** What the product sends, told apart by the notification text each kind carries (its wording is the contract). */
+const isApprovalCard = (text: string, blocks: string) => text.includes('needs a decision') && blocks.includes('"Approve');
+/** A leaver's offboarding says on its card why it exists (src/requests/leavers.ts). */
+const isLeaverCard = (text: string, blocks: string) => isApprovalCard(text, blocks) && blocks.includes(LEAVER_JUSTIFICATION);
+const isTask = (_text: string, blocks: string) => blocks.includes('Mark done');
+/** A by-hand task says what the connector tried (src/slack/tasks/blocks.ts). */
+const isByHandTask = (text: string, blocks: string) => isTask(text, blocks) && blocks.includes('*Tried:* the ');
+
+/**
+ * What the product sends, told apart by the notification text each kind carries (its wording is the contract).
+ * A message is of the first kind it matches, so the general kinds leave out the special ones listed after them.
+ */
 const MESSAGE_KINDS: { kind: string; matches: (text: string, blocks: string) => boolean }[] = [
-  { kind: 'approval card', matches: (text, blocks) => text.includes('needs a decision') && blocks.includes('"Approve') },
+  { kind: 'approval card', matches: (text, blocks) => isApprovalCard(text, blocks) && !isLeaverCard(text, blocks) },
+  { kind: "a leaver's approval card", matches: isLeaverCard },
   { kind: "the requester's status", matches: (text) => /^Your (onboarding|offboarding) request/.test(text) },
-  { kind: 'a task', matches: (_text, blocks) => blocks.includes('Mark done') },
+  { kind: 'a task', matches: (text, blocks) => isTask(text, blocks) && !isByHandTask(text, blocks) },
+  { kind: 'a by-hand task', matches: isByHandTask },
   { kind: 'a failure alert', matches: (text) => text.includes('could not finish request') },
   { kind: 'the per-person report', matches: (text) => text.startsWith('Access report for') },
 ];

@@ -1,6 +1,6 @@
 /**
  * `npm run demo`: the whole product on loopback with no Slack workspace and no Autodesk account. Starts the real
- * bot process, the Slack and Autodesk sandboxes and a fresh SQLite file, plays three stories through signed
+ * bot process, the Slack and Autodesk sandboxes and a fresh SQLite file, plays seven stories through signed
  * requests exactly as Slack sends them, prints what each person saw, and cleans up. `--keep` leaves it running;
  * `--cards` ends with a Block Kit Builder link for each kind of message the bot sent (src/demo/cards.ts).
  */
@@ -13,18 +13,24 @@ import { addDaysToDate, dateInZone } from '../util/time.js';
 
 const keep = process.argv.includes('--keep');
 const cards = process.argv.includes('--cards');
-const names = new Map<string, string>([...USERS.map((u) => [u.id, u.realName ?? u.name] as [string, string]), [IT_CHANNEL, '#it-ops'], [APPROVALS_CHANNEL, '#access-approvals']]);
+/** The new hire of scene 1: IT made her Slack account before her first day, so the form stores her as that person. */
+const NINA = { id: 'U0NINA', name: 'nina', realName: 'Nina New', firstName: 'Nina', lastName: 'New', email: 'nina.new@example.com' };
+const names = new Map<string, string>([...USERS.map((u) => [u.id, u.realName ?? u.name] as [string, string]), [NINA.id, NINA.realName], [IT_CHANNEL, '#it-ops'], [APPROVALS_CHANNEL, '#access-approvals']]);
+
+/** Who deactivates a Slack account: a workspace admin, in Slack, not in accessbot. */
+const SLACK_ADMIN = 'A Slack admin';
 
 function demoConfig() {
   const config = baseConfig();
   config.jobs = { retryBase: '500ms', retryMax: '5s', maxAttempts: 5 };
   config.apps[1].reminderEvery = '3s';
+  config.leaverDetection = true;
   return config;
 }
 
 async function main(): Promise<number> {
   process.stdout.write('Starting the Slack sandbox, the Autodesk sandbox and the bot (fresh database)…\n');
-  const stack = await Stack.start({ config: demoConfig() });
+  const stack = await Stack.start({ config: demoConfig(), users: [NINA] });
   const t = new Transcript(stack.slack, stack.autodesk, names);
   const outcomes: { story: string; request: string; result: string }[] = [];
   const { slack, driver, autodesk } = stack;
@@ -59,7 +65,7 @@ async function main(): Promise<number> {
     t.print(`           (Autodesk: ${invited.email} is ${invited.status}; Nina now accepts the e-mail invitation)`);
     autodesk.accept(invited.id);
     await autodesk.waitFor(() => autodesk.userByEmail('nina.new@example.com')!.teams.length > 0, { timeoutMs: 15_000 });
-    const task = await slack.waitFor(() => [PEOPLE.it1, PEOPLE.it2].flatMap((it) => slack.messagesTo(it)).find((m) => JSON.stringify(m.blocks).includes('Mark done') && m.text.includes('Nina')), { description: 'Axure task DM', timeoutMs: 15_000 });
+    const task = await slack.waitFor(() => [PEOPLE.it1, PEOPLE.it2].flatMap((it) => slack.messagesTo(it)).find((m) => JSON.stringify(m.blocks).includes('Mark done') && m.text.includes(NINA.id)), { description: 'Axure task DM', timeoutMs: 15_000 });
     const assignee = slack.dmUserOf(task.channel)!;
     await slack.waitFor(() => slack.messagesTo(assignee).find((m) => m !== task && /remind/i.test(m.text)), { description: 'a reminder', timeoutMs: 15_000 });
     await click(assignee, task, 'Mark done');
@@ -94,8 +100,15 @@ async function main(): Promise<number> {
     const comeback = await request(PEOPLE.requester, { kind: 'onboard', apps: ['autodesk'], subjects: [PEOPLE.dave], autodesk_role: 'user', justification: 'Dave is back for a month' }, 'Autodesk for Dave again');
     await click(PEOPLE.manager, await card(PEOPLE.manager, comeback), 'Approve');
     await click(PEOPLE.owner1, await card(PEOPLE.owner1, comeback), 'Approve');
-    outcomes.push({ story: 'Autodesk for Dave again', request: comeback, result: (await settled(comeback)).join(', ') });
-    await slack.waitFor(() => slack.messagesTo(IT_CHANNEL).some((m) => m.text.includes(`could not finish request ${comeback}`)), { description: 'the failure alert', timeoutMs: 15_000 });
+    await settled(comeback);
+    const alert = await slack.waitFor(() => slack.messagesTo(IT_CHANNEL).find((m) => m.text.includes(`could not finish request ${comeback}`) && JSON.stringify(m.blocks).includes('Do it by hand')), { description: 'the failure alert', timeoutMs: 15_000 });
+    // What the API cannot do, an IT admin can: the failed item becomes a task saying what the connector tried.
+    await click(PEOPLE.admin, alert, 'Do it by hand');
+    const byHandTask = await slack.waitFor(() => slack.messagesTo(PEOPLE.admin).find((m) => m.text.startsWith('Task #') && JSON.stringify(m.blocks).includes(comeback) && JSON.stringify(m.blocks).includes('Mark done')), { description: 'the by-hand task', timeoutMs: 15_000 });
+    await click(PEOPLE.admin, byHandTask, 'Mark done');
+    outcomes.push({ story: 'Autodesk for Dave again, by hand', request: comeback, result: (await settled(comeback)).join(', ') });
+    const finished = await slack.waitFor(() => slack.messagesTo(PEOPLE.requester).map((m) => JSON.stringify(m.blocks)).find((b) => b.includes(comeback) && b.includes('finished by hand by')), { description: 'the status says who finished it', timeoutMs: 15_000 });
+    t.print(`           (Alice's status of ${comeback} now says: Dave, Autodesk: ${t.readable(/finished by hand by <@\w+>/.exec(finished)![0])})`);
 
     t.scene('5. Access that ends by itself: Axure RP for Carol until the day after tomorrow');
     const endDate = addDaysToDate(dateInZone(Date.now(), 'UTC'), 2);
@@ -107,6 +120,30 @@ async function main(): Promise<number> {
     // Less than accessEndingWarning (3 days) is left, so both are told at once.
     await slack.waitFor(() => slack.messagesTo(PEOPLE.carol).some((m) => m.text.includes(`ends on ${endDate}`)), { description: 'the access-ending warning', timeoutMs: 15_000 });
     t.print(`           (on ${endDate} at 00:00 the bot files Carol's Axure offboarding itself, pre-approved by ${expiring}'s approval)`);
+
+    t.scene('6. A leaver noticed: Nina, onboarded in scene 1, is deactivated in Slack');
+    t.print('           (leaverDetection is on in this config: nobody has to remember to ask)');
+    t.action(SLACK_ADMIN, 'deactivates Nina New; Slack sends the user_change event');
+    await driver.deactivateUser(NINA.id);
+    const leaver = await slack.waitFor(() => stack.query<{ id: string }>("SELECT id FROM requests WHERE kind = 'offboard' AND requester_id = ?", PEOPLE.admin)[0]?.id, { description: "Nina's offboarding filed", timeoutMs: 15_000 });
+    await click(PEOPLE.manager, await card(PEOPLE.manager, leaver), 'Approve');
+    await click(PEOPLE.owner2, await card(PEOPLE.owner2, leaver), 'Approve');
+    await click(PEOPLE.axureOwner, await card(PEOPLE.axureOwner, leaver), 'Approve');
+    const ninaTask = await slack.waitFor(() => [PEOPLE.it1, PEOPLE.it2].flatMap((it) => slack.messagesTo(it)).find((m) => m.text.startsWith('Task #') && JSON.stringify(m.blocks).includes(leaver) && JSON.stringify(m.blocks).includes('Mark done')), { description: "Nina's Axure offboarding task", timeoutMs: 15_000 });
+    await click(slack.dmUserOf(ninaTask.channel)!, ninaTask, 'Mark done');
+    outcomes.push({ story: 'leaver Nina New (Autodesk + Axure)', request: leaver, result: (await settled(leaver)).join(', ') });
+    // The offboarding's requester of record is the IT admin, so Nina's report, every app closed, goes to IT.
+    await slack.waitFor(() => slack.messagesTo(PEOPLE.admin).some((m) => m.text.startsWith('Access report for Nina New') && m.text.includes('nothing open')), { description: "Nina's report to IT", timeoutMs: 15_000 });
+
+    t.scene('7. One report per person: Alice asks what was done for Dave');
+    t.action(PEOPLE.requester, 'types /access report dave@example.com');
+    const seen = slack.ephemerals.length;
+    await driver.slashCommand(PEOPLE.requester, 'report dave@example.com');
+    const report = await slack.waitFor(() => slack.ephemerals.slice(seen).find((e) => e.user === PEOPLE.requester && e.text.startsWith('Access report for')), { description: "Dave's report", timeoutMs: 15_000 });
+    for (const block of report.blocks) {
+      if (block.type !== 'section' || typeof block.text?.text !== 'string') continue;
+      for (const line of block.text.text.split('\n')) t.print(`             ${t.readable(line)}`);
+    }
     t.close();
 
     const users = autodesk.users();

@@ -51,6 +51,11 @@ export class Transcript {
     return dmUser ? `DM to ${this.names.get(dmUser) ?? dmUser}` : this.name(channel);
   }
 
+  /** A mrkdwn line as a person reads it, people by name. */
+  readable(text: string): string {
+    return this.withNames(text);
+  }
+
   private static plain(text: string): string {
     // Markup first, then Slack's three escapes back to the characters a person sees.
     return text.replace(/<@(\w+)>/g, '@$1').replace(/<!date\^\d+\^[^|]*\|([^>]*)>/g, '$1').replace(/[*_>]/g, '').replace(/\s+/g, ' ').trim()

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BLOCK_KIT_BUILDER, MAX_URL_LENGTH, builderUrl, cardLink, cardsFromCalls, formatCardLinks, payloadOfUrl } from '../../src/demo/cards.js';
+import { LEAVER_JUSTIFICATION } from '../../src/requests/leavers.js';
 import type { RecordedCall } from '../../src/sandboxes/slack/server.js';
 
 const awkward = [
@@ -54,4 +55,27 @@ test('each kind is taken from the recorded calls: its last version, Home from vi
   assert.deepEqual(cards.map((card) => card.kind), ['approval card', "the requester's status", 'the per-person report', 'Home']);
   assert.deepEqual(cards[0]!.payload, { blocks: second }, 'the last successful version of the card');
   assert.deepEqual(cards[3]!.payload, { type: 'home', blocks: awkward });
+});
+
+test("a leaver's approval card and a by-hand task are kinds of their own, not taken for any approval card or task", () => {
+  const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
+  const approve = { type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: 'Approve' } }] };
+  const markDone = { type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: 'Mark done' } }] };
+  const ordinaryCard = [section('*Why*\n>Contract ended'), approve];
+  const leaverCard = [section(`*Why*\n>${LEAVER_JUSTIFICATION}`), approve];
+  const ordinaryTask = [section('*Steps*\n1. Remove the seat'), markDone];
+  const byHandTask = [section('*Tried:* the Autodesk connector could not finish it: deactivated'), markDone];
+  // Each special one is sent last, so a general kind that took it in would show it instead of its own.
+  const cards = cardsFromCalls([
+    call('chat.postMessage', { channel: 'D1', text: 'Offboarding request AR-1 from <@U0ALICE> needs a decision', blocks: ordinaryCard }),
+    call('chat.postMessage', { channel: 'D1', text: 'Offboarding request AR-2 from <@U0ADMIN> needs a decision', blocks: leaverCard }),
+    call('chat.postMessage', { channel: 'D2', text: 'Task #1: Offboard <@U0BOB> from Axure RP', blocks: ordinaryTask }),
+    call('chat.postMessage', { channel: 'D2', text: 'Task #2: Onboard <@U0DAVE> to Autodesk', blocks: byHandTask }),
+  ]);
+  assert.deepEqual(cards.map((card) => [card.kind, card.payload]), [
+    ['approval card', { blocks: ordinaryCard }],
+    ["a leaver's approval card", { blocks: leaverCard }],
+    ['a task', { blocks: ordinaryTask }],
+    ['a by-hand task', { blocks: byHandTask }],
+  ]);
 });

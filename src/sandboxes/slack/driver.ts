@@ -161,6 +161,15 @@ export class SlackDriver {
     return this.post(body, headers);
   }
 
+  /**
+   * A workspace admin deactivates the user: the sandbox marks them deleted (as `users.info` then says), and Slack
+   * sends the `user_change` event carrying the whole user object, `deleted: true`.
+   */
+  async deactivateUser(userId: string): Promise<DriverResponse> {
+    this.sandbox.addUser({ ...this.userOf(userId), deleted: true });
+    return this.event({ type: 'user_change', user: this.sandbox.slackUserOf(userId)! });
+  }
+
   /** Types a slash command; an immediate ack body is shown to the user as Slack shows it (sandbox.ephemerals). */
   async slashCommand(
     userId: string,

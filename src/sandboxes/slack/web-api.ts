@@ -140,6 +140,12 @@ export class SlackWebApi {
     return user;
   }
 
+  /** The user as Slack's API and events show it (`users.info`'s `user`, a `user_change` event's `user`). */
+  slackUserOf(userId: string): SlackObject | undefined {
+    const user = this.users.get(userId);
+    return user && this.toSlackUser(user);
+  }
+
   /** The bot's DM channel with this user (stable for the sandbox's lifetime). */
   dmChannelOf(userId: string): string {
     let channel = this.dmByUser.get(userId);
