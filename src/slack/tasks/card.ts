@@ -7,7 +7,7 @@ import type { FulfillmentItem } from '../../connectors/types.js';
 import { roleFor, taskAppOf, type Task, type TaskApp, type TaskKind, type TaskRefusal } from '../../tasks/model.js';
 import { stepTemplates } from '../../tasks/steps.js';
 import { formatDuration } from '../../util/duration.js';
-import { escapeMrkdwn, mention, mrkdwn, trustedMrkdwn, type Mrkdwn } from '../../util/mrkdwn.js';
+import { escapeMrkdwn, mrkdwn, trustedMrkdwn, type Mrkdwn } from '../../util/mrkdwn.js';
 import { formatInstant } from '../../util/time.js';
 import { subjectLabel, wordsMrkdwn } from '../words.js';
 import type { TaskCard } from './blocks.js';
