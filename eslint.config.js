@@ -3,6 +3,13 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const narrowDeps = {
+  group: ['**/context.js', '**/slack/**', '@slack/*'], message: 'Connectors and tasks get narrow deps (ConnectorDeps, TaskDeps), never the AppContext or Slack.',
+};
+// What the core says to people is typed data (notices, an item's detail as words: src/requests/words.ts);
+// only src/slack/ turns it into mrkdwn, escaping what people and apps wrote.
+const noMarkup = { group: ['**/util/mrkdwn.js'], message: 'No Slack markup outside src/slack/: write words (src/requests/words.ts) or a typed notice.' };
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/'] },
   js.configs.recommended,
@@ -44,11 +51,16 @@ export default tseslint.config(
   {
     // The house (issue 11): connectors and tasks are built from narrow deps and never speak Slack.
     files: ['src/connectors/**/*.ts', 'src/tasks/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: [
-        { group: ['**/context.js', '**/slack/**', '@slack/*'], message: 'Connectors and tasks get narrow deps (ConnectorDeps, TaskDeps), never the AppContext or Slack.' },
-      ] }],
-    },
+    rules: { 'no-restricted-imports': ['error', { patterns: [narrowDeps, noMarkup] }] },
+  },
+  {
+    files: ['src/requests/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [noMarkup] }] },
+  },
+  {
+    // A plugin's card lines (ConnectorPlugin.cardLines) are still mrkdwn the plugin builds with the escaping helpers.
+    files: ['src/connectors/types.ts', 'src/connectors/forms.ts', 'src/connectors/autodesk/form.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [narrowDeps] }] },
   },
   {
     // Tests dig through Block Kit JSON and config objects the fakes hand back, whose shape the assertions check;

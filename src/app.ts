@@ -35,7 +35,6 @@ import { registerPersonReportJobs } from './slack/person-report.js';
 import { registerListeners } from './slack/listeners/index.js';
 import { PeopleDirectory } from './slack/people.js';
 import { registerTaskJobs } from './slack/tasks/jobs.js';
-import { taskProgressWords } from './slack/tasks/card.js';
 import { taskHomeBlocks } from './slack/tasks/home.js';
 import { createTaskPort } from './tasks/service.js';
 import { limitBodies } from './util/http-body.js';
@@ -185,7 +184,6 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
   };
   ctx.tasks = {
     db, config: settings.access, clock, itAdmins: ctx.itAdmins, wake: ctx.wake, items, homesChanged: (userIds) => refreshHomes(ctx, userIds),
-    words: taskProgressWords,
   };
   const tasks = createTaskPort(ctx.tasks);
   // One connector instance per kind: every app of a kind shares one token, limiter and directory.

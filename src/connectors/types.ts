@@ -20,6 +20,7 @@ import type { JobKind, JobPayloads, JobType } from '../jobs/kinds.js';
 import type { EnqueueOptions } from '../jobs/queue.js';
 import type { JobContext, JobHandler } from '../jobs/runner.js';
 import type { Item, RequestKind, Subject } from '../requests/model.js';
+import type { Words } from '../requests/words.js';
 import type { TaskPort } from '../tasks/service.js';
 import type { Logger } from '../util/log.js';
 import type { Mrkdwn } from '../util/mrkdwn.js';
@@ -49,11 +50,10 @@ export interface FulfillmentItem {
 }
 
 /**
- * Where an item stands, in words people read on cards. A string is text (an API's error message, an e-mail): it is
- * shown escaped, never as markup. Markup of our own (a mention of the assignee) comes as `{ mrkdwn }`, built with
- * the helpers of src/util/mrkdwn.ts, which escape what they are given.
+ * Where an item stands, in words people read on cards (src/requests/words.ts): text (an API's error message, an
+ * e-mail) is shown as text, never as markup; a person (`{ person: id }`) is mentioned.
  */
-export type ItemDetail = string | { mrkdwn: Mrkdwn };
+export type ItemDetail = Words;
 
 export type Outcome =
   | { state: 'completed'; detail: ItemDetail; externalId?: string }

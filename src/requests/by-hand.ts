@@ -11,7 +11,6 @@ import { inTransaction } from '../db/connection.js';
 import { PermanentError } from '../jobs/errors.js';
 import { failedItemIds, getItem, updateItemState } from './repository.js';
 import { afterChange, fulfillmentItemOf, transition, type RequestDeps } from './service.js';
-import { mention, mrkdwn } from '../util/mrkdwn.js';
 import { taskOfItem } from '../tasks/repository.js';
 import { createTask, type TaskDeps } from '../tasks/service.js';
 
@@ -45,12 +44,12 @@ export function finishByHand(deps: RequestDeps & { tasks: TaskDeps }, requestId:
       try {
         // One savepoint per item: one that cannot become a task stays failed without undoing the others.
         inTransaction(deps.db, () => {
-          transition(deps, item, 'in_progress', now, actor, { detail: mrkdwn`being finished by hand, asked by ${mention(actor)}` });
+          transition(deps, item, 'in_progress', now, actor, { detail: ['being finished by hand, asked by ', { person: actor }] });
           const created = createTask(deps.tasks, fulfillmentItemOf(deps, id)!, byHand);
           if (created.state !== 'open') throw new Error(`task of item ${id} did not open: ${created.state}`);
           const taskId = taskOfItem(deps.db, id)!.id;
           updateItemState(deps.db, id, 'in_progress', 'in_progress', now, {
-            detail: mrkdwn`being finished by hand (asked by ${mention(actor)}): task #${taskId} for ${mention(created.assignee)}`,
+            detail: ['being finished by hand (asked by ', { person: actor }, `): task #${taskId} for `, { person: created.assignee }],
           });
           tasks.push({ taskId, assignee: created.assignee });
         });

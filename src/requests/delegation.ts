@@ -19,9 +19,9 @@ import {
 import { eligibleApprovers } from './model.js';
 import { peopleFacts } from './people.js';
 import { getRequestDetail } from './repository.js';
-import { escapeMrkdwn } from '../util/mrkdwn.js';
 import { notify, refreshHomes, syncMessages } from './notices.js';
 import type { RequestDeps } from './service.js';
+import type { Words } from './words.js';
 
 /** How far ahead a delegation may run: longer absences belong in the config's approver lists. */
 export const MAX_DELEGATION_DAYS = 90;
@@ -31,14 +31,14 @@ declare module '../jobs/kinds.js' {
 }
 export const DELEGATION_EXPIRY_JOB = defineJob('delegation.expire', delegationExpiry);
 
-export type DelegationResult = { ok: true; delegation: Delegation; replaced: Delegation | undefined; routedToIt: number } | { ok: false; message: string };
+export type DelegationResult = { ok: true; delegation: Delegation; replaced: Delegation | undefined; routedToIt: number } | { ok: false; message: Words };
 
-/** Why this last day cannot be used (in the past, too far ahead, not a date), or null. */
+/** Why this last day cannot be used (in the past, too far ahead, not a date), or null: text, escaped where it is shown. */
 export function untilDateProblem(untilDate: string, now: number, timeZone: string): string | null {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(untilDate);
   // A date that does not exist (2026-02-30) does not survive the round trip through the calendar.
   if (!match || new Date(`${untilDate}T00:00:00Z`).toISOString().slice(0, 10) !== untilDate) {
-    return `\`${escapeMrkdwn(untilDate.slice(0, 20))}\` is not a date: write it like 2026-12-24.`;
+    return `\`${untilDate.slice(0, 20)}\` is not a date: write it like 2026-12-24.`;
   }
   const today = dateInZone(now, timeZone);
   if (untilDate < today) return `${untilDate} is in the past (today is ${today} in ${timeZone}).`;
@@ -99,7 +99,7 @@ export function startDelegation(deps: RequestDeps, input: { delegator: string; d
     // One hop only: approvals are never passed on by someone who is away themselves.
     const theirs = delegationOf(deps.db, delegate, now);
     if (theirs) {
-      return { ok: false, message: `<@${delegate}> has handed their own approvals to <@${theirs.delegate}> until ${theirs.untilDate}, so cannot take yours. Choose someone else. Nothing was changed.` };
+      return { ok: false, message: [{ person: delegate }, ' has handed their own approvals to ', { person: theirs.delegate }, ` until ${theirs.untilDate}, so cannot take yours. Choose someone else. Nothing was changed.`] };
     }
     const replaced = unendedDelegationOf(deps.db, delegator);
     if (replaced) endWithin(deps, replaced, delegator, 'replaced', now);
@@ -120,7 +120,7 @@ export function startDelegation(deps: RequestDeps, input: { delegator: string; d
   return result;
 }
 
-export type EndResult = { ok: true; delegation: Delegation } | { ok: false; message: string };
+export type EndResult = { ok: true; delegation: Delegation } | { ok: false; message: Words };
 
 /** `/access delegate off`: the approvals come back to the delegator at once. */
 export function endDelegation(deps: RequestDeps, delegator: string): EndResult {

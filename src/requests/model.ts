@@ -2,8 +2,8 @@
  * The request lifecycle as data and pure functions. A request has one item per (subject, app); each item walks
  * its app's approval steps, then is fulfilled by the app's connector.
  */
-import { escapeMrkdwn, isSlackId, mention, mrkdwn, type Mrkdwn } from '../util/mrkdwn.js';
 import type { StoredPreview } from './previews.js';
+import type { StoredWords } from './words.js';
 
 export type RequestKind = 'onboard' | 'offboard';
 
@@ -80,7 +80,8 @@ export interface Item {
   subject: Subject;
   state: ItemState;
   stepIndex: number;
-  detail: string | null;
+  /** Where it stands, in words (src/requests/words.ts); Slack shows them through src/slack/words.ts. */
+  detail: StoredWords | null;
   externalId: string | null;
   updatedAt: number;
   /** Onboarding only: the day (config timezone) the granted access ends and is revoked by itself. */
@@ -117,13 +118,6 @@ export interface RequestDetail {
   approvals: Approval[];
   /** What approving will do, per item, as its connector read it (absent until read; see src/requests/previews.ts). */
   previews?: readonly StoredPreview[];
-}
-
-/** How a subject is shown in mrkdwn: a mention, or the name and e-mail someone typed for a new hire, escaped. */
-export function subjectLabel(subject: Subject): Mrkdwn {
-  if (subject.slackId && isSlackId(subject.slackId)) return mention(subject.slackId);
-  const name = [subject.firstName, subject.lastName].filter(Boolean).join(' ');
-  return name ? mrkdwn`${escapeMrkdwn(name)} (${escapeMrkdwn(subject.email)})` : escapeMrkdwn(subject.email);
 }
 
 /**

@@ -8,6 +8,7 @@ import type { Db } from '../db/connection.js';
 import { defineJob } from '../jobs/kinds.js';
 import { enqueue } from '../jobs/queue.js';
 import type { Clock } from '../util/time.js';
+import { storedWordsSchema } from './words.js';
 
 
 const itemStates = z.enum(['awaiting_approval', 'denied', 'approved', 'in_progress', 'completed', 'failed', 'cancelled']);
@@ -28,8 +29,8 @@ export const noticeSchema = z.discriminatedUnion('type', [
     type: z.literal('approved'), requestId: z.string(), appId: z.string(), ...decider.shape,
     fulfillment: z.discriminatedUnion('when', [z.object({ when: z.literal('now') }), z.object({ when: z.literal('on'), date: z.string() }), z.object({ when: z.literal('no_connector') })]),
   }),
-  /** `detail` is the connector's reason as stored with the item (mrkdwn, escaped where it was written). */
-  z.object({ type: z.literal('item_failed'), requestId: z.string(), appId: z.string(), subject, detail: z.string() }),
+  /** `detail` is the connector's reason as stored with the item, in words (src/requests/words.ts). */
+  z.object({ type: z.literal('item_failed'), requestId: z.string(), appId: z.string(), subject, detail: storedWordsSchema }),
   /** No item is open any more: how many ended in each state. */
   z.object({ type: z.literal('request_finished'), requestId: z.string(), states: z.array(z.tuple([itemStates, z.number()])) }),
   /** A pending decision is no longer needed: told to its approvers (`audience: 'approver'`) or the IT channel. */

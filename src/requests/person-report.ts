@@ -10,6 +10,7 @@ import { enqueue } from '../jobs/queue.js';
 import { expandApprovers } from './approver-entries.js';
 import { TERMINAL_STATES, type ItemState, type RequestKind } from './model.js';
 import type { RequestDeps } from './service.js';
+import { readWords, type StoredWords } from './words.js';
 
 /** Whom a report is about, as far as Slack's copy of the workspace and the requests know them. */
 export interface ReportPerson {
@@ -24,8 +25,8 @@ export interface ReportEntry {
   requestId: string;
   kind: RequestKind;
   state: ItemState;
-  /** The item's detail as the connector or a person left it (stored as mrkdwn). */
-  detail: string | null;
+  /** The item's detail as the connector or a person left it, in words. */
+  detail: StoredWords | null;
   requesterId: string;
   requestedAt: number;
   /** Who moved the item last: a Slack user id, or `accessbot` when a connector did. */
@@ -121,7 +122,7 @@ export function personReport(db: Db, config: AccessConfig, person: ReportPerson,
   const byApp = new Map<string, ReportEntry[]>();
   for (const row of entriesOf(db, person)) {
     const entry: ReportEntry = {
-      requestId: row.request_id, kind: row.kind, state: row.state, detail: row.detail, requesterId: row.requester_id, requestedAt: row.created_at,
+      requestId: row.request_id, kind: row.kind, state: row.state, detail: row.detail === null ? null : readWords(row.detail), requesterId: row.requester_id, requestedAt: row.created_at,
       lastActor: row.actor, lastAt: row.at ?? row.updated_at,
     };
     byApp.set(row.app_id, [...(byApp.get(row.app_id) ?? []), entry]);

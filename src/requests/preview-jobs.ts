@@ -10,7 +10,6 @@ import { inTransaction } from '../db/connection.js';
 import { PermanentError } from '../jobs/errors.js';
 import { retireKey } from '../jobs/queue.js';
 import type { JobRunner } from '../jobs/runner.js';
-import { escapeMrkdwn, mrkdwn } from '../util/mrkdwn.js';
 import { eligibleApprovers } from './model.js';
 import { notify } from './notices.js';
 import { peopleFacts } from './people.js';
@@ -83,7 +82,7 @@ export function askApproversAgain(deps: RequestDeps, itemId: number, changed: Pr
     ).run(now, last.id).changes === 1;
     // Another item of the app already reopened it: this one joins the same decision.
     if (!reopened && last.state !== 'pending') return false;
-    const detail = mrkdwn`stopped before any change: ${escapeMrkdwn(changed.message)}; the approvers were asked again`;
+    const detail = `stopped before any change: ${changed.message}; the approvers were asked again`;
     if (!transition(deps, item, 'awaiting_approval', now, 'accessbot', { detail, stepIndex: last.stepIndex })) return false;
     storePreview(deps.db, changed.current);
     // The running fulfillment job holds the item's job key; the re-approval must be able to queue a new one under it.

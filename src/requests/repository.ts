@@ -2,6 +2,7 @@
 import type { Db } from '../db/connection.js';
 import { TERMINAL_STATES, type AccessRequest, type Approval, type ApprovalState, type Item, type ItemState, type RequestDetail, type RequestKind, type RequestOptions, type Subject } from './model.js';
 import { previewsOfRequest } from './previews.js';
+import { readWords, storeWords, type StoredWords } from './words.js';
 
 interface RequestRow { id: string; kind: RequestKind; requester_id: string; justification: string; effective_date: string; options: string; created_at: number; updated_at: number }
 interface ItemRow {
@@ -21,7 +22,7 @@ const toRequest = (row: RequestRow): AccessRequest => ({
 export const toItem = (row: ItemRow): Item => ({
   id: row.id, requestId: row.request_id, appId: row.app_id,
   subject: { slackId: row.subject_slack_id, email: row.subject_email, firstName: row.subject_first_name, lastName: row.subject_last_name },
-  state: row.state, stepIndex: row.step_index, detail: row.detail, externalId: row.external_id, updatedAt: row.updated_at, endDate: row.end_date ?? null,
+  state: row.state, stepIndex: row.step_index, detail: row.detail === null ? null : readWords(row.detail), externalId: row.external_id, updatedAt: row.updated_at, endDate: row.end_date ?? null,
 });
 const toApproval = (row: ApprovalRow): Approval => ({
   id: row.id, requestId: row.request_id, appId: row.app_id, stepIndex: row.step_index, approvers: JSON.parse(row.approvers) as string[],
@@ -98,7 +99,7 @@ export function cancelApproval(db: Db, approvalId: number, actor: string, now: n
 }
 
 /** Compare-and-set on the item's state; false when it had moved on already. */
-export function updateItemState(db: Db, itemId: number, from: ItemState, to: ItemState, now: number, changes: { detail?: string | null; stepIndex?: number; externalId?: string | null } = {}): boolean {
+export function updateItemState(db: Db, itemId: number, from: ItemState, to: ItemState, now: number, changes: { detail?: StoredWords | null; stepIndex?: number; externalId?: string | null } = {}): boolean {
   const result = db
     .prepare(
       `UPDATE items SET state = @to, updated_at = @now,
@@ -108,7 +109,7 @@ export function updateItemState(db: Db, itemId: number, from: ItemState, to: Ite
        WHERE id = @id AND state = @from`,
     )
     .run({
-      to, now, id: itemId, from, setDetail: 'detail' in changes ? 1 : 0, detail: changes.detail ?? null, stepIndex: changes.stepIndex ?? null,
+      to, now, id: itemId, from, setDetail: 'detail' in changes ? 1 : 0, detail: changes.detail === undefined || changes.detail === null ? null : storeWords(changes.detail), stepIndex: changes.stepIndex ?? null,
       setExternal: 'externalId' in changes ? 1 : 0, externalId: changes.externalId ?? null,
     });
   return result.changes === 1;

@@ -11,7 +11,6 @@ import { writeAudit } from '../db/audit.js';
 import { JOB } from '../jobs/kinds.js';
 import { cancelJobs, enqueue } from '../jobs/queue.js';
 import type { Logger } from '../util/log.js';
-import { escapeMrkdwn, mention, mrkdwn, type Mrkdwn } from '../util/mrkdwn.js';
 import { expandApprovers, type ApproverEntries } from './approver-entries.js';
 import type { ItAdmins } from './it-admins.js';
 import { notify, PROGRESS_REFRESH_MS, refreshHomes, syncMessages, type Notice } from './notices.js';
@@ -20,6 +19,7 @@ import { schedulePreview } from './previews.js';
 import { queueReportsOnFinish, refreshReportsOf } from './person-report.js';
 import { scheduleApprovalReminder } from './reminders.js';
 import { scheduleExpiry } from './expiry.js';
+import type { Words } from './words.js';
 import { startOfDateInZone, type Clock } from '../util/time.js';
 import { taskOfItem } from '../tasks/repository.js';
 import { withdrawTask, type TaskDeps } from '../tasks/service.js';
@@ -211,7 +211,7 @@ export function decide(deps: RequestDeps, requestId: string, actor: string, deci
       });
       const decider = { requestId, appId: approval.appId, by: actor, forWhom };
       if (decision === 'deny') {
-        for (const item of items) transition(deps, item, 'denied', now, actor, { detail: escapeMrkdwn(reason ? `denied: ${reason}` : 'denied') });
+        for (const item of items) transition(deps, item, 'denied', now, actor, { detail: reason ? `denied: ${reason}` : 'denied' });
         notify(deps, detail.request.requesterId, { type: 'denied', ...decider, reason: reason ?? null });
         continue;
       }
@@ -258,16 +258,16 @@ export function handOff(deps: RequestDeps, detail: RequestDetail, item: Item, no
   const connector = connectorOf(deps, item.appId);
   const startsAt = fulfillmentStartsAt(deps, detail, item.appId, now);
   const waiting = !connector ? 'approved, waiting for fulfillment' : startsAt > now ? `approved, scheduled for ${detail.request.effectiveDate}` : 'approved, starting';
-  transition(deps, item, 'approved', now, actor, { detail: escapeMrkdwn(waiting) });
+  transition(deps, item, 'approved', now, actor, { detail: waiting });
   if (connector) enqueue(deps.db, now, JOB.fulfillItem, { itemId: item.id }, { key: `fulfill:${item.id}`, runAt: startsAt });
 }
 
 /**
  * The one place an item changes state: the state machine's rule, compare-and-set, and its audit row. A late
  * report (a webhook about an item already completed, a click on a denied one) cannot move it back. The detail is
- * stored as mrkdwn, so every card shows it as it is stored.
+ * words (src/requests/words.ts): Slack words them when it shows the item.
  */
-export function transition(deps: RequestDeps, item: Item, to: ItemState, now: number, actor: string, changes: { detail?: Mrkdwn | null; stepIndex?: number; externalId?: string | null } = {}): boolean {
+export function transition(deps: RequestDeps, item: Item, to: ItemState, now: number, actor: string, changes: { detail?: Words | null; stepIndex?: number; externalId?: string | null } = {}): boolean {
   if (!canTransition(item.state, to)) {
     deps.log.warn('item change refused by the state machine', { itemId: item.id, requestId: item.requestId, from: item.state, to });
     return false;
@@ -297,15 +297,9 @@ export function afterChange(deps: RequestDeps, requestId: string, delayMs: numbe
   }
 }
 
-/** A connector's words about an item as mrkdwn: its plain text escaped, its own markup as built. */
-function detailMrkdwn(detail: ItemDetail): Mrkdwn {
-  return typeof detail === 'string' ? escapeMrkdwn(detail) : detail.mrkdwn;
-}
-
 /** Connector-facing progress reporting. */
 export function createItemProgress(deps: RequestDeps): ItemProgress {
-  const change = (itemId: number, to: ItemState, said: ItemDetail, actor: string, externalId?: string) => {
-    const detail = detailMrkdwn(said);
+  const change = (itemId: number, to: ItemState, detail: ItemDetail, actor: string, externalId?: string) => {
     const now = deps.clock.now();
     inTransaction(deps.db, () => {
       const item = getItem(deps.db, itemId);
@@ -356,7 +350,7 @@ export function beginFulfillment(deps: RequestDeps, itemId: number): boolean {
     if (!item) return false;
     if (item.state === 'in_progress') return true;
     if (item.state !== 'approved') return false;
-    const moved = transition(deps, item, 'in_progress', now, 'accessbot', { detail: mrkdwn`in progress` });
+    const moved = transition(deps, item, 'in_progress', now, 'accessbot', { detail: 'in progress' });
     if (moved) afterChange(deps, item.requestId, PROGRESS_REFRESH_MS);
     return moved;
   });
@@ -383,7 +377,7 @@ export function retryFailed(deps: RequestDeps, requestId: string, appId: string,
     if (ids.length === 0) return { ok: false, reason: 'nothing_failed', requestId };
     for (const id of ids) {
       const item = getItem(deps.db, id)!;
-      transition(deps, item, 'approved', now, actor, { detail: mrkdwn`retry requested by ${mention(actor)}` });
+      transition(deps, item, 'approved', now, actor, { detail: ['retry requested by ', { person: actor }] });
       enqueue(deps.db, now, JOB.fulfillItem, { itemId: id }, { key: `fulfill:${id}:retry:${now}` });
     }
     writeAudit(deps.db, now, { actor, action: 'request.retried', requestId, appId, detail: { items: ids } });
@@ -447,7 +441,7 @@ export function cancelRequest(deps: RequestDeps, requestId: string, actor: strin
       const byHand = beingFinishedByHand(deps, item);
       // A task is withdrawn first: one done meanwhile keeps its item, which completes as usual.
       if (item.state === 'in_progress' && !(byHand ? deps.tasks !== undefined && withdrawTask(deps.tasks, item.id, actor) : connector?.withdraw?.(item.id, actor))) continue;
-      if (!transition(deps, item, 'cancelled', now, actor, { detail: mrkdwn`cancelled by ${mention(actor)}` })) continue;
+      if (!transition(deps, item, 'cancelled', now, actor, { detail: ['cancelled by ', { person: actor }] })) continue;
       cancelJobs(deps.db, now, `fulfill:${item.id}`);
       cancelled.push(item);
     }

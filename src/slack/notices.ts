@@ -1,9 +1,10 @@
 /** The words of every notice the request lifecycle emits (`src/requests/notices.ts`), as mrkdwn. */
 import type { KnownBlock } from '@slack/types';
 import { appById, type AccessConfig } from '../config.js';
-import { STATE_LABEL, subjectLabel } from '../requests/model.js';
+import { STATE_LABEL } from '../requests/model.js';
 import type { Notice } from '../requests/notices.js';
-import { channelMention, escapeMrkdwn, mention, mrkdwn, trustedMrkdwn, type Mrkdwn } from '../util/mrkdwn.js';
+import { channelMention, escapeMrkdwn, mention, mrkdwn, type Mrkdwn } from '../util/mrkdwn.js';
+import { subjectLabel, wordsMrkdwn } from './words.js';
 
 const appName = (config: AccessConfig, appId: string) => escapeMrkdwn(appById(config, appId)?.name ?? appId);
 const decider = (notice: { by: string; forWhom: string | null }) => (notice.forWhom ? mrkdwn`${mention(notice.by)} (for ${mention(notice.forWhom)})` : mention(notice.by));
@@ -41,7 +42,7 @@ export function noticeText(config: AccessConfig, notice: Notice): Mrkdwn {
       return mrkdwn`Request ${escapeMrkdwn(notice.requestId)}: ${decider(notice)} approved ${appName(config, notice.appId)} access. ${when}`;
     }
     case 'item_failed':
-      return mrkdwn`Request ${escapeMrkdwn(notice.requestId)}: ${appName(config, notice.appId)} for ${subjectLabel(notice.subject)} could not be done: ${trustedMrkdwn(notice.detail)}. IT has been alerted.`;
+      return mrkdwn`Request ${escapeMrkdwn(notice.requestId)}: ${appName(config, notice.appId)} for ${subjectLabel(notice.subject)} could not be done: ${wordsMrkdwn(notice.detail)}. IT has been alerted.`;
     case 'request_finished': {
       const summary = escapeMrkdwn(notice.states.map(([state, n]) => `${n} ${STATE_LABEL[state]}`).join(', '));
       const id = escapeMrkdwn(notice.requestId);

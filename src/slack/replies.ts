@@ -1,9 +1,10 @@
 /** Words for people: refusals and usage. Domain results in, one readable sentence out. */
 import { appById, type AccessConfig } from '../config.js';
-import { STATE_LABEL, subjectLabel, type DecisionRefusal, type Item, type ItemState } from '../requests/model.js';
+import { STATE_LABEL, type DecisionRefusal, type Item, type ItemState } from '../requests/model.js';
 import type { CancelRefusal, RetryRefusal } from '../requests/service.js';
 import type { ByHandResult } from '../requests/by-hand.js';
-import { escapeMrkdwn, joinMrkdwn, mention, mrkdwn, trustedMrkdwn, type Mrkdwn } from '../util/mrkdwn.js';
+import { escapeMrkdwn, joinMrkdwn, mention, mrkdwn, type Mrkdwn } from '../util/mrkdwn.js';
+import { subjectLabel, wordsMrkdwn } from './words.js';
 import { formatTime } from './blocks/common.js';
 import type { FailureChoice } from './blocks/request.js';
 
@@ -50,9 +51,8 @@ export const USAGE = [
 /** A failure people can act on, never a stack trace. */
 export const SOMETHING_WENT_WRONG = 'Sorry, something went wrong on our side and nothing was changed. Please try again; if it keeps happening, tell IT.';
 
-// An item's detail is stored as mrkdwn (escaped where it was written).
 const itemText = (config: AccessConfig, item: Item): Mrkdwn =>
-  mrkdwn`${subjectLabel(item.subject)} · ${escapeMrkdwn(appById(config, item.appId)?.name ?? item.appId)}: ${escapeMrkdwn(STATE_LABEL[item.state])}${item.detail ? mrkdwn` (${trustedMrkdwn(item.detail)})` : mrkdwn``}`;
+  mrkdwn`${subjectLabel(item.subject)} · ${escapeMrkdwn(appById(config, item.appId)?.name ?? item.appId)}: ${escapeMrkdwn(STATE_LABEL[item.state])}${item.detail !== null && wordsMrkdwn(item.detail) ? mrkdwn` (${wordsMrkdwn(item.detail)})` : mrkdwn``}`;
 
 /** What a cancel stopped, and what it could not: done or underway work is listed, not undone. */
 export function cancelledText(config: AccessConfig, result: { cancelled: Item[]; kept: Item[]; detail: { request: { id: string } } }): Mrkdwn {

@@ -4,6 +4,7 @@
  */
 import { appById, type AccessConfig } from '../config.js';
 import type { FulfillmentItem } from '../connectors/types.js';
+import type { StoredWords } from '../requests/words.js';
 
 /** `cancelled`: withdrawn because its request was cancelled before anyone did it. */
 export type TaskState = 'open' | 'done' | 'cant_do' | 'cancelled';
@@ -39,8 +40,8 @@ export interface Task {
 
 /** Why a task exists for an app that has a connector: what it tried, and the IT admin who chose to do the rest by hand. */
 export interface ByHand {
-  /** The item's failure detail as stored (mrkdwn, already escaped where it came from outside). */
-  tried: string;
+  /** The item's failure detail as stored, in words. */
+  tried: StoredWords;
   askedBy: string;
   askedAt: number;
 }

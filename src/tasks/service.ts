@@ -10,7 +10,7 @@ import { writeAudit } from '../db/audit.js';
 import { inTransaction, type Db } from '../db/connection.js';
 import { PermanentError } from '../jobs/errors.js';
 import { cancelJobs } from '../jobs/queue.js';
-import type { Item } from '../requests/model.js';
+import type { Item, ItemState } from '../requests/model.js';
 import type { Clock } from '../util/time.js';
 import { alignToHours, nextReminderTime, parseReminderHours } from '../util/working-hours.js';
 import { TASK_EVENT, emitTaskEvent, remindKey, taskQueue } from './events.js';
@@ -35,21 +35,19 @@ export interface TaskDeps {
   /** Tells the job runner that work was enqueued. */
   wake: () => void;
   /** The item a task does: reported on as the task moves, and read to see whether it is still wanted. */
-  items: ItemProgress & { get(itemId: number): Pick<Item, 'state' | 'detail'> | undefined };
+  items: ItemProgress & { get(itemId: number): Pick<Item, 'state'> | undefined };
   /** These people's Home tabs list tasks that changed: redraw them (inside the caller's transaction). */
   homesChanged(userIds: Iterable<string>): void;
-  /** How the item's progress line reads as its task moves: words are the Slack side's (src/slack/tasks/card.ts). */
-  words: TaskProgressWords;
 }
 
-/** The item's progress line at each move of its task; people ids are mentioned, typed text is escaped. */
-export interface TaskProgressWords {
-  assigned(assignee: string): ItemDetail;
-  done(by: string, note: string | null): ItemDetail;
-  cantDo(by: string, reason: string): ItemDetail;
+/** The item's progress line at each move of its task, in words (src/requests/words.ts). */
+export const taskProgressWords = {
+  assigned: (assignee: string): ItemDetail => ['task assigned to ', { person: assignee }],
+  done: (by: string, note: string | null): ItemDetail => ['done by ', { person: by }, ...(note ? [`: ${note}`] : [])],
+  cantDo: (by: string, reason: string): ItemDetail => [{ person: by }, ` could not do it: ${reason}`],
   /** A failed item's task done: the item completes as finished by hand. */
-  finishedByHand(by: string, note: string | null): ItemDetail;
-}
+  finishedByHand: (by: string, note: string | null): ItemDetail => ['finished by hand by ', { person: by }, ...(note ? [`: ${note}`] : [])],
+};
 
 /** What the manual connector (and any core code that hands work to a person) may do with tasks. */
 export interface TaskPort {
@@ -103,7 +101,7 @@ export type TaskCreation =
   | { state: 'open'; assignee: string; detail: ItemDetail }
   | { state: 'done'; closedBy: string; detail: ItemDetail }
   /** The item left `in_progress` meanwhile (its request was cancelled): no task; its own detail stands. */
-  | { state: 'not_needed'; itemDetail: string };
+  | { state: 'not_needed'; itemState: ItemState };
 
 /**
  * Creates the item's task, or returns the existing one: the fulfillment job may run twice after a crash.
@@ -117,11 +115,11 @@ export function createTask(deps: TaskDeps, item: FulfillmentItem, byHand: ByHand
   const now = deps.clock.now();
   const outcome = inTransaction(deps.db, (): TaskCreation => {
     const existing = taskOfItem(deps.db, item.itemId);
-    if (existing?.state === 'open') return { state: 'open', assignee: existing.assignee, detail: deps.words.assigned(existing.assignee) };
-    if (existing?.state === 'done') return { state: 'done', closedBy: existing.closedBy ?? '', detail: deps.words.done(existing.closedBy ?? '', null) };
+    if (existing?.state === 'open') return { state: 'open', assignee: existing.assignee, detail: taskProgressWords.assigned(existing.assignee) };
+    if (existing?.state === 'done') return { state: 'done', closedBy: existing.closedBy ?? '', detail: taskProgressWords.done(existing.closedBy ?? '', null) };
     // Cancelled between the job's start and here: no task for work nobody wants any more.
     const current = deps.items.get(item.itemId);
-    if (current && current.state !== 'in_progress') return { state: 'not_needed', itemDetail: current.detail ?? current.state };
+    if (current && current.state !== 'in_progress') return { state: 'not_needed', itemState: current.state };
     // Checked here, just before the task exists, whatever intake let through: a protected account is never changed.
     if (isProtectedEmail(deps.config, item.subject.email)) {
       throw new PermanentError(`${item.subject.email} is a protected account (protectedEmails): accessbot never creates a task to change it; nothing was changed`, 'protected');
@@ -145,7 +143,7 @@ export function createTask(deps: TaskDeps, item: FulfillmentItem, byHand: ByHand
       toState: 'open', detail: { taskId, assignee, kind: item.kind, ...(byHand ? { byHand: true } : {}) },
     });
     deps.homesChanged(taskActors(deps, getTask(deps.db, taskId)!));
-    return { state: 'open', assignee, detail: deps.words.assigned(assignee) };
+    return { state: 'open', assignee, detail: taskProgressWords.assigned(assignee) };
   });
   deps.wake();
   return outcome;
@@ -201,13 +199,13 @@ export function completeTask(deps: TaskDeps, taskId: number, actor: string, note
   const cleanNote = note?.trim() || null;
   return act(deps, taskId, actor, (task, now) =>
     closeAndReport(deps, task, now, actor, 'done', cleanNote, { note: cleanNote }, () => {
-      if (!task.byHand) return deps.items.complete(task.itemId, deps.words.done(actor, cleanNote), actor);
+      if (!task.byHand) return deps.items.complete(task.itemId, taskProgressWords.done(actor, cleanNote), actor);
       // What the connector could not finish: the audit and every card say it was done by a person, and by whom.
       writeAudit(deps.db, now, {
         actor, action: 'item.finished_by_hand', requestId: task.requestId, itemId: task.itemId, appId: task.appId,
         detail: { taskId: task.id, askedBy: task.byHand.askedBy, note: cleanNote },
       });
-      deps.items.complete(task.itemId, deps.words.finishedByHand(actor, cleanNote), actor);
+      deps.items.complete(task.itemId, taskProgressWords.finishedByHand(actor, cleanNote), actor);
     }));
 }
 
@@ -216,7 +214,7 @@ export function cantDoTask(deps: TaskDeps, taskId: number, actor: string, reason
   const why = reason.trim();
   if (!why) return { ok: false, reason: 'no_reason' };
   return act(deps, taskId, actor, (task, now) =>
-    closeAndReport(deps, task, now, actor, 'cant_do', why, { reason: why }, () => deps.items.fail(task.itemId, deps.words.cantDo(actor, why), actor)));
+    closeAndReport(deps, task, now, actor, 'cant_do', why, { reason: why }, () => deps.items.fail(task.itemId, taskProgressWords.cantDo(actor, why), actor)));
 }
 
 /** Hands the task to someone else: the old DM is marked handed over, a new DM goes out, reminders follow. */
@@ -236,7 +234,7 @@ export function reassignTask(deps: TaskDeps, taskId: number, actor: string, to: 
     writeAudit(deps.db, now, {
       actor, action: 'task.reassigned', requestId: task.requestId, itemId: task.itemId, appId: task.appId, detail: { taskId: task.id, from: task.assignee, to },
     });
-    deps.items.update(task.itemId, deps.words.assigned(to), actor);
+    deps.items.update(task.itemId, taskProgressWords.assigned(to), actor);
     deps.homesChanged([...taskActors(deps, task), to]);
     return undefined;
   });

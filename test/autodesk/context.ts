@@ -23,6 +23,7 @@ import { startAutodeskSandbox, type AutodeskSandbox, type AutodeskSandboxOptions
 import { startSlackSandbox, type SlackSandbox } from '../../src/sandboxes/slack/server.js';
 import { silentLogger } from '../../src/util/log.js';
 import { dateInZone, systemClock, type Clock } from '../../src/util/time.js';
+import { wordsText } from '../../src/requests/words.js';
 
 export const REQUESTER = 'U0REQUESTER';
 export const APPROVER = 'U0APPROVER';
@@ -181,7 +182,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         const fallback = setInterval(check, 200);
         const timer = setTimeout(() => {
           cleanup();
-          const states = bot.db.open ? harness.items(itemIds).map((item) => `${item.id}:${item.state}(${item.detail})`).join(', ') : 'db closed';
+          const states = bot.db.open ? harness.items(itemIds).map((item) => `${item.id}:${item.state}(${item.detail === null ? null : wordsText(item.detail)})`).join(', ') : 'db closed';
           reject(new Error(`items did not reach the expected state in ${timeoutMs} ms: ${states}`));
         }, timeoutMs);
         const cleanup = () => {

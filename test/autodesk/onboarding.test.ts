@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DEACTIVATED_ON_ONBOARD, INVITED_DETAIL } from '../../src/connectors/autodesk/index.js';
 import { harnessPerTest, type Harness } from './context.js';
+import { wordsText } from '../../src/requests/words.js';
 
 const harness = harnessPerTest();
 
@@ -56,7 +57,7 @@ describe('Autodesk onboarding', () => {
     const { itemIds } = h.submit('onboard', ['slow.person@example.com'], { teams: ['team-789'] });
     const [item] = await h.settle(itemIds);
     assert.equal(item!.state, 'failed');
-    assert.match(item!.detail!, /not accepted within/);
+    assert.match(wordsText(item!.detail!), /not accepted within/);
     assert.equal(h.sandbox.countRequests({ method: 'POST', pathPrefix: '/users/' }), 0, 'no team assignment while pending');
   });
 
@@ -117,7 +118,7 @@ describe('Autodesk onboarding', () => {
     const { itemIds } = h.submit('onboard', ['someone@example.com'], { teams: ['team-unknown'] });
     const [item] = await h.settle(itemIds);
     assert.equal(item!.state, 'failed');
-    assert.match(item!.detail!, /team "team-unknown" is not configured/);
+    assert.match(wordsText(item!.detail!), /team "team-unknown" is not configured/);
     assert.equal(h.sandbox.requests.length, 0);
   });
 });

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Harness, PEOPLE, IT_CHANNEL } from '../support/harness.js';
 import { cardFor, dmsTo, hasButtons, itemStates, requestAccess } from '../support/flows.js';
+import { readWords } from '../../src/requests/words.js';
 
 let h: Harness;
 before(async () => {
@@ -68,7 +69,7 @@ describe('Autodesk webhooks without AUTODESK_WEBHOOK_SECRET (the default)', () =
     await approveAutodesk(id);
     await h.slack.waitFor(() => itemStates(h, id)[0] === 'completed', { timeoutMs: 10_000, description: 'offboarding completed' });
     assert.equal(h.autodesk.userByEmail('bob.builder@example.com')!.status, 'inactive');
-    assert.deepEqual(h.query<{ detail: string }>('SELECT detail FROM items WHERE request_id = ?', id).map((row) => row.detail), ['deactivated']);
+    assert.deepEqual(h.query<{ detail: string }>('SELECT detail FROM items WHERE request_id = ?', id).map((row) => readWords(row.detail)), ['deactivated']);
   });
 });
 

@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { Harness, PEOPLE, IT_CHANNEL } from '../support/harness.js';
 import { cardFor, dmsTo, hasButtons, itemStates, requestAccess } from '../support/flows.js';
 import type { SandboxMessage } from '../../src/sandboxes/slack/server.js';
+import { readWords } from '../../src/requests/words.js';
 
 let h: Harness;
 before(async () => {
@@ -67,8 +68,8 @@ describe('Do it by hand on a failed item', () => {
 
     await h.driver.clickButton(PEOPLE.admin, dm, 'Mark done');
     await h.slack.waitFor(() => itemStates(h, id)[0] === 'completed', { description: 'item completed' });
-    const detail = h.query<{ detail: string }>('SELECT detail FROM items WHERE request_id = ?', id)[0]!.detail;
-    assert.equal(detail, 'finished by hand by <@U0ADMIN>');
+    const detail = readWords(h.query<{ detail: string }>('SELECT detail FROM items WHERE request_id = ?', id)[0]!.detail);
+    assert.deepEqual(detail, ['finished by hand by ', { person: PEOPLE.admin }]);
     const audit = h.query<{ actor: string; detail: string }>("SELECT actor, detail FROM audit WHERE request_id = ? AND action = 'item.finished_by_hand'", id);
     assert.equal(audit.length, 1);
     assert.equal(audit[0]!.actor, PEOPLE.admin);

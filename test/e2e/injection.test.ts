@@ -68,6 +68,11 @@ describe('typed text on cards, DMs and tasks', () => {
     });
     const mirror = await cardFor(h, 'C0APPROVALS', id);
     await h.slack.waitFor(() => body(mirror).includes(`No: ${EVIL_SHOWN}`), { description: 'the reason on the mirrored card' });
+    const status = await h.slack.waitFor(() => h.slack.messagesTo(PEOPLE.requester).find((m) => m.text.startsWith('Your onboarding request') && m.text.includes(id)), {
+      description: "the requester's status message",
+    });
+    // The item's own line: its detail is stored as words and escaped only when Slack shows it, once.
+    await h.slack.waitFor(() => body(status).includes(`Autodesk: denied — denied: No: ${EVIL_SHOWN}`), { description: "the denied item's reason on the requester's status, escaped" });
 
     // Axure is approved; the task's assignee cannot do it and says why in a way that would ping.
     await h.driver.clickButton(PEOPLE.axureOwner, await cardFor(h, PEOPLE.axureOwner, id), 'Approve');

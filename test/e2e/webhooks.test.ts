@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import { signatureOf } from '../../src/connectors/autodesk/index.js';
 import { Harness, PEOPLE, baseConfig } from '../support/harness.js';
 import { cardFor, itemStates, requestAccess } from '../support/flows.js';
+import { readWords } from '../../src/requests/words.js';
 
 const SECRET = 'whsec-test-0123456789';
 let h: Harness;
@@ -45,7 +46,7 @@ test('a signed delivery claiming a leaver is deactivated changes nothing: the of
   await h.driver.clickButton(PEOPLE.owner1, await cardFor(h, PEOPLE.owner1, id), 'Approve');
   await h.slack.waitFor(() => itemStates(h, id)[0] === 'completed', { timeoutMs: 10_000, description: 'offboarding completed' });
   assert.equal(h.autodesk.userByEmail('carol@example.com')!.status, 'inactive');
-  assert.deepEqual(h.query<{ detail: string }>('SELECT detail FROM items WHERE request_id = ?', id).map((row) => row.detail), ['deactivated']);
+  assert.deepEqual(h.query<{ detail: string }>('SELECT detail FROM items WHERE request_id = ?', id).map((row) => readWords(row.detail)), ['deactivated']);
 });
 
 test('a replayed delivery older than five minutes is refused with 400; a body over 1 MiB with 413 before it is read', async () => {

@@ -12,6 +12,7 @@ import { onTaskButton, onTaskSubmission } from '../../src/slack/tasks/listeners.
 import { taskHomeBlocks, tasksCommandText } from '../../src/slack/tasks/home.js';
 import { validateView } from '../../src/sandboxes/slack/server.js';
 import { ADMIN, FakeClock, HOUR, IT, IT_CHANNEL, MONDAY_10_UTC, REQUESTER, STRANGER, startHarness, type Harness } from './harness.js';
+import { wordsText } from '../../src/requests/words.js';
 
 let harness: Harness | undefined;
 afterEach(async () => {
@@ -50,9 +51,9 @@ describe('assignment', () => {
 
     // The fulfillment job running again (after a crash) finds the same task.
     const again = createTask(h.ctx.tasks, fulfillmentItemOf(h.ctx, first.itemId)!);
-    assert.deepEqual(again, { state: 'open', assignee: 'U0IT1', detail: { mrkdwn: 'task assigned to <@U0IT1>' } });
+    assert.deepEqual(again, { state: 'open', assignee: 'U0IT1', detail: ['task assigned to ', { person: 'U0IT1' }] });
     assert.equal((h.db.prepare('SELECT COUNT(*) AS n FROM tasks').get() as { n: number }).n, 5);
-    assert.equal(getItem(h.db, first.itemId)!.detail, 'task assigned to <@U0IT1>');
+    assert.deepEqual(getItem(h.db, first.itemId)!.detail, ['task assigned to ', { person: 'U0IT1' }]);
     assert.equal(h.sandbox.messagesTo('U0IT1').filter((m) => m.text.startsWith('Task #')).length, 2);
 
     // The DM carries what the admin needs: the Axure steps from the guide and the Mark done button.
@@ -162,7 +163,7 @@ describe('reminders', () => {
     advance(h, clock, HOUR);
     await h.sandbox.waitFor(() => h.reminders(ADMIN).length === 1, { description: 'a reminder to the new assignee' });
     assert.equal(h.reminders('U0IT1').length, 0);
-    assert.equal(getItem(h.db, itemId)!.detail, 'task assigned to <@U0ADMIN>');
+    assert.deepEqual(getItem(h.db, itemId)!.detail, ['task assigned to ', { person: 'U0ADMIN' }]);
     // The new assignee may act even though they are not listed for the app.
     assert.ok(completeTask(h.ctx.tasks, task.id, ADMIN).ok);
   });
@@ -268,7 +269,7 @@ describe('buttons', () => {
     assert.ok('errors' in empty);
     assert.deepEqual(onTaskSubmission(h.ctx, 'task_cant_do', b.task.id, b.task.assignee, { reason: { reason: { value: 'no seats left' } } }), { ok: true });
     assert.equal(getItem(h.db, b.itemId)!.state, 'failed');
-    assert.match(getItem(h.db, b.itemId)!.detail!, /no seats left/);
+    assert.match(wordsText(getItem(h.db, b.itemId)!.detail!), /no seats left/);
     assert.equal(remindJob(h, b.task.id), undefined);
     await h.sandbox.waitFor(() => h.sandbox.messagesTo(REQUESTER).find((m) => m.text.includes('could not be done') && m.text.includes('no seats left')), {
       description: 'the requester told why',

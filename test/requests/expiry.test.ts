@@ -15,6 +15,7 @@ import { taskOfItem } from '../../src/tasks/repository.js';
 import { addDaysToDate, dateInZone, startOfDateInZone } from '../../src/util/time.js';
 import { startHarness as startAutodesk, APPROVER, REQUESTER as AUTODESK_REQUESTER } from '../autodesk/context.js';
 import { FakeClock, IT, MONDAY_10_UTC, OWNER, REQUESTER, startHarness as startManual, type Harness as ManualHarness } from './../manual/harness.js';
+import { wordsText } from '../../src/requests/words.js';
 
 const DAY = 86_400_000;
 const closing: { close(): Promise<void> }[] = [];
@@ -146,7 +147,7 @@ describe('access that ends by itself', () => {
     const offboarding = h.bot.db.prepare("SELECT items.id FROM items JOIN requests ON requests.id = items.request_id WHERE kind = 'offboard'").get() as { id: number };
     assert.ok(offboarding, 'an offboarding was filed');
     const [done] = await h.settle([offboarding.id]);
-    assert.equal(done!.state, 'completed', done!.detail ?? '');
+    assert.equal(done!.state, 'completed', wordsText(done!.detail ?? ''));
     assert.equal(h.sandbox.userByEmail('temp.designer@example.com')!.status, 'inactive');
   });
 });

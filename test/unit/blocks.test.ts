@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { parseAccessConfig } from '../../src/config.js';
 import { stepsFor } from '../../src/slack/tasks/card.js';
 import type { Approval, Item, RequestDetail, Subject } from '../../src/requests/model.js';
-import { subjectLabel } from '../../src/requests/model.js';
+import { subjectLabel, wordsMrkdwn } from '../../src/slack/words.js';
 import { validateBlocks } from '../../src/sandboxes/slack/server.js';
 import { approvalCard, failureAlert, requesterStatus } from '../../src/slack/blocks/request.js';
 import { refusalText } from '../../src/slack/replies.js';
@@ -111,7 +111,7 @@ describe('request builders', () => {
 
   test('a deny reason and an item detail from an API are shown escaped; our own mentions stay live', () => {
     const denied = detail({
-      items: [{ state: 'denied', detail: escapeMrkdwn(`denied: ${EVIL}`) }, { id: 2, state: 'failed', detail: escapeMrkdwn(`autodesk: invite: 400 ${EVIL}`) }],
+      items: [{ state: 'denied', detail: `denied: ${EVIL}` }, { id: 2, state: 'failed', detail: `autodesk: invite: 400 ${EVIL}` }],
       approvals: [{ state: 'denied', decidedBy: 'U0OWNER3', decidedAt: 1_700_000_000_000, reason: EVIL }],
     });
     const status = requesterStatus(config, denied, 0, false);
@@ -123,6 +123,18 @@ describe('request builders', () => {
     assert.ok(JSON.stringify(status.blocks).includes(`denied by <@U0OWNER3>`));
     assert.ok(JSON.stringify(status.blocks).includes(`— \\"${EVIL_SHOWN}\\"`));
     assert.ok(JSON.stringify(alert.blocks).includes(`autodesk: invite: 400 ${EVIL_SHOWN}`));
+  });
+
+  test('an item detail reads in Slack as it was written: text escaped, people mentioned, a pre-words row as stored', () => {
+    assert.equal(wordsMrkdwn(['cancelled by ', { person: 'U0ALICE' }]), 'cancelled by <@U0ALICE>');
+    assert.equal(wordsMrkdwn([{ person: 'U0IT1' }, ` could not do it: ${EVIL}`]), `<@U0IT1> could not do it: ${EVIL_SHOWN}`);
+    assert.equal(wordsMrkdwn(`stopped before any change: ${EVIL}`), `stopped before any change: ${EVIL_SHOWN}`);
+    // A person word holding anything but a Slack id (a forged row) is text, never markup.
+    assert.equal(wordsMrkdwn([{ person: '<!channel>' }]), '&lt;!channel&gt;');
+    assert.equal(wordsMrkdwn([{ mrkdwn: 'task assigned to <@U0IT1>' }]), 'task assigned to <@U0IT1>');
+    const card = requesterStatus(config, detail({ items: [{ state: 'in_progress', detail: ['task assigned to ', { person: 'U0IT1' }, ` (${EVIL})`] }] }), 0, false);
+    assert.ok(JSON.stringify(card.blocks).includes(`task assigned to <@U0IT1> (${EVIL_SHOWN})`));
+    assertNoLiveMarkup(JSON.stringify(card.blocks).replace('<@U0IT1>', ''));
   });
 
   test('a subject is a mention only by a Slack id; a refusal names approvers as mentions', () => {

@@ -94,8 +94,9 @@ test('a failed item tells the requester why, then that the request finished with
   const seen = notices().length;
   const itemId = (db.prepare('SELECT id FROM items WHERE request_id = ?').get(requestId) as { id: number }).id;
   createItemProgress(deps).fail(itemId, 'seat limit <reached>');
+  // The notice carries the connector's words as written: Slack escapes them when it words the notice.
   assert.deepEqual(newNotices(seen), [
-    { to: PEOPLE.requester, notice: { type: 'item_failed', requestId, appId: 'figma', subject, detail: 'seat limit &lt;reached&gt;' } },
+    { to: PEOPLE.requester, notice: { type: 'item_failed', requestId, appId: 'figma', subject, detail: 'seat limit <reached>' } },
     { to: PEOPLE.requester, notice: { type: 'request_finished', requestId, states: [['failed', 1]] } },
   ]);
   assert.match(noticeText(config, newNotices(seen)[1]!.notice), /finished with problems: 1 failed\. IT has been alerted/);

@@ -4,7 +4,6 @@
  * it; this file only turns an item into a task and the task's state into the item's outcome.
  */
 import type { TaskCreation } from '../../tasks/service.js';
-import { trustedMrkdwn } from '../../util/mrkdwn.js';
 import type { Connector, ConnectorDeps, ConnectorPlugin, FulfillmentItem, Outcome } from '../types.js';
 import { manualAppSchema, type ManualAppConfig } from './config.js';
 
@@ -24,8 +23,8 @@ async function withSlackIdentity(deps: ManualDeps, item: FulfillmentItem): Promi
 function outcomeOf(created: TaskCreation): Outcome {
   if (created.state === 'open') return { state: 'in_progress', detail: created.detail };
   if (created.state === 'done') return { state: 'completed', detail: created.detail };
-  // The item's own detail, written by the core when its request was cancelled.
-  return { state: 'in_progress', detail: { mrkdwn: trustedMrkdwn(created.itemDetail) } };
+  // The item moved on meanwhile (its request was cancelled): the core refuses this report and keeps the item's own detail.
+  return { state: 'in_progress', detail: created.itemState };
 }
 
 export function createManualConnector(deps: ManualDeps): Connector {

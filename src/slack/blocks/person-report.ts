@@ -6,7 +6,8 @@
 import type { KnownBlock } from '@slack/types';
 import type { PersonReport, ReportEntry, AppReportRow } from '../../requests/person-report.js';
 import { STATE_LABEL } from '../../requests/model.js';
-import { escapeMrkdwn, isSlackId, joinMrkdwn, mention, mrkdwn, trustedMrkdwn, type Mrkdwn } from '../../util/mrkdwn.js';
+import { escapeMrkdwn, isSlackId, joinMrkdwn, mention, mrkdwn, type Mrkdwn } from '../../util/mrkdwn.js';
+import { wordsMrkdwn } from '../words.js';
 import { context, formatTime, header, section, sectionsOfLines } from './common.js';
 import type { Rendered } from './request.js';
 
@@ -45,7 +46,8 @@ const VERB: Record<string, Record<'onboard' | 'offboard', string>> = {
 
 function entryLine(entry: ReportEntry, row: AppReportRow): Mrkdwn {
   const what = VERB[entry.state]?.[entry.kind] ?? `${entry.kind === 'onboard' ? 'onboarding' : 'offboarding'} ${STATE_LABEL[entry.state]}`;
-  const detail = entry.detail && entry.detail !== STATE_LABEL[entry.state] ? mrkdwn` — ${trustedMrkdwn(entry.detail)}` : mrkdwn``;
+  const said = entry.detail === null ? undefined : wordsMrkdwn(entry.detail);
+  const detail = said && said !== STATE_LABEL[entry.state] ? mrkdwn` — ${said}` : mrkdwn``;
   return mrkdwn`    ${escapeMrkdwn(what)}${byWhom(entry, row)} ${formatTime(entry.lastAt)} · ${escapeMrkdwn(entry.requestId)} asked by ${mention(entry.requesterId)}${detail}`;
 }
 

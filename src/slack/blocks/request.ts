@@ -3,9 +3,10 @@ import type { KnownBlock } from '@slack/types';
 import { formatDistance } from 'date-fns';
 import { appById, approvalStepsOf, type AccessConfig } from '../../config.js';
 import { cardLinesOf, offboardedWordOf } from '../../connectors/forms.js';
-import { STATE_LABEL, isOpenRequest, subjectLabel, type Approval, type Item, type RequestDetail } from '../../requests/model.js';
+import { STATE_LABEL, isOpenRequest, type Approval, type Item, type RequestDetail } from '../../requests/model.js';
 import type { StoredPreview } from '../../requests/previews.js';
-import { escapeMrkdwn, joinMrkdwn, mention, mrkdwn, trustedMrkdwn, type Mrkdwn } from '../../util/mrkdwn.js';
+import { escapeMrkdwn, joinMrkdwn, mention, mrkdwn, type Mrkdwn } from '../../util/mrkdwn.js';
+import { subjectLabel, wordsMrkdwn } from '../words.js';
 import { context, contexts, formatTime, header, quotedSections, section, sections, sectionsOfLines } from './common.js';
 import { reportButton } from './person-report.js';
 
@@ -44,8 +45,8 @@ export function progressLine(config: AccessConfig, detail: RequestDetail, appId:
   return escapeMrkdwn(`${app?.name ?? appId}: ${parts.join(', ')}`);
 }
 
-/** An item's detail is stored as mrkdwn: the one place that writes it escapes what came from outside. */
-const detailOf = (item: Item): Mrkdwn | undefined => (item.detail ? trustedMrkdwn(item.detail) : undefined);
+/** An item's detail as mrkdwn, or undefined when it says nothing. */
+const detailOf = (item: Item): Mrkdwn | undefined => (item.detail === null ? undefined : wordsMrkdwn(item.detail) || undefined);
 
 function itemLine(config: AccessConfig, item: Item): Mrkdwn {
   const icon = { awaiting_approval: '⏳', approved: '🟢', in_progress: '🔄', completed: '✅', failed: '❌', denied: '⛔', cancelled: '🚫' }[item.state];

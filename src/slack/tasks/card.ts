@@ -4,13 +4,12 @@
  */
 import type { AccessConfig } from '../../config.js';
 import type { FulfillmentItem } from '../../connectors/types.js';
-import { subjectLabel } from '../../requests/model.js';
 import { roleFor, taskAppOf, type Task, type TaskApp, type TaskKind, type TaskRefusal } from '../../tasks/model.js';
-import type { TaskProgressWords } from '../../tasks/service.js';
 import { stepTemplates } from '../../tasks/steps.js';
 import { formatDuration } from '../../util/duration.js';
-import { escapeMrkdwn, mention, mrkdwn, trustedMrkdwn, type Mrkdwn } from '../../util/mrkdwn.js';
+import { escapeMrkdwn, mrkdwn, trustedMrkdwn, type Mrkdwn } from '../../util/mrkdwn.js';
 import { formatInstant } from '../../util/time.js';
+import { subjectLabel, wordsMrkdwn } from '../words.js';
 import type { TaskCard } from './blocks.js';
 
 export interface StepValues {
@@ -56,8 +55,7 @@ export function cardOf(config: AccessConfig, task: Task, now: number): TaskCard 
     steps, assignee: task.assignee, state: task.state, createdAtText: formatInstant(task.createdAt, tz), ageText: formatDuration(Math.max(0, now - task.createdAt)),
     snoozedUntilText: task.snoozedUntil !== null && task.snoozedUntil > now ? formatInstant(task.snoozedUntil, tz) : undefined,
     closedBy: task.closedBy ?? undefined, closedAtText: task.closedAt !== null ? formatInstant(task.closedAt, tz) : undefined, note: task.note ?? undefined,
-    // Stored as the item's detail was: mrkdwn the core built, with outside text escaped when it was stored.
-    byHand: task.byHand ? { tried: trustedMrkdwn(task.byHand.tried), askedBy: task.byHand.askedBy } : undefined,
+    byHand: task.byHand ? { tried: wordsMrkdwn(task.byHand.tried), askedBy: task.byHand.askedBy } : undefined,
   };
 }
 
@@ -91,11 +89,3 @@ export function taskRefusalText(refusal: TaskRefusal, timeZone: string): string 
       return 'Pick a time in the future.';
   }
 }
-
-/** The item's progress line as its task moves, shown on the request's cards and the requester's status. */
-export const taskProgressWords: TaskProgressWords = {
-  assigned: (assignee) => ({ mrkdwn: mrkdwn`task assigned to ${mention(assignee)}` }),
-  done: (by, note) => ({ mrkdwn: mrkdwn`done by ${mention(by)}${note ? mrkdwn`: ${escapeMrkdwn(note)}` : mrkdwn``}` }),
-  cantDo: (by, reason) => ({ mrkdwn: mrkdwn`${mention(by)} could not do it: ${escapeMrkdwn(reason)}` }),
-  finishedByHand: (by, note) => ({ mrkdwn: mrkdwn`finished by hand by ${mention(by)}${note ? mrkdwn`: ${escapeMrkdwn(note)}` : mrkdwn``}` }),
-};

@@ -6,6 +6,7 @@ import type { WebClient } from '@slack/web-api';
 import type { AppContext } from '../../../context.js';
 import { delegationStatus, endDelegation, MAX_DELEGATION_DAYS, startDelegation } from '../../../requests/delegation.js';
 import { escapeMrkdwn } from '../../../util/mrkdwn.js';
+import { wordsMrkdwn } from '../../words.js';
 
 const DELEGATE_USAGE = `Type \`/access delegate @person until YYYY-MM-DD\` (pick the person from the @ list; the last day is at most ${MAX_DELEGATION_DAYS} days ahead), or \`/access delegate off\`.`;
 
@@ -46,7 +47,7 @@ export async function delegateCommandText(ctx: AppContext, client: WebClient, us
   if (rest === '') return statusText(ctx, userId);
   if (rest.toLowerCase() === 'off') {
     const result = endDelegation(ctx, userId);
-    return result.ok ? `Delegation to <@${result.delegation.delegate}> ended: your approvals, the open ones included, come to you again. Both of you have been told.` : result.message;
+    return result.ok ? `Delegation to <@${result.delegation.delegate}> ended: your approvals, the open ones included, come to you again. Both of you have been told.` : wordsMrkdwn(result.message);
   }
   const match = START.exec(rest);
   if (!match) {
@@ -60,7 +61,7 @@ export async function delegateCommandText(ctx: AppContext, client: WebClient, us
   const person = await readDelegate(client, delegate);
   if (!person.ok) return person.message;
   const result = startDelegation(ctx, { delegator: userId, delegate, untilDate, delegatorName: await nameOf(client, userId, userName) });
-  if (!result.ok) return result.message;
+  if (!result.ok) return wordsMrkdwn(result.message);
   const replaced = result.replaced ? ` It replaces your delegation to <@${result.replaced.delegate}>.` : '';
   const routed = result.routedToIt ? ` ${result.routedToIt} open step${result.routedToIt === 1 ? '' : 's'} that <@${delegate}> may not decide (their own request or access, or a step they decided) went to the IT admins.` : '';
   return `Your approvals go to <@${delegate}> until the end of ${result.delegation.untilDate} (${ctx.config.timezone}), the open ones included; both of you have been told.${replaced}${routed} \`/access delegate off\` ends it sooner.`;
