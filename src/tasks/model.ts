@@ -71,7 +71,10 @@ export function taskAppOf(config: AccessConfig, appId: string): TaskApp | undefi
   const app = appById(config, appId);
   if (!app) return undefined;
   if (app.connector === 'manual') return app;
-  return { id: app.id, name: app.name, assignees: [], reminderEvery: DEFAULT_REMINDER_EVERY, escalateAfter: DEFAULT_ESCALATE_AFTER };
+  // An app with its own roles (Autodesk) keeps them, so a by-hand task names the role that was asked for.
+  const roles = 'roles' in app && Array.isArray(app.roles) ? (app.roles as string[]) : undefined;
+  const defaultRole = 'defaultRole' in app && typeof app.defaultRole === 'string' ? app.defaultRole : undefined;
+  return { id: app.id, name: app.name, assignees: [], reminderEvery: DEFAULT_REMINDER_EVERY, escalateAfter: DEFAULT_ESCALATE_AFTER, roles, defaultRole };
 }
 
 /** Why an action on a task was refused; `src/slack/tasks` puts it in words for the clicker. */

@@ -64,6 +64,7 @@ describe('Do it by hand on a failed item', () => {
     assert.match(shown, /Tried:\* the Autodesk connector could not finish it: [^"]*cannot be reactivated through the API/);
     assert.match(shown, /Create or invite the account for carol@example\.com/);
     assert.match(shown, /Add them to the Autodesk teams: team-789/);
+    assert.match(shown, /Role:\* user/, 'the task names the role the request asked for');
     const status = await h.slack.waitFor(() => h.slack.messagesTo(PEOPLE.requester).find((m) => m.text.includes(`request ${id}`) && JSON.stringify(m.blocks).includes('being finished by hand')), { description: 'requester sees it is being finished by hand' });
 
     await h.driver.clickButton(PEOPLE.admin, dm, 'Mark done');
