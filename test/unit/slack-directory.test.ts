@@ -77,3 +77,14 @@ test('an approver the listing shows deactivated is skipped when a step opens; a 
   assert.deepEqual(admin.ok && admin.decided.map((approval) => [approval.appId, approval.fallbackToIt]), [['figma', true]], 'Figma went to IT');
   assert.equal(usersInfoCalls(), before);
 });
+
+test('someone Slack reports changed (user_change) is read again before their next click is judged', async () => {
+  await ctx.people.refresh();
+  assert.equal(await learnClicker(ctx, PEOPLE.dave), true);
+  const before = usersInfoCalls();
+  ctx.people.markChanged(PEOPLE.dave);
+  assert.equal(await learnClicker(ctx, PEOPLE.dave), true);
+  assert.equal(usersInfoCalls(), before + 1, 'one users.info for the changed person');
+  assert.equal(await learnClicker(ctx, PEOPLE.dave), true);
+  assert.equal(usersInfoCalls(), before + 1, 'and the row read then serves again');
+});
