@@ -1,10 +1,11 @@
 /**
- * The bot's one directory of Slack users: whole user rows (id, lower-cased e-mail, names, deactivated, bot) in the
- * SQLite table `slack_people`, read and written by everything that needs people: the request form checks hundreds
+ * The bot's one directory of Slack users: whole user rows (id, e-mail, names, deactivated, bot) in the SQLite
+ * table `slack_people`, read and written by everything that needs people: the request form checks hundreds
  * of people in it inside Slack's 3 seconds instead of calling users.info for each (Tier 4: about 100 a minute, and
  * slow when it is busy); a click is judged on the clicker's and approvers' rows (`knownPeopleIn`, the requests
  * side's port) inside a transaction that never waits on Slack; the approver refresh and the task Reassign list
- * read and write the same rows (`src/slack/directory.ts`).
+ * read and write the same rows (`src/slack/directory.ts`). An e-mail is kept as Slack spells it, since people read
+ * it and apps are given it, and always compared lower-cased.
  *
  * Filled by paging users.list in the background at start-up and every `refreshEvery`. A person missing from it,
  * or known only from a row older than `freshFor`, is asked of Slack (users.info, users.lookupByEmail) a few at a
@@ -222,7 +223,7 @@ export class PeopleDirectory {
       for (const user of users) {
         if (!user.id) continue;
         upsert.run(
-          user.id, user.profile?.email?.toLowerCase() || null, user.profile?.first_name || null, user.profile?.last_name || null,
+          user.id, user.profile?.email || null, user.profile?.first_name || null, user.profile?.last_name || null,
           user.profile?.real_name || user.real_name || null, user.is_bot ? 1 : 0, user.deleted ? 1 : 0, fetchedAt,
         );
       }
