@@ -17,7 +17,6 @@ import { enqueue } from './jobs/queue.js';
 import { JobRunner, type RunnerOptions } from './jobs/runner.js';
 import { createApproverEntries } from './requests/approver-entries.js';
 import { createItAdmins } from './requests/it-admins.js';
-import { createKnownEmails } from './requests/people.js';
 import { createMetrics } from './metrics.js';
 import { registerDelegationJobs } from './requests/delegation.js';
 import { registerFulfillment } from './requests/fulfillment.js';
@@ -33,7 +32,7 @@ import { registerSlackJobs } from './slack/jobs.js';
 import { registerLeaverJob } from './slack/leavers.js';
 import { registerPersonReportJobs } from './slack/person-report.js';
 import { registerListeners } from './slack/listeners/index.js';
-import { PeopleDirectory } from './slack/people.js';
+import { knownPeopleIn, PeopleDirectory } from './slack/people.js';
 import { registerTaskJobs } from './slack/tasks/jobs.js';
 import { taskHomeBlocks } from './slack/tasks/home.js';
 import { createTaskPort } from './tasks/service.js';
@@ -164,13 +163,15 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
     // Set once the Bolt app exists below; nothing reads it while connectors are built.
     // eslint-disable-next-line no-restricted-syntax -- a construction-order placeholder, not listener wiring.
     slack: undefined as never,
-    itAdmins: createItAdmins(settings.access.itAdmins, approverEntries), approverEntries, knownEmails: createKnownEmails(),
+    itAdmins: createItAdmins(settings.access.itAdmins, approverEntries), approverEntries, knownEmails: knownPeopleIn(db),
     wake: () => {
       runner.wake();
       options.onWake?.();
     },
     // eslint-disable-next-line no-restricted-syntax -- set on the next line: progress needs the finished context.
     progress: undefined as never,
+    // eslint-disable-next-line no-restricted-syntax -- set with `slack` below: the directory reads Slack through the Bolt client.
+    people: undefined as never,
     // eslint-disable-next-line no-restricted-syntax -- set below: tasks need the item port, which needs progress.
     tasks: undefined as never,
   };
@@ -243,6 +244,8 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
     },
   });
   ctx.slack = bolt.client;
+  const people = new PeopleDirectory(db, bolt.client, clock, log.child({ component: 'people' }));
+  ctx.people = people;
   bolt.error(async (error) => {
     log.error('slack listener failed', { error: error.message, code: (error as { code?: string }).code });
   });
@@ -256,7 +259,6 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
   registerPersonReportJobs(ctx);
   registerLeaverJob(ctx);
   registerTaskJobs(runner, ctx);
-  const people = new PeopleDirectory(db, bolt.client, clock, log.child({ component: 'people' }));
   registerListeners(bolt, ctx, people);
 
   let directoryTimer: NodeJS.Timeout | undefined;

@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import type { ItemProgress } from './connectors/types.js';
 import type { JobRunner } from './jobs/runner.js';
 import type { RequestDeps } from './requests/service.js';
+import type { PeopleDirectory } from './slack/people.js';
 import type { TaskDeps } from './tasks/service.js';
 
 export interface AppContext extends RequestDeps {
@@ -11,6 +12,8 @@ export interface AppContext extends RequestDeps {
   slack: WebClient;
   runner: JobRunner;
   progress: ItemProgress;
+  /** The one directory of Slack users; `knownEmails` (what the requests side reads) reads its rows. */
+  people: PeopleDirectory;
   /** What the task module is given; the Slack side acts on tasks with it. */
   tasks: TaskDeps;
 }

@@ -1,7 +1,8 @@
 /**
- * The Slack e-mails of people who may decide (approvers, IT admins, whoever clicks), read ahead of time: a new
+ * What judging a click needs to know of people (approvers, IT admins, whoever clicks), read ahead of time: a new
  * hire is known by e-mail only, and whether an approver is that new hire must be judged inside a click's
- * transaction, which never waits on Slack. Whoever owns the Slack client fills it (`src/slack/directory.ts`).
+ * transaction, which never waits on Slack. A port: the Slack side implements it over its one directory of users
+ * (`src/slack/people.ts`), which it also keeps current.
  */
 import type { Db } from '../db/connection.js';
 import type { Clock } from '../util/time.js';
@@ -10,22 +11,12 @@ import type { ItAdmins } from './it-admins.js';
 import type { PeopleFacts } from './model.js';
 
 export interface KnownEmails {
+  /** Lower-cased. */
   emailOf(userId: string): string | undefined;
-  /** When this user's e-mail was last read from Slack (ms), to know when to read it again. */
+  /** When this user was last read from Slack (ms), to know when to read them again. */
   readAt(userId: string): number | undefined;
-  remember(userId: string, email: string | undefined, at: number, deactivated?: boolean): void;
   /** Whether Slack said, when last read, that this account is deactivated. */
   isDeactivated(userId: string): boolean;
-}
-
-export function createKnownEmails(): KnownEmails {
-  const known = new Map<string, { email: string | undefined; at: number; deactivated: boolean }>();
-  return {
-    emailOf: (userId) => known.get(userId)?.email,
-    readAt: (userId) => known.get(userId)?.at,
-    remember: (userId, email, at, deactivated = false) => void known.set(userId, { email: email?.toLowerCase(), at, deactivated }),
-    isDeactivated: (userId) => known.get(userId)?.deactivated === true,
-  };
 }
 
 /**

@@ -1,33 +1,29 @@
 /**
  * Reads from Slack what judging a click needs and must not wait for inside a transaction: the members of the
- * `itAdmins` user groups, and the e-mails of the people who may decide (approvers, IT admins, clickers) and
-whether their accounts are deactivated (such an approver is skipped when a step opens). Read
- * at start-up, refreshed periodically; a clicker's e-mail is read (once an hour at most) before their click is judged.
+ * `itAdmins` user groups, and the rows of the people who may decide (approvers, IT admins, clickers) in the one
+ * directory of Slack users (`src/slack/people.ts`): their e-mails, and whether their accounts are deactivated
+ * (such an approver is skipped when a step opens). Groups are read at start-up and periodically; a person whose
+ * row the hourly users.list listing (or an earlier read) left fresh is not asked again.
  */
 import { approvalStepsOf, ConfigError, personEntriesOf } from '../config.js';
 import type { AppContext } from '../context.js';
 import { expandApprovers, isEmailEntry, isGroupEntry } from '../requests/approver-entries.js';
 
-/** How long a person's e-mail, once read, is trusted before a click reads it again. */
+/** How long a clicker's row, once read, is trusted before a click reads it again (the listing's period). */
 const EMAIL_FRESH_MS = 60 * 60_000;
-/** How often the IT admins' groups and the approvers' e-mails are read again. */
+/** How often the IT admins' groups and the approvers' rows are read again. */
 export const DIRECTORY_REFRESH_MS = 10 * 60_000;
 
-async function readEmail(ctx: AppContext, userId: string): Promise<void> {
-  const answer = await ctx.slack.users.info({ user: userId });
-  ctx.knownEmails?.remember(userId, answer.user?.profile?.email, ctx.clock.now(), answer.user?.deleted === true);
-}
-
 /**
- * The clicker's e-mail, read unless read recently. False when it is unknown and Slack could not be asked: the
- * click is then not judged, since the clicker may be a subject known only by e-mail.
+ * The clicker's row, read unless read recently (by the listing or an earlier click). False when it is unknown and
+ * Slack could not be asked: the click is then not judged, since the clicker may be a subject known only by e-mail.
  */
 export async function learnClicker(ctx: AppContext, userId: string): Promise<boolean> {
   if (!ctx.knownEmails) return true;
   const readAt = ctx.knownEmails.readAt(userId);
   if (readAt !== undefined && ctx.clock.now() - readAt < EMAIL_FRESH_MS) return true;
   try {
-    await readEmail(ctx, userId);
+    await ctx.people.read(userId);
     return true;
   } catch (error) {
     ctx.log.warn('could not read a clicker from Slack', { userId, error: (error as Error).message });
@@ -55,7 +51,7 @@ export async function resolveApproverEmails(ctx: AppContext): Promise<void> {
         const answer = await ctx.slack.users.lookupByEmail({ email });
         if (!answer.user?.id) return `Slack answered the look-up of ${email} without a user`;
         entries.setEmailUser(email, answer.user.id);
-        ctx.knownEmails?.remember(answer.user.id, answer.user.profile?.email ?? email, ctx.clock.now());
+        ctx.people.remember([{ ...answer.user, profile: { ...answer.user.profile, email: answer.user.profile?.email ?? email } }]);
         return undefined;
       } catch (error) {
         const coded = error as Error & { data?: { error?: string }; retryAfter?: number };
@@ -104,16 +100,20 @@ export async function refreshApproverGroups(ctx: AppContext, appIds: readonly st
   await Promise.race([Promise.all(groups.map((group) => readGroup(ctx, group))), late]).finally(() => clearTimeout(timer));
 }
 
-/** Reads every user group's members (IT admins and approvers) and every approver's and IT admin's e-mail; failures are logged, not thrown. */
+/**
+ * Reads every user group's members (IT admins and approvers), and every approver and IT admin whose row is older
+ * than a refresh period (so a deactivated approver is skipped within it); failures are logged, not thrown.
+ */
 export async function refreshDirectory(ctx: AppContext): Promise<void> {
   for (const group of groupsOf(ctx)) await readGroup(ctx, group);
   const people = new Set([...ctx.itAdmins.members(), ...expandApprovers(ctx, ctx.config.apps.flatMap((app) => approvalStepsOf(app).flatMap((step) => step.approvers)))]);
-  const queue = [...people];
+  const readSince = ctx.clock.now() - DIRECTORY_REFRESH_MS;
+  const queue = [...people].filter((userId) => (ctx.knownEmails?.readAt(userId) ?? 0) <= readSince);
   // A few at a time: a large approver list must not trip Slack's rate limit at start-up.
   await Promise.all(
     Array.from({ length: Math.min(4, queue.length) }, async () => {
       for (let userId = queue.shift(); userId !== undefined; userId = queue.shift()) {
-        await readEmail(ctx, userId).catch((error: Error) => ctx.log.warn('could not read an approver from Slack', { userId, error: error.message }));
+        await ctx.people.read(userId).catch((error: Error) => ctx.log.warn('could not read an approver from Slack', { userId, error: error.message }));
       }
     }),
   );

@@ -48,6 +48,8 @@ export function registerLeaverJob(ctx: AppContext): void {
         if (slackErrorCode(error) === 'user_not_found') return { user: undefined };
         throw permanentSlackError(error, 'users.info refused') ?? error;
       });
+      // Slack's answer is the directory's too: a deactivated approver is skipped from now on, not from the next refresh.
+      if (user) ctx.people.remember([user]);
       if (!user || user.deleted !== true) {
         ctx.log.info('leaver check: Slack says the user is active (or does not know them), nothing filed', { userId });
         return;

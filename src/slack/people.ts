@@ -1,6 +1,11 @@
 /**
- * The workspace's Slack users, kept in SQLite so the request form can check hundreds of people inside Slack's
- * 3 seconds instead of calling users.info for each (Tier 4: about 100 a minute, and slow when it is busy).
+ * The bot's one directory of Slack users: whole user rows (id, e-mail, names, deactivated, bot) in the SQLite
+ * table `slack_people`, read and written by everything that needs people: the request form checks hundreds
+ * of people in it inside Slack's 3 seconds instead of calling users.info for each (Tier 4: about 100 a minute, and
+ * slow when it is busy); a click is judged on the clicker's and approvers' rows (`knownPeopleIn`, the requests
+ * side's port) inside a transaction that never waits on Slack; the approver refresh and the task Reassign list
+ * read and write the same rows (`src/slack/directory.ts`). An e-mail is kept as Slack spells it, since people read
+ * it and apps are given it, and always compared lower-cased.
  *
  * Filled by paging users.list in the background at start-up and every `refreshEvery`. A person missing from it,
  * or known only from a row older than `freshFor`, is asked of Slack (users.info, users.lookupByEmail) a few at a
@@ -10,6 +15,7 @@
 import type { WebClient } from '@slack/web-api';
 import type { Db } from '../db/connection.js';
 import type { PeopleLookup, PersonLookup, SlackPerson } from '../requests/intake.js';
+import type { KnownEmails } from '../requests/people.js';
 import type { Logger } from '../util/log.js';
 import type { Clock } from '../util/time.js';
 
@@ -30,7 +36,7 @@ interface PersonRow {
 }
 
 /** The parts of a Slack user object (users.info, users.list, users.lookupByEmail) kept here. */
-interface SlackUser {
+export interface SlackUser {
   id?: string; deleted?: boolean; is_bot?: boolean; real_name?: string;
   profile?: { email?: string; first_name?: string; last_name?: string; real_name?: string };
 }
@@ -44,6 +50,25 @@ function toPerson(row: PersonRow): SlackPerson {
     id: row.id, email: row.email ?? undefined, firstName: row.first_name ?? undefined, lastName: row.last_name ?? undefined,
     realName: row.real_name ?? undefined, isBot: Boolean(row.is_bot), deleted: Boolean(row.deleted),
   };
+}
+
+/**
+ * The requests side's view of the directory: plain reads of the rows by primary key, cheap enough to run inside
+ * a click's transaction. A row that was never read answers nothing, so the model compares Slack ids only.
+ */
+export function knownPeopleIn(db: Db): KnownEmails {
+  const row = db.prepare('SELECT email, deleted, fetched_at FROM slack_people WHERE id = ?');
+  const read = (userId: string) => row.get(userId) as Pick<PersonRow, 'email' | 'deleted' | 'fetched_at'> | undefined;
+  return {
+    emailOf: (userId) => read(userId)?.email?.toLowerCase() ?? undefined,
+    readAt: (userId) => read(userId)?.fetched_at,
+    isDeactivated: (userId) => read(userId)?.deleted === 1,
+  };
+}
+
+/** How people are named in lists (the task Reassign choices): Slack's display of their full name. */
+export function displayNameOf(person: SlackPerson): string | undefined {
+  return person.realName || [person.firstName, person.lastName].filter(Boolean).join(' ') || undefined;
 }
 
 function slackErrorOf(error: unknown): { code?: string; platformError?: string; retryAfter?: number } {
@@ -152,6 +177,42 @@ export class PeopleDirectory {
     }
   }
 
+  /** Keeps what Slack said of these users (an answer read elsewhere: users.lookupByEmail at start-up). */
+  remember(users: SlackUser[]): void {
+    this.store(users, this.clock.now());
+  }
+
+  /**
+   * Reads one user from Slack into the directory (users.info). Throws what Slack answered when it could not say,
+   * so the caller decides whether an older row may serve.
+   */
+  async read(userId: string): Promise<void> {
+    const { user } = await this.slack.users.info({ user: userId }) as { user?: SlackUser };
+    if (!user?.id) throw new Error(`Slack answered users.info for ${userId} without a user`);
+    this.store([user], this.clock.now());
+  }
+
+  /**
+   * The row of someone Slack says has changed (a `user_change` event) is read again before it is next relied on:
+   * cheaper than a call per event, and the event's body, which may be stale, is never taken as the truth.
+   */
+  markChanged(userId: string): void {
+    this.db.prepare('UPDATE slack_people SET fetched_at = 0 WHERE id = ?').run(userId);
+  }
+
+  /**
+   * Names for a list people pick from, by `deadline` (epoch ms): the directory's rows, Slack asked for the
+   * missing or stale ones; a person Slack did not describe in time is left out (the caller shows the id).
+   */
+  async namesOf(ids: readonly string[], deadline: number): Promise<Map<string, string>> {
+    const names = new Map<string, string>();
+    for (const [id, answer] of await this.byIds(ids, deadline)) {
+      const name = answer.status === 'found' ? displayNameOf(answer.person) : undefined;
+      if (name) names.set(id, name);
+    }
+    return names;
+  }
+
   private store(users: SlackUser[], fetchedAt: number): void {
     const upsert = this.db.prepare(
       `INSERT INTO slack_people (id, email, first_name, last_name, real_name, is_bot, deleted, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -162,7 +223,7 @@ export class PeopleDirectory {
       for (const user of users) {
         if (!user.id) continue;
         upsert.run(
-          user.id, user.profile?.email ?? null, user.profile?.first_name || null, user.profile?.last_name || null,
+          user.id, user.profile?.email || null, user.profile?.first_name || null, user.profile?.last_name || null,
           user.profile?.real_name || user.real_name || null, user.is_bot ? 1 : 0, user.deleted ? 1 : 0, fetchedAt,
         );
       }

@@ -11,7 +11,6 @@ import { parseAccessConfig } from '../../src/config.js';
 import type { AppContext } from '../../src/context.js';
 import { openDatabase } from '../../src/db/connection.js';
 import { createItAdmins } from '../../src/requests/it-admins.js';
-import { createKnownEmails } from '../../src/requests/people.js';
 import { accessCommand } from '../../src/slack/listeners/commands/access.js';
 import { publishHome } from '../../src/slack/jobs.js';
 import { taskHomeBlocks, tasksCommandText } from '../../src/slack/tasks/listeners.js';
@@ -19,6 +18,7 @@ import { IT_CHANNEL, PEOPLE } from '../../src/sandboxes/stack.js';
 import { silentLogger } from '../../src/util/log.js';
 import { systemClock } from '../../src/util/time.js';
 import { percentile, type Latency } from './ack.js';
+import { knownPeopleIn } from '../../src/slack/people.js';
 
 const FINISHED = 100_000;
 const REQUESTERS = 1_000;
@@ -84,7 +84,7 @@ export async function storeBench(): Promise<StoreReport> {
     });
     let published = 0;
     const ctx = {
-      db, config, clock: systemClock, log: silentLogger, itAdmins: createItAdmins(config.itAdmins), knownEmails: createKnownEmails(),
+      db, config, clock: systemClock, log: silentLogger, itAdmins: createItAdmins(config.itAdmins), knownEmails: knownPeopleIn(db),
       slack: { views: { publish: async () => ({ ok: true, published: ++published }) } },
       wake: () => undefined,
     } as unknown as AppContext;

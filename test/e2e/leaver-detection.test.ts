@@ -75,6 +75,8 @@ describe('leavers noticed', () => {
     assert.equal((await h.driver.event(userChange(PEOPLE.carol, true))).status, 200);
     await ignored;
     assert.deepEqual(offboardings(), [], 'no offboarding filed while leaverDetection is off');
+    // The event's body is not believed, but Carol's directory row is marked to be read from Slack before it is next relied on.
+    assert.deepEqual(h.query('SELECT deleted, fetched_at FROM slack_people WHERE id = ?', PEOPLE.carol), [{ deleted: 0, fetched_at: 0 }]);
   });
 
   test('on: the deactivation files one offboarding of the apps granted, told to IT in one line, and it runs to Autodesk once approved', async () => {
@@ -127,6 +129,7 @@ describe('leavers noticed', () => {
     await h.driver.event(userChange(PEOPLE.bob, true));
     await forged;
     const bobChecks = checksOf(PEOPLE.bob);
+    assert.equal(h.query<{ deleted: number }>('SELECT deleted FROM slack_people WHERE id = ?', PEOPLE.bob)[0]?.deleted, 0, "the directory holds Slack's answer, not the event's");
 
     // A reactivation (deleted: false) queues no check at all.
     await h.driver.event(userChange(PEOPLE.bob, false));

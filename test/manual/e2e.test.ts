@@ -31,8 +31,13 @@ test('an approved Axure item becomes a task: strangers are refused, Reassign and
   assert.equal(refusal.replaceOriginal, false);
   assert.ok(hasButtons(dm));
 
+  const usersInfo = () => h.slack.calls.filter((call) => call.method === 'users.info').length;
+  const asked = usersInfo();
   await h.driver.clickButton(PEOPLE.it1, dm, 'Reassign');
   const modal = await h.slack.waitFor(() => h.slack.openViewOf(PEOPLE.it1, 'task_reassign'), { description: 'the reassign modal' });
+  const choices = (modal.view.blocks as any[]).find((block) => block.block_id === 'assignee').element.options.map((option: any) => option.text.text);
+  assert.deepEqual(choices, ['Ivy Tech', 'Adam Admin'], 'named from the directory the bot listed at start-up');
+  assert.equal(usersInfo(), asked, 'without asking Slack for each choice');
   const submitted = await h.driver.submitView(PEOPLE.it1, modal, { assignee: PEOPLE.it2 });
   assert.equal(submitted.outcome, 'closed');
   const moved = await h.slack.waitFor(() => h.slack.messagesTo(PEOPLE.it2).find((m) => m.text.startsWith('Task #') && m.text.includes(`<@${PEOPLE.carol}>`)), {

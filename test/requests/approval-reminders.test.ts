@@ -16,7 +16,6 @@ import type { AppContext } from '../../src/context.js';
 import { openDatabase } from '../../src/db/connection.js';
 import { JobRunner } from '../../src/jobs/runner.js';
 import { createItAdmins } from '../../src/requests/it-admins.js';
-import { createKnownEmails } from '../../src/requests/people.js';
 import { approvalRemindKey } from '../../src/requests/reminders.js';
 import { registerApprovalReminders } from '../../src/slack/approval-reminders.js';
 import { cancelRequest, createItemProgress, decide, submitRequest } from '../../src/requests/service.js';
@@ -24,6 +23,7 @@ import { startSlackSandbox, type SandboxMessage, type SlackSandbox } from '../..
 import { registerSlackJobs } from '../../src/slack/jobs.js';
 import { silentLogger } from '../../src/util/log.js';
 import { FakeClock, HOUR, MONDAY_10_UTC } from '../manual/harness.js';
+import { knownPeopleIn } from '../../src/slack/people.js';
 
 const REQUESTER = 'U0ALICE';
 const MANAGER = 'U0MANAGER';
@@ -71,9 +71,9 @@ async function startBot(reminders: Record<string, unknown>): Promise<Bot> {
   const config = configWith(reminders);
   const ctx = {
     db, config, clock, log: silentLogger, connectors: new Map<string, Connector>(), settings: {} as Config, itAdmins: createItAdmins(config.itAdmins),
-    knownEmails: createKnownEmails(), slack: new WebClient(slack.botToken, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } }),
+    knownEmails: knownPeopleIn(db), slack: new WebClient(slack.botToken, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } }),
     wake: () => ctx.runner.wake(),
-  } as Omit<AppContext, 'runner' | 'progress' | 'tasks'> as AppContext;
+  } as Omit<AppContext, 'runner' | 'progress' | 'tasks' | 'people'> as AppContext;
   ctx.progress = createItemProgress(ctx);
   const makeRunner = () => {
     ctx.runner = new JobRunner(db, clock, silentLogger, { pollMs: 15, retryBaseMs: 50, retryMaxMs: 200, stopGraceMs: 2000 });

@@ -15,13 +15,13 @@ import { openDatabase } from '../../src/db/connection.js';
 import { JobRunner } from '../../src/jobs/runner.js';
 import { registerDelegationJobs, startDelegation } from '../../src/requests/delegation.js';
 import { createItAdmins } from '../../src/requests/it-admins.js';
-import { createKnownEmails } from '../../src/requests/people.js';
 import { checkDecision, createItemProgress, submitRequest } from '../../src/requests/service.js';
 import { startSlackSandbox, type SlackSandbox } from '../../src/sandboxes/slack/server.js';
 import { PEOPLE, USERS } from '../../src/sandboxes/stack.js';
 import { registerSlackJobs } from '../../src/slack/jobs.js';
 import { silentLogger } from '../../src/util/log.js';
 import { FakeClock } from '../manual/harness.js';
+import { knownPeopleIn } from '../../src/slack/people.js';
 
 let dir: string;
 let slack: SlackSandbox;
@@ -40,9 +40,9 @@ before(async () => {
   const db = openDatabase(join(dir, 'bot.db'));
   runner = new JobRunner(db, clock, silentLogger, { pollMs: 15, retryBaseMs: 50, retryMaxMs: 200, stopGraceMs: 2000 });
   ctx = {
-    db, config, clock, log: silentLogger, connectors: new Map(), settings: {} as Config, itAdmins: createItAdmins(config.itAdmins), knownEmails: createKnownEmails(),
+    db, config, clock, log: silentLogger, connectors: new Map(), settings: {} as Config, itAdmins: createItAdmins(config.itAdmins), knownEmails: knownPeopleIn(db),
     slack: new WebClient(slack.botToken, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } }), runner, wake: () => runner.wake(),
-  } as Omit<AppContext, 'progress' | 'tasks'> as AppContext;
+  } as Omit<AppContext, 'progress' | 'tasks' | 'people'> as AppContext;
   ctx.progress = createItemProgress(ctx);
   registerSlackJobs(ctx, () => []);
   registerDelegationJobs(runner, ctx);

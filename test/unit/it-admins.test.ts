@@ -4,28 +4,39 @@
  * the deciders' e-mails are learnt for matching new hires known only by e-mail.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { WebClient } from '@slack/web-api';
 import type { AppContext } from '../../src/context.js';
+import { openDatabase } from '../../src/db/connection.js';
 import { createItAdmins } from '../../src/requests/it-admins.js';
-import { createKnownEmails } from '../../src/requests/people.js';
 import { startSlackSandbox, type SlackSandbox } from '../../src/sandboxes/slack/server.js';
 import { USERS } from '../../src/sandboxes/stack.js';
 import { learnClicker, refreshDirectory } from '../../src/slack/directory.js';
+import { knownPeopleIn, PeopleDirectory } from '../../src/slack/people.js';
 import { silentLogger } from '../../src/util/log.js';
+import { systemClock } from '../../src/util/time.js';
 
+let dir: string;
 let slack: SlackSandbox;
 let ctx: AppContext;
 before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'accessbot-it-admins-'));
   slack = await startSlackSandbox({ users: USERS, userGroups: { S0ITTEAM: ['U0IT2'] } });
   const config = { itAdmins: ['U0ADMIN', 'S0ITTEAM'], apps: [{ id: 'axure', approvers: ['U0OWNER3'] }] };
+  const db = openDatabase(join(dir, 'bot.db'));
+  const client = new WebClient(slack.botToken, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
   ctx = {
-    slack: new WebClient(slack.botToken, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true }),
-    itAdmins: createItAdmins(config.itAdmins), knownEmails: createKnownEmails(), config, clock: { now: () => Date.now() }, log: silentLogger,
+    db, slack: client, people: new PeopleDirectory(db, client, systemClock, silentLogger),
+    itAdmins: createItAdmins(config.itAdmins), knownEmails: knownPeopleIn(db), config, clock: systemClock, log: silentLogger,
   } as unknown as AppContext;
 });
 after(async () => {
   await slack.close();
+  ctx.db.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test("a group's members are IT admins once read, and stop being so once they leave it; a failed read keeps the last known", async () => {

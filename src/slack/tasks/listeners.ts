@@ -5,7 +5,6 @@
  * tested without Bolt.
  */
 import type { AllMiddlewareArgs, App, ButtonAction, OverflowAction, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { ModalView } from '@slack/types';
 import type { AppContext } from '../../context.js';
 import { taskAppOf } from '../../tasks/model.js';
@@ -36,29 +35,8 @@ function snoozeDefaults(ctx: AppContext, appId: string): { date: string; time: s
   return { date, time: `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}` };
 }
 
-/** Display names for the Reassign list; a look-up that fails or is slow leaves the id (the modal must open within Slack's 3 s). */
-const NAME_TTL_MS = 3_600_000;
-const knownNames = new Map<string, { name: string; at: number }>();
-
-async function displayNames(ctx: AppContext, userIds: readonly string[]): Promise<Map<string, string>> {
-  const now = Date.now();
-  const names = new Map<string, string>();
-  await Promise.all(userIds.map(async (userId) => {
-    const known = knownNames.get(userId);
-    if (known && now - known.at < NAME_TTL_MS) return void names.set(userId, known.name);
-    try {
-      const info = await Promise.race([ctx.slack.users.info({ user: userId }), delay(1000, undefined, { ref: false })]);
-      const name = info?.user?.profile?.real_name || info?.user?.real_name || info?.user?.name;
-      if (name) {
-        knownNames.set(userId, { name, at: now });
-        names.set(userId, name);
-      }
-    } catch (error) {
-      ctx.log.warn('no display name for a reassign choice; showing the id', { userId, error });
-    }
-  }));
-  return names;
-}
+/** How long the Reassign list waits for Slack to name someone the directory has no fresh row for (the modal must open within Slack's 3 s). */
+const NAMES_WAIT_MS = 1000;
 
 export function onTaskButton(ctx: AppContext, button: TaskButton, taskId: number | undefined, userId: string, names: ReadonlyMap<string, string> = new Map()): ButtonOutcome {
   if (taskId === undefined) return { tell: 'This button is not attached to a task any more. Nothing was changed.' };
@@ -148,7 +126,7 @@ function buttonListener(ctx: AppContext, button: TaskButton) {
       let names: Map<string, string> | undefined;
       if (button === 'reassign' && taskId !== undefined) {
         const check = authorizeTaskAction(ctx, taskId, args.body.user.id);
-        if (check.ok) names = await displayNames(ctx, reassignCandidates(ctx, check.task));
+        if (check.ok) names = await ctx.people.namesOf(reassignCandidates(ctx, check.task), ctx.clock.now() + NAMES_WAIT_MS);
       }
       const outcome = onTaskButton(ctx, button, taskId, args.body.user.id, names);
       if ('open' in outcome) await args.client.views.open({ trigger_id: args.body.trigger_id, view: outcome.open });
