@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildBot, type RunningBot } from '../../src/app.js';
-import { ConfigError, parseAccessConfig, parseEnv, type Config } from '../../src/config.js';
+import { ConfigError, configFor, parseAccessConfig } from '../../src/config.js';
 import { shippedPlugins } from '../../src/connectors/plugins.js';
 import { SlackDriver } from '../../src/sandboxes/slack/driver.js';
 import { startSlackSandbox, type SlackSandbox } from '../../src/sandboxes/slack/server.js';
@@ -35,12 +35,9 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'accessbot-log-plugin-'));
   slack = await startSlackSandbox({ users: USERS });
   const port = await freePort();
-  const settings: Config = {
-    env: parseEnv({ SLACK_BOT_TOKEN: slack.botToken, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: slack.apiUrl, DATABASE_PATH: join(dir, 'bot.db'), PORT: String(port) }),
-    access: parseAccessConfig(rawConfig, 'access.config.json', plugins),
-    mode: 'http',
-    autodesk: { baseUrl: 'http://127.0.0.1:9', tokenUrl: 'http://127.0.0.1:9/token', perHour: 1000, maxConcurrent: 10 },
-  };
+  const settings = configFor(parseAccessConfig(rawConfig, 'access.config.json', plugins), {
+    SLACK_BOT_TOKEN: slack.botToken, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: slack.apiUrl, DATABASE_PATH: join(dir, 'bot.db'), PORT: String(port),
+  });
   bot = buildBot(settings, silentLogger, { plugins, runner: { pollMs: 25 } });
   await bot.start();
   driver = new SlackDriver({ botUrl: `http://127.0.0.1:${port}/slack/events`, signingSecret: SIGNING_SECRET, sandbox: slack });
