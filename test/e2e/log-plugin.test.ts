@@ -37,6 +37,7 @@ before(async () => {
   const port = await freePort();
   const settings = configFor(parseAccessConfig(rawConfig, 'access.config.json', plugins), {
     SLACK_BOT_TOKEN: slack.botToken, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: slack.apiUrl, DATABASE_PATH: join(dir, 'bot.db'), PORT: String(port),
+    LOGBOOK_TITLE: 'the ledger',
   });
   bot = buildBot(settings, silentLogger, { plugins, runner: { pollMs: 25 } });
   await bot.start();
@@ -76,8 +77,8 @@ test('an app of a plugin passed to the wiring is requested, approved and granted
     { appId: 'notes', action: 'grant', email: 'carol@example.com', options: { shelf: 'right', note: 'Carol <b>&' } },
   ]);
   const requestId = log.entries[0]!.requestId;
-  // The plugin's own config key reached its connector, and its detail reached the requester.
-  await slack.waitFor(() => slack.messagesTo(PEOPLE.requester).some((m) => m.text.includes(requestId) && JSON.stringify(m.blocks ?? m.text).includes('written in the notebook')), {
+  // The plugin's own config key and environment variable reached its connector, and its detail reached the requester.
+  await slack.waitFor(() => slack.messagesTo(PEOPLE.requester).some((m) => m.text.includes(requestId) && JSON.stringify(m.blocks ?? m.text).includes('written in the notebook, kept in the ledger')), {
     description: "the requester's DM shows the log connector's detail",
   });
   const state = bot.db.prepare('SELECT state FROM items WHERE request_id = ?').get(requestId) as { state: string };
