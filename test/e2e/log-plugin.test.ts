@@ -85,6 +85,11 @@ test('an app of a plugin passed to the wiring is requested, approved and granted
   assert.equal(state.state, 'completed');
 });
 
+test("the plugin's housekeeping runs with the core's, after the config's retention", async () => {
+  await slack.waitFor(() => log.housekeeping.runs.length > 0, { description: 'the log plugin pruned with the core' });
+  assert.equal(log.housekeeping.runs[0], 7 * 86_400_000, 'jobs.retention, 7 days by default');
+});
+
 test('the shipped bot does not know the test plugin: the app is refused at start-up, naming its JSON path', () => {
   assert.throws(() => parseAccessConfig(rawConfig), (error: unknown) =>
     error instanceof ConfigError && error.problems.some((problem) => /^apps\[0\]\.connector: must be "autodesk" or "manual"/.test(problem)));

@@ -47,12 +47,20 @@ export interface LogEntry {
   options: z.output<typeof logItemOptions>;
 }
 
-/** A plugin whose connector appends to `entries` (one list per plugin instance, so tests do not share it). */
+/**
+ * A plugin whose connector appends to `entries` (one list per plugin instance, so tests do not share it); its
+ * housekeeping notes each run's retention in `housekeeping.runs`.
+ */
 export function logPlugin(entries: LogEntry[] = []) {
+  const runs: number[] = [];
   return {
     kind: 'log',
     appSchema: logAppSchema,
     entries,
+    housekeeping: Object.assign((_db: unknown, _now: number, retentionMs: number) => {
+      runs.push(retentionMs);
+      return { logLines: 0 };
+    }, { runs }),
     env: logEnv,
     fields: logFields,
     cardLines: (app, request) => {
