@@ -143,7 +143,16 @@ export type Env = z.infer<typeof coreEnvSchema>;
 
 /** Every variable the bot reads with these plugins: the core's, then each plugin's own (`env`), then logging. */
 export function envSchemaFor(plugins: readonly AnyConnectorPlugin[]) {
-  return z.object({ ...coreEnv, ...Object.assign({}, ...plugins.map((plugin) => plugin.env?.schema.shape ?? {})), ...loggingEnv });
+  const shape: z.ZodRawShape = { ...coreEnv, ...loggingEnv };
+  const pluginShape: Record<string, z.ZodType> = {};
+  for (const plugin of plugins) {
+    for (const [name, schema] of Object.entries(plugin.env?.schema.shape ?? {})) {
+      // A second declaration would silently replace the first one's checks: a plugin's mistake, found at once.
+      if (name in shape || name in pluginShape) throw new Error(`connector plugin "${plugin.kind}" declares ${name}, which another declares already`);
+      pluginShape[name] = schema;
+    }
+  }
+  return z.object({ ...coreEnv, ...pluginShape, ...loggingEnv });
 }
 
 /** The environment schema of the shipped plugins, built on first use for the same reason as `accessConfigSchema`. */

@@ -8,6 +8,8 @@ import { test } from 'node:test';
 import { ConfigError, configFor, envSchema, envSchemaFor, parseAccessConfig, parseEnv, personEntriesOf, settingsOf } from '../../src/config.js';
 import { autodeskPlugin } from '../../src/connectors/autodesk/plugin.js';
 import { shippedPlugins } from '../../src/connectors/plugins.js';
+import { pluginEnv } from '../../src/connectors/types.js';
+import { z } from 'zod';
 import { baseConfig, IT_CHANNEL, PEOPLE } from '../support/harness.js';
 import { logPlugin } from '../support/log-connector/index.js';
 
@@ -166,6 +168,8 @@ test('a plugin outside src/ (the log test plugin) declares a variable of its own
   const access = parseAccessConfig({ itChannel: IT_CHANNEL, itAdmins: [PEOPLE.admin], apps: [{ id: 'notes', name: 'Notes', connector: 'log', approvers: [PEOPLE.manager] }] }, 'access.config.json', plugins);
   assert.deepEqual(settingsOf(configFor(access, env), log), { title: 'the logbook' });
   assert.deepEqual(settingsOf(configFor(access, { ...env, LOGBOOK_TITLE: 'the ledger' }), log), { title: 'the ledger' });
+  const squatter = { ...logPlugin(), kind: 'squatter', env: pluginEnv(z.object({ PORT: z.string() }), () => undefined) };
+  assert.throws(() => envSchemaFor([...plugins, squatter]), /connector plugin "squatter" declares PORT, which another declares already/);
 });
 
 test('approvers and itAdmins may be Slack user ids, user group ids or e-mails; anything else is named by path', () => {
