@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type Receiver } from '@slack/bolt';
 import type { Logger as BoltLogger } from '@slack/logger';
-import { ConfigError, isProtectedEmail, type Config } from './config.js';
+import { ConfigError, isProtectedEmail, settingsOf, type Config } from './config.js';
 import type { AppContext } from './context.js';
 import { shippedPlugins } from './connectors/plugins.js';
 import type { AnyConnectorPlugin, Connector, ConnectorDeps, ItemPort } from './connectors/types.js';
@@ -113,7 +113,8 @@ function pluginsOfApps(settings: Config, plugins: readonly AnyConnectorPlugin[])
 
 export function buildBot(settings: Config, log: Logger, options: BuildOptions = {}): RunningBot {
   const clock = options.clock ?? systemClock;
-  const pluginOfApp = pluginsOfApps(settings, options.plugins ?? shippedPlugins());
+  const plugins: readonly AnyConnectorPlugin[] = options.plugins ?? shippedPlugins();
+  const pluginOfApp = pluginsOfApps(settings, plugins);
   const db = openDatabase(settings.env.DATABASE_PATH);
   let lock;
   try {
@@ -125,7 +126,8 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
   const processLock = lock;
   const jobs = settings.access.jobs;
   const runner = new JobRunner(db, clock, log.child({ component: 'jobs' }), {
-    concurrency: jobs.concurrency, retryBaseMs: jobs.retryBase, retryMaxMs: jobs.retryMax, giveUpAfterMs: jobs.giveUpAfter, maxAttempts: jobs.maxAttempts, housekeeping: { retentionMs: jobs.retention }, ...options.runner,
+    concurrency: jobs.concurrency, retryBaseMs: jobs.retryBase, retryMaxMs: jobs.retryMax, giveUpAfterMs: jobs.giveUpAfter, maxAttempts: jobs.maxAttempts, housekeeping: { retentionMs: jobs.retention, pruners: plugins.flatMap((plugin) => plugin.housekeeping ?? []) },
+    ...options.runner,
   });
   const connectors = new Map<string, Connector>();
   const metrics = createMetrics({ db, clock, settings });
@@ -193,8 +195,8 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
     const plugin = pluginOfApp.get(app.id)!;
     let connector = connectorsByKind.get(plugin.kind);
     if (!connector) {
-      const deps: ConnectorDeps<{ id: string; connector: string }> = {
-        db, clock, log: log.child({ component: `connector:${plugin.kind}` }), settings, items, timezone: settings.access.timezone,
+      const deps: ConnectorDeps<{ id: string; connector: string }, unknown> = {
+        db, clock, log: log.child({ component: `connector:${plugin.kind}` }), settings: settingsOf(settings, plugin), items, timezone: settings.access.timezone,
         apps: settings.access.apps.filter((each) => each.connector === plugin.kind),
         enqueue: (kind, payload, enqueueOptions) => enqueue(db, clock.now(), kind, payload, enqueueOptions),
         registerJob: (kind, handler) => runner.register(kind, handler),

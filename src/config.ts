@@ -4,9 +4,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { durationText, duration, personEntry, REMINDER_HOURS } from './connectors/app-config.js';
+import { durationText, duration, optionalText, personEntry, remoteUrl, REMINDER_HOURS } from './connectors/app-config.js';
 import { shippedPlugins } from './connectors/plugins.js';
-import type { AnyConnectorPlugin } from './connectors/types.js';
+import type { AnyConnectorPlugin, ConnectorPlugin } from './connectors/types.js';
 import { parseDuration } from './util/duration.js';
 import { isValidTimeZone } from './util/time.js';
 
@@ -84,7 +84,7 @@ export type AccessConfig = z.infer<ReturnType<typeof accessConfigSchemaFor>>;
 export type AppConfig = AccessConfig['apps'][number];
 // Where other modules have always found them; each is its plugin's own.
 export type { ManualAppConfig } from './connectors/manual/config.js';
-export { REMINDER_HOURS } from './connectors/app-config.js';
+export { isLoopbackHost, REMINDER_HOURS } from './connectors/app-config.js';
 
 /**
  * Whether accessbot must never change this account's access (`protectedEmails`). One rule for intake, every
@@ -118,50 +118,59 @@ export function personEntriesOf(config: AccessConfig): { entry: string; path: st
   return entries;
 }
 
-const optionalText = z.string().trim().min(1).optional();
-const url = z.url({ protocol: /^https?$/ });
+/**
+ * The core's own variables; each connector plugin declares its own (`env`) and they are composed in between,
+ * logging last, so the README's reference table reads in that order.
+ */
+const coreEnv = {
+  SLACK_BOT_TOKEN: z.string({ error: 'is required (the xoxb- bot token of your Slack app)' }).regex(/^xoxb-/, 'must start with "xoxb-"').describe('xoxb-… bot token (required)'),
+  SLACK_SIGNING_SECRET: optionalText.describe('Request signature secret; required in HTTP mode'),
+  SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'must start with "xapp-"').optional().describe('xapp-… app-level token; when set, Socket Mode is used'),
+  SLACK_API_URL: remoteUrl.optional().describe("Base URL of the Slack Web API (default Slack's own); https, or http on loopback only, e.g. http://127.0.0.1:4010/api/ for the sandbox"),
+  SLACK_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000).describe('Longest wait for one Slack Web API call; a call with no answer by then fails and its job retries'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('HTTP port: /slack/events, /healthz, /metrics, /webhooks/autodesk'),
+  DATABASE_PATH: z.string().min(1).default('./data/accessbot.db').describe('SQLite file, created with its folder'),
+  ACCESS_CONFIG: z.string().min(1).default('./access.config.json').describe('The catalog and routing file'),
+};
+const loggingEnv = {
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('debug, info, warn or error'),
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional().describe('json (default when not a terminal) or pretty'),
+};
+const coreEnvSchema = z.object({ ...coreEnv, ...loggingEnv });
 
-/** Loopback hosts, where plain http cannot be read or altered by anyone on the network (the sandboxes use them). */
-export function isLoopbackHost(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+/** The core's variables, parsed; each plugin's are in its own settings (`Config.connectors`). */
+export type Env = z.infer<typeof coreEnvSchema>;
+
+/** Every variable the bot reads with these plugins: the core's, then each plugin's own (`env`), then logging. */
+export function envSchemaFor(plugins: readonly AnyConnectorPlugin[]) {
+  const shape: z.ZodRawShape = { ...coreEnv, ...loggingEnv };
+  const pluginShape: Record<string, z.ZodType> = {};
+  for (const plugin of plugins) {
+    for (const [name, schema] of Object.entries(plugin.env?.schema.shape ?? {})) {
+      // A second declaration would silently replace the first one's checks: a plugin's mistake, found at once.
+      if (name in shape || name in pluginShape) throw new Error(`connector plugin "${plugin.kind}" declares ${name}, which another declares already`);
+      pluginShape[name] = schema;
+    }
+  }
+  return z.object({ ...coreEnv, ...pluginShape, ...loggingEnv });
 }
-/** Tokens and client secrets travel to these URLs: http only where nothing outside this machine sees it. */
-const remoteUrl = url.refine((text) => {
-  const parsed = URL.canParse(text) ? new URL(text) : undefined;
-  return !parsed || parsed.protocol === 'https:' || isLoopbackHost(parsed.hostname);
-}, 'must be an https:// URL (http is allowed only on loopback: 127.0.0.0/8, localhost, [::1])');
 
-export const envSchema = z
-  .object({
-    SLACK_BOT_TOKEN: z.string({ error: 'is required (the xoxb- bot token of your Slack app)' }).regex(/^xoxb-/, 'must start with "xoxb-"').describe('xoxb-… bot token (required)'),
-    SLACK_SIGNING_SECRET: optionalText.describe('Request signature secret; required in HTTP mode'),
-    SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'must start with "xapp-"').optional().describe('xapp-… app-level token; when set, Socket Mode is used'),
-    SLACK_API_URL: remoteUrl.optional().describe("Base URL of the Slack Web API (default Slack's own); https, or http on loopback only, e.g. http://127.0.0.1:4010/api/ for the sandbox"),
-    SLACK_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000).describe('Longest wait for one Slack Web API call; a call with no answer by then fails and its job retries'),
-    PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('HTTP port: /slack/events, /healthz, /metrics, /webhooks/autodesk'),
-    DATABASE_PATH: z.string().min(1).default('./data/accessbot.db').describe('SQLite file, created with its folder'),
-    ACCESS_CONFIG: z.string().min(1).default('./access.config.json').describe('The catalog and routing file'),
-    AUTODESK_BASE_URL: remoteUrl.default('https://developer.api.autodesk.com').describe('Autodesk REST base URL; https, or http on loopback only'),
-    AUTODESK_TOKEN_URL: remoteUrl.optional().describe('OAuth client-credentials endpoint; default ${AUTODESK_BASE_URL}/authentication/v2/token'),
-    AUTODESK_CLIENT_ID: optionalText.describe('Required when an app uses the autodesk connector'),
-    AUTODESK_CLIENT_SECRET: optionalText.describe('Required when an app uses the autodesk connector'),
-    AUTODESK_PLAN: z.enum(['standard', 'business']).default('standard').describe('standard = 1000 requests/hour, 10 concurrent; business = 5000/hour, 50 concurrent'),
-    AUTODESK_RATE_PER_HOUR: z.coerce.number().int().min(1).optional().describe('Overrides the plan\'s hourly budget'),
-    AUTODESK_MAX_CONCURRENT: z.coerce.number().int().min(1).optional().describe('Overrides the plan\'s concurrency cap'),
-    AUTODESK_WEBHOOK_SECRET: optionalText.describe('Unset: /webhooks/autodesk is off (404) and polling does its job; set: only deliveries signed with it are read, as hints'),
-    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('debug, info, warn or error'),
-    LOG_FORMAT: z.enum(['json', 'pretty']).optional().describe('json (default when not a terminal) or pretty'),
-  });
-
-export type Env = z.infer<typeof envSchema>;
-
-const PLANS = { standard: { perHour: 1000, concurrent: 10 }, business: { perHour: 5000, concurrent: 50 } } as const;
+/** The environment schema of the shipped plugins, built on first use for the same reason as `accessConfigSchema`. */
+export function envSchema(): z.ZodObject {
+  return envSchemaFor(shippedPlugins());
+}
 
 export interface Config {
   env: Env;
   access: AccessConfig;
   mode: 'http' | 'socket';
-  autodesk: { baseUrl: string; tokenUrl: string; clientId?: string; clientSecret?: string; perHour: number; maxConcurrent: number; webhookSecret?: string };
+  /** Each plugin's settings from its own variables, by plugin kind: read one with `settingsOf`. */
+  connectors: Readonly<Record<string, unknown>>;
+}
+
+/** A plugin's own settings in this config (undefined for a plugin that reads no variables). */
+export function settingsOf<Settings>(config: Pick<Config, 'connectors'>, plugin: ConnectorPlugin<z.ZodObject, unknown, Settings>): Settings {
+  return config.connectors[plugin.kind] as Settings;
 }
 
 export class ConfigError extends Error {
@@ -221,42 +230,51 @@ export function loadAccessConfig(path: string, plugins?: readonly AnyConnectorPl
   return parseAccessConfig(raw, path, plugins);
 }
 
-export function parseEnv(source: NodeJS.ProcessEnv): Env {
-  // Empty strings count as unset: `FOO= npm start` should not mean "FOO is the empty string".
-  const cleaned = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ''));
-  const result = envSchema.safeParse(cleaned);
+/** Empty strings count as unset: `FOO= npm start` should not mean "FOO is the empty string". */
+function cleanedEnv(source: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(source).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''));
+}
+
+/** The core's variables, every plugin's checked with them (`plugins`: the shipped ones unless a test adds its own). */
+export function parseEnv(source: NodeJS.ProcessEnv, plugins: readonly AnyConnectorPlugin[] = shippedPlugins()): Env {
+  const cleaned = cleanedEnv(source);
+  const result = envSchemaFor(plugins).safeParse(cleaned);
   const problems = result.success ? [] : result.error.issues.map((issue) => `${jsonPath(issue.path)} ${issue.message}`);
   // Checked apart from the schema so it is reported together with any other problem.
   if (!cleaned.SLACK_SIGNING_SECRET && !cleaned.SLACK_APP_TOKEN) {
     problems.push('SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)');
   }
   if (problems.length || !result.success) throw new ConfigError('environment', problems);
-  return result.data;
+  return coreEnvSchema.parse(cleaned);
+}
+
+/**
+ * Each plugin's settings from the process environment, by plugin kind. Its variables must already have been
+ * checked (`parseEnv`); tests build a plugin's settings from a few variables with it.
+ */
+export function connectorSettings(source: NodeJS.ProcessEnv, plugins: readonly AnyConnectorPlugin[] = shippedPlugins()): Record<string, unknown> {
+  const cleaned = cleanedEnv(source);
+  return Object.fromEntries(plugins.map((plugin) => [plugin.kind, plugin.env?.settings(cleaned)]));
+}
+
+/**
+ * The whole configuration from the environment and an access.config.json already parsed (with the plugins its
+ * apps may name): what `loadConfig` builds after reading the file, and what in-process tests start the bot with.
+ * A plugin in use missing what it needs (credentials) stops here, all in one line.
+ */
+export function configFor(access: AccessConfig, source: NodeJS.ProcessEnv): Config {
+  const plugins = pluginsOf(access);
+  const env = parseEnv(source, plugins);
+  const config: Config = { env, access, mode: env.SLACK_APP_TOKEN ? 'socket' : 'http', connectors: connectorSettings(source, plugins) };
+  const problems = usedPlugins(access).flatMap((plugin) => plugin.startupProblems?.(settingsOf(config, plugin)) ?? []);
+  if (problems.length) throw new ConfigError('environment', problems);
+  return config;
 }
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  // The variables first (ACCESS_CONFIG says where the file is), then the file, then what its apps need.
   const env = parseEnv(source);
-  const access = loadAccessConfig(env.ACCESS_CONFIG);
-  const plan = PLANS[env.AUTODESK_PLAN];
-  const baseUrl = env.AUTODESK_BASE_URL.replace(/\/+$/, '');
-  const config: Config = {
-    env,
-    access,
-    mode: env.SLACK_APP_TOKEN ? 'socket' : 'http',
-    autodesk: {
-      baseUrl,
-      tokenUrl: env.AUTODESK_TOKEN_URL ?? `${baseUrl}/authentication/v2/token`,
-      clientId: env.AUTODESK_CLIENT_ID,
-      clientSecret: env.AUTODESK_CLIENT_SECRET,
-      perHour: env.AUTODESK_RATE_PER_HOUR ?? plan.perHour,
-      maxConcurrent: env.AUTODESK_MAX_CONCURRENT ?? plan.concurrent,
-      webhookSecret: env.AUTODESK_WEBHOOK_SECRET,
-    },
-  };
-  // Each plugin in use says what its apps lack (credentials), all in one line.
-  const problems = usedPlugins(access).flatMap((plugin) => plugin.startupProblems?.(config) ?? []);
-  if (problems.length) throw new ConfigError('environment', problems);
-  return config;
+  return configFor(loadAccessConfig(env.ACCESS_CONFIG), source);
 }
 
 /** The plugins at least one configured app names. */

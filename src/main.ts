@@ -1,6 +1,6 @@
 /** `npm start`: load configuration, start the bot, stop cleanly on SIGTERM/SIGINT (a second signal exits at once). */
 import { buildBot } from './app.js';
-import { ConfigError, loadConfig, usedPlugins } from './config.js';
+import { ConfigError, loadConfig, settingsOf, usedPlugins } from './config.js';
 import { createLogger } from './util/log.js';
 
 function fail(message: string): never {
@@ -21,7 +21,7 @@ const plugins = usedPlugins(settings.access);
 const log = createLogger({
   level: env.LOG_LEVEL,
   format: env.LOG_FORMAT,
-  secrets: [env.SLACK_BOT_TOKEN, env.SLACK_SIGNING_SECRET, env.SLACK_APP_TOKEN, ...plugins.flatMap((plugin) => plugin.secrets?.(settings) ?? [])].filter((s): s is string => Boolean(s)),
+  secrets: [env.SLACK_BOT_TOKEN, env.SLACK_SIGNING_SECRET, env.SLACK_APP_TOKEN, ...plugins.flatMap((plugin) => plugin.secrets?.(settingsOf(settings, plugin)) ?? [])].filter((s): s is string => Boolean(s)),
 });
 
 let bot;
@@ -38,7 +38,7 @@ log.info('accessbot started', {
   port: env.PORT,
   apps: settings.access.apps.map((app) => `${app.id} (${app.connector})`).join(', '),
   database: env.DATABASE_PATH,
-  ...Object.assign({}, ...plugins.map((plugin) => plugin.startupNote?.(settings) ?? {})),
+  ...Object.assign({}, ...plugins.map((plugin) => plugin.startupNote?.(settingsOf(settings, plugin)) ?? {})),
 });
 
 let stopping = false;

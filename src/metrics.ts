@@ -15,7 +15,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
 import type { WebClientOptions } from '@slack/web-api';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { pluginsOf, type Config } from './config.js';
+import { pluginsOf, settingsOf, type Config } from './config.js';
 import type { Db } from './db/connection.js';
 import { jobHealth, OVERDUE_AFTER_MS, type JobHealth } from './health.js';
 import { TERMINAL_STATES } from './requests/model.js';
@@ -41,7 +41,7 @@ export interface Metrics {
 export interface MetricsOptions {
   db: Db;
   clock: Clock;
-  settings: Pick<Config, 'env' | 'access' | 'autodesk'>;
+  settings: Pick<Config, 'env' | 'access' | 'connectors'>;
 }
 
 /** Why a Slack call failed, as a bounded label: Slack's own error code, or what went wrong on the way. */
@@ -163,7 +163,7 @@ export function createMetrics({ db, clock, settings }: MetricsOptions): Metrics 
   const scrapeResets: (() => void)[] = [];
   for (const plugin of pluginsOf(settings.access)) {
     if (!plugin.metrics || !settings.access.apps.some((app) => app.connector === plugin.kind)) continue;
-    plugin.metrics({ registry, db, clock, settings, listen, networkReason, beforeScrape: (reset) => scrapeResets.push(reset) });
+    plugin.metrics({ registry, db, clock, settings: settingsOf(settings, plugin), listen, networkReason, beforeScrape: (reset) => scrapeResets.push(reset) });
   }
 
   return {

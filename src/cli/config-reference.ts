@@ -32,7 +32,7 @@ function rows(schema: Json, prefix = ''): string[] {
 }
 
 export function configReference(): string {
-  const env = z.toJSONSchema(envSchema, { io: 'input', unrepresentable: 'any' }) as unknown as Json;
+  const env = z.toJSONSchema(envSchema(), { io: 'input', unrepresentable: 'any' }) as unknown as Json;
   const config = z.toJSONSchema(accessConfigSchema(), { io: 'input', unrepresentable: 'any' }) as unknown as Json & { properties: { apps: Json } };
   const envRows = Object.entries(env.properties ?? {}).map(([key, value]) => {
     const fallback = value.default !== undefined ? `\`${String(value.default)}\`` : key === 'SLACK_BOT_TOKEN' ? 'required' : 'unset';

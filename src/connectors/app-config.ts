@@ -1,6 +1,6 @@
 /**
- * The pieces every app's config is built from, apart from src/config.ts so that each plugin can declare its own
- * app schema without importing the config that is built from the plugins.
+ * The pieces every app's config and every environment variable is built from, apart from src/config.ts so that
+ * each plugin can declare its own app schema and variables without importing the config built from the plugins.
  */
 import { z } from 'zod';
 import { parseDuration } from '../util/duration.js';
@@ -37,3 +37,17 @@ export const appCommon = {
     .transform((text) => (text === undefined ? undefined : parseDuration(text)!))
     .describe('Onboarding to this app needs an end date no later than the effective date plus this (e.g. "180d"); the access is then revoked by itself on that date'),
 };
+
+/** An environment variable that may be unset; blank counts as unset. */
+export const optionalText = z.string().trim().min(1).optional();
+const url = z.url({ protocol: /^https?$/ });
+
+/** Loopback hosts, where plain http cannot be read or altered by anyone on the network (the sandboxes use them). */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+/** Tokens and client secrets travel to these URLs: http only where nothing outside this machine sees it. */
+export const remoteUrl = url.refine((text) => {
+  const parsed = URL.canParse(text) ? new URL(text) : undefined;
+  return !parsed || parsed.protocol === 'https:' || isLoopbackHost(parsed.hostname);
+}, 'must be an https:// URL (http is allowed only on loopback: 127.0.0.0/8, localhost, [::1])');

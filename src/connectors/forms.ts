@@ -61,6 +61,16 @@ export function cardLinesOf(config: AccessConfig, appIds: readonly string[], req
   });
 }
 
+/** Who accessbot was when a connector of this kind acted ("the Autodesk connector"), as its plugin says it. */
+export function actorNameOf(config: AccessConfig, connector: string): string {
+  return pluginsOf(config).find((candidate) => candidate.kind === connector)?.actorName ?? `the ${connector} connector`;
+}
+
+/** Whether the app's connector reads what approving will do before anyone decides (its plugin's `previews`). */
+export function previewsBeforeApproval(config: AccessConfig, app: AppConfig): boolean {
+  return pluginsOf(config).find((candidate) => candidate.kind === app.connector)?.previews ?? false;
+}
+
 /** "deactivated", as the app's plugin says an offboarded item; "offboarded" when it does not say. */
 export function offboardedWordOf(config: AccessConfig, app: AppConfig): string {
   const plugin = pluginsOf(config).find((candidate) => candidate.kind === app.connector);

@@ -13,9 +13,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
-import type { Config } from '../config.js';
 import type { AuditEntry } from '../db/audit.js';
 import type { Db } from '../db/connection.js';
+import type { Pruner } from '../db/housekeeping.js';
 import type { JobKind, JobPayloads, JobType } from '../jobs/kinds.js';
 import type { EnqueueOptions } from '../jobs/queue.js';
 import type { JobContext, JobHandler } from '../jobs/runner.js';
@@ -111,7 +111,7 @@ export interface HttpRoute {
 }
 
 /** The narrow room a connector is built in. */
-export interface ConnectorDeps<App> {
+export interface ConnectorDeps<App, Settings = undefined> {
   db: Db;
   clock: Clock;
   log: Logger;
@@ -132,8 +132,8 @@ export interface ConnectorDeps<App> {
   markSeen: (eventId: string) => boolean;
   /** `protectedEmails`: accounts no connector may ever change. */
   isProtectedEmail: (email: string) => boolean;
-  /** The parsed environment and settings (credentials, base URLs). */
-  settings: Config;
+  /** Its plugin's own settings, made from its environment variables (`env`): credentials, base URLs. */
+  settings: Settings;
   /** Manual tasks (src/tasks): work handed to a person, reminded until done. */
   tasks: TaskPort;
   /**
@@ -144,11 +144,12 @@ export interface ConnectorDeps<App> {
 }
 
 /** What a plugin's `metrics` is given: the bot's own registry and what the core's metrics read with. */
-export interface PluginMetrics {
+export interface PluginMetrics<Settings = unknown> {
   registry: Registry;
   db: Db;
   clock: Clock;
-  settings: Pick<Config, 'env' | 'access' | 'autodesk'>;
+  /** The plugin's own settings (`env`). */
+  settings: Settings;
   /** Subscribes to a process-wide diagnostics channel until the metrics are closed. */
   listen: <T>(channel: string, listener: (message: T) => void) => void;
   /** A bounded label for a call that got no answer: `timeout` or `network`. */
@@ -186,8 +187,24 @@ export interface FormField<App> {
   readonly maxLength?: number;
 }
 
+/**
+ * The environment variables a plugin reads, and the settings it makes of them. The core composes every plugin's
+ * variables into one environment schema, so a bad or missing one stops start-up in the same one line as the core's.
+ */
+export interface PluginEnv<Settings> {
+  /** Its variables: names, checks, defaults and `.describe()` texts (the README's reference table lists them). */
+  readonly schema: z.ZodObject;
+  /** Its settings, from the process environment (empty values already removed) once `schema` accepted it. */
+  settings(env: Readonly<Record<string, string>>): Settings;
+}
+
+/** A plugin's `env`, its settings typed from its own schema's output. */
+export function pluginEnv<Schema extends z.ZodObject, Settings>(schema: Schema, settings: (env: z.output<Schema>) => Settings): PluginEnv<Settings> {
+  return { schema, settings: (env) => settings(schema.parse(env)) };
+}
+
 /** A kind of connector: one folder under src/connectors/ and one line in src/connectors/plugins.ts. */
-export interface ConnectorPlugin<Schema extends z.ZodObject = z.ZodObject, Options = never> {
+export interface ConnectorPlugin<Schema extends z.ZodObject = z.ZodObject, Options = never, Settings = undefined> {
   /** The `connector` value of its apps in access.config.json. */
   readonly kind: string;
   /**
@@ -208,20 +225,34 @@ export interface ConnectorPlugin<Schema extends z.ZodObject = z.ZodObject, Optio
   cardLines?(app: z.output<Schema>, request: { kind: RequestKind; options: StoredOptions }): Mrkdwn[];
   /** How its progress lines say an offboarded item ("120/300 deactivated"); "offboarded" when it does not say. */
   offboardedWord?(app: z.output<Schema>): string;
+  /**
+   * Who "accessbot" was when its connector acted, as the per-person report says it ("offboarded by the Autodesk
+   * connector"); default "the <kind> connector".
+   */
+  readonly actorName?: string;
+  /**
+   * Its connector reads what approving will do (`Connector.preview`): until it has, the card says it is reading
+   * the accounts from the app.
+   */
+  readonly previews?: boolean;
+  /** Its environment variables and the settings made of them, handed to `create` and the hooks below. */
+  readonly env?: PluginEnv<Settings>;
   /** What its apps lack to work (credentials), one line each: start-up stops, naming them. Asked only when one is configured. */
-  startupProblems?(settings: Config): string[];
+  startupProblems?(settings: Settings): string[];
   /** Values from its settings that logs must never show (a client secret). */
-  secrets?(settings: Config): (string | undefined)[];
+  secrets?(settings: Settings): (string | undefined)[];
   /** What the start-up line says about it ({ autodeskWebhooks: 'webhooks off: polling' }). */
-  startupNote?(settings: Config): Record<string, string>;
+  startupNote?(settings: Settings): Record<string, string>;
   /** Adds its own series to /metrics (its API calls, its budget). Called only when one of its apps is configured. */
-  metrics?(hooks: PluginMetrics): void;
+  metrics?(hooks: PluginMetrics<Settings>): void;
+  /** Deletes its own settled rows with the core's (hourly, after `jobs.retention`), whether or not an app uses it. */
+  readonly housekeeping?: Pruner;
   /** One instance serves every app of this kind (they share a token, a rate limit, a directory). */
-  create(deps: ConnectorDeps<z.output<Schema>>, options?: Options): Connector;
+  create(deps: ConnectorDeps<z.output<Schema>, Settings>, options?: Options): Connector;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the list holds plugins of every app type; each checks its own.
-export type AnyConnectorPlugin = ConnectorPlugin<z.ZodObject, any>;
+export type AnyConnectorPlugin = ConnectorPlugin<z.ZodObject, any, any>;
 
 // Core code looks connectors up by app id.
 export type ConnectorRegistry = ReadonlyMap<string, Connector>;

@@ -1,35 +1,41 @@
 /**
  * Rows that only matter for a while: finished jobs (their keys dedupe Slack's retries and double clicks, which
- * come within minutes), deliveries already seen, submissions already matched, and intents whose irreversible call
- * is confirmed (the audit keeps the record). The audit itself is never pruned: it is the history.
+ * come within minutes), deliveries already seen, submissions already matched, and whatever a connector plugin
+ * keeps of its own (its `housekeeping`, e.g. intents whose irreversible call is confirmed; the audit keeps the
+ * record). The audit itself is never pruned: it is the history.
  */
 import type { Db } from './connection.js';
 
-export interface Pruned {
-  jobs: number;
-  seenEvents: number;
-  submissions: number;
-  intents: number;
-}
+/** How many rows were deleted, by what they are called (the log line shows them). */
+export type Pruned = Record<string, number>;
+
+/** Prunes one kind of row after the retention; a connector plugin's own tables come through one of these. */
+export type Pruner = (db: Db, now: number, retentionMs: number) => Pruned;
 
 /** Deleted in batches, so a large backlog never holds the write lock long enough to delay a click. */
 const BATCH = 2000;
 
-export function pruneSettled(db: Db, now: number, retentionMs: number): Pruned {
+/**
+ * Runs a `DELETE … WHERE rowid IN (SELECT … LIMIT @batch)` until it deletes less than a batch; `@cutoff` is the
+ * oldest time kept. Answers how many rows it deleted.
+ */
+export function pruneInBatches(db: Db, sql: string, cutoff: number): number {
+  const statement = db.prepare(sql);
+  let total = 0;
+  for (;;) {
+    const { changes } = statement.run({ cutoff, batch: BATCH });
+    total += changes;
+    if (changes < BATCH) return total;
+  }
+}
+
+export function pruneSettled(db: Db, now: number, retentionMs: number, pruners: readonly Pruner[] = []): Pruned {
   const cutoff = now - retentionMs;
-  const prune = (sql: string): number => {
-    const statement = db.prepare(sql);
-    let total = 0;
-    for (;;) {
-      const { changes } = statement.run({ cutoff, batch: BATCH });
-      total += changes;
-      if (changes < BATCH) return total;
-    }
+  const pruned: Pruned = {
+    jobs: pruneInBatches(db, "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state IN ('done', 'failed', 'cancelled') AND updated_at < @cutoff LIMIT @batch)", cutoff),
+    seenEvents: pruneInBatches(db, 'DELETE FROM seen_events WHERE rowid IN (SELECT rowid FROM seen_events WHERE at < @cutoff LIMIT @batch)', cutoff),
+    submissions: pruneInBatches(db, 'DELETE FROM submissions WHERE rowid IN (SELECT rowid FROM submissions WHERE at < @cutoff LIMIT @batch)', cutoff),
   };
-  return {
-    jobs: prune("DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state IN ('done', 'failed', 'cancelled') AND updated_at < @cutoff LIMIT @batch)"),
-    seenEvents: prune('DELETE FROM seen_events WHERE rowid IN (SELECT rowid FROM seen_events WHERE at < @cutoff LIMIT @batch)'),
-    submissions: prune('DELETE FROM submissions WHERE rowid IN (SELECT rowid FROM submissions WHERE at < @cutoff LIMIT @batch)'),
-    intents: prune('DELETE FROM autodesk_intents WHERE item_id IN (SELECT item_id FROM autodesk_intents WHERE confirmed_at IS NOT NULL AND confirmed_at < @cutoff LIMIT @batch)'),
-  };
+  for (const prune of pruners) Object.assign(pruned, prune(db, now, retentionMs));
+  return pruned;
 }

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import type { Db } from '../db/connection.js';
-import { pruneSettled } from '../db/housekeeping.js';
+import { pruneSettled, type Pruner } from '../db/housekeeping.js';
 import type { Logger } from '../util/log.js';
 import type { Clock } from '../util/time.js';
 import { PermanentError, RetryAt, errorMessage } from './errors.js';
@@ -59,8 +59,11 @@ export interface RunnerOptions {
   stopGraceMs?: number;
   /** A job found cut off while running this many times in a row is failed, not started again. @default 3 */
   maxRestarts?: number;
-  /** Prune settled rows older than `retentionMs`, every `everyMs` (default one hour); off when unset. */
-  housekeeping?: { retentionMs: number; everyMs?: number };
+  /**
+   * Prune settled rows older than `retentionMs`, every `everyMs` (default one hour), the connector plugins' own
+   * rows through `pruners`; off when unset.
+   */
+  housekeeping?: { retentionMs: number; everyMs?: number; pruners?: readonly Pruner[] };
 }
 
 /** A handler with the schema of its kind, as the runner keeps them (payload types differ per kind). */
@@ -108,7 +111,7 @@ export class JobRunner {
       maxRestarts: options.maxRestarts ?? 3,
     };
     this.limits = { connector: this.opts.concurrency, slack: this.opts.slackConcurrency, housekeeping: 1 };
-    if (options.housekeeping) this.registerHousekeeping(options.housekeeping.retentionMs, options.housekeeping.everyMs ?? 3_600_000);
+    if (options.housekeeping) this.registerHousekeeping(options.housekeeping.retentionMs, options.housekeeping.everyMs ?? 3_600_000, options.housekeeping.pruners ?? []);
   }
 
   register<K extends JobKind>(job: JobType<K>, handler: JobHandler<JobPayloads[K]>): void {
@@ -373,11 +376,11 @@ export class JobRunner {
   }
 
   /** Prunes settled rows after the retention, then books its next run. */
-  private registerHousekeeping(retentionMs: number, everyMs: number): void {
+  private registerHousekeeping(retentionMs: number, everyMs: number, pruners: readonly Pruner[]): void {
     this.register(HOUSEKEEPING_JOB, {
       run: async () => {
         const now = this.clock.now();
-        const pruned = pruneSettled(this.db, now, retentionMs);
+        const pruned = pruneSettled(this.db, now, retentionMs, pruners);
         if (Object.values(pruned).some((n) => n > 0)) this.log.info('pruned settled rows', { ...pruned });
         enqueue(this.db, now, HOUSEKEEPING_JOB, {}, { key: HOUSEKEEPING_JOB.kind, mode: 'coalesce', runAt: now + everyMs });
       },

@@ -4,6 +4,7 @@
  * still open. Pure reads of the database; the Slack rendering is in src/slack/blocks/person-report.ts.
  */
 import { approvalStepsOf, type AccessConfig } from '../config.js';
+import { actorNameOf } from '../connectors/forms.js';
 import type { Db } from '../db/connection.js';
 import { REQUEST_JOB } from './notices.js';
 import { enqueue } from '../jobs/queue.js';
@@ -45,6 +46,8 @@ export interface AppReportRow {
   appId: string;
   appName: string;
   connector: string;
+  /** Who accessbot was when it acted on this app ("the Autodesk connector"), as the app's plugin says it. */
+  actorName: string;
   standing: AppStanding;
   /** The entries that keep the app open (non-final items, and the latest item when it failed). */
   open: ReportEntry[];
@@ -111,11 +114,11 @@ function entriesOf(db: Db, person: ReportPerson): EntryRow[] {
 
 const isFinal = (state: ItemState) => (TERMINAL_STATES as readonly string[]).includes(state);
 
-function rowOf(appId: string, appName: string, connector: string, entries: ReportEntry[]): AppReportRow {
+function rowOf(config: AccessConfig, appId: string, appName: string, connector: string, entries: ReportEntry[]): AppReportRow {
   const open = entries.filter((entry, index) => !isFinal(entry.state) || (index === 0 && entry.state === 'failed'));
   const lastDone = entries.find((entry) => entry.state === 'completed');
   const standing: AppStanding = open.length ? 'open' : !lastDone ? 'none' : lastDone.kind === 'onboard' ? 'has_access' : 'removed';
-  return { appId, appName, connector, standing, open, entries };
+  return { appId, appName, connector, actorName: actorNameOf(config, connector), standing, open, entries };
 }
 
 export function personReport(db: Db, config: AccessConfig, person: ReportPerson, now: number): PersonReport {
@@ -127,9 +130,9 @@ export function personReport(db: Db, config: AccessConfig, person: ReportPerson,
     };
     byApp.set(row.app_id, [...(byApp.get(row.app_id) ?? []), entry]);
   }
-  const apps = config.apps.map((app) => rowOf(app.id, app.name, app.connector, byApp.get(app.id) ?? []));
+  const apps = config.apps.map((app) => rowOf(config, app.id, app.name, app.connector, byApp.get(app.id) ?? []));
   const configured = new Set(config.apps.map((app) => app.id));
-  const retiredApps = [...byApp].filter(([appId]) => !configured.has(appId)).map(([appId, entries]) => rowOf(appId, appId, 'unknown', entries));
+  const retiredApps = [...byApp].filter(([appId]) => !configured.has(appId)).map(([appId, entries]) => rowOf(config, appId, appId, 'unknown', entries));
   return { person, generatedAt: now, apps, retiredApps, openApps: [...apps, ...retiredApps].filter((row) => row.standing === 'open').length };
 }
 

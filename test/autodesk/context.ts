@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildBot } from '../../src/app.js';
-import { parseAccessConfig, parseEnv, type Config } from '../../src/config.js';
+import { configFor, parseAccessConfig } from '../../src/config.js';
 import type { AutodeskConnector, AutodeskConnectorOptions } from '../../src/connectors/autodesk/index.js';
 import type { AppContext } from '../../src/context.js';
 import { openDatabase, type Db } from '../../src/db/connection.js';
@@ -106,15 +106,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       },
     ],
   });
-  const settings: Config = {
-    env: parseEnv({ SLACK_BOT_TOKEN: slack.botToken, SLACK_SIGNING_SECRET: 'test-secret', SLACK_API_URL: slack.apiUrl, DATABASE_PATH: dbPath, PORT: '0' }),
-    access,
-    mode: 'http',
-    autodesk: {
-      baseUrl: sandbox.baseUrl, tokenUrl: sandbox.tokenUrl, clientId: sandbox.clientId, clientSecret: sandbox.clientSecret,
-      perHour: options.perHour ?? 360_000, maxConcurrent: options.maxConcurrent ?? 10, webhookSecret: options.webhookSecret,
-    },
-  };
+  const settings = configFor(access, {
+    SLACK_BOT_TOKEN: slack.botToken, SLACK_SIGNING_SECRET: 'test-secret', SLACK_API_URL: slack.apiUrl, DATABASE_PATH: dbPath, PORT: '0',
+    AUTODESK_BASE_URL: sandbox.baseUrl, AUTODESK_TOKEN_URL: sandbox.tokenUrl, AUTODESK_CLIENT_ID: sandbox.clientId, AUTODESK_CLIENT_SECRET: sandbox.clientSecret,
+    AUTODESK_RATE_PER_HOUR: String(options.perHour ?? 360_000), AUTODESK_MAX_CONCURRENT: String(options.maxConcurrent ?? 10), AUTODESK_WEBHOOK_SECRET: options.webhookSecret,
+  });
 
   function startBot(): Bot {
     // The same wiring as `npm start`, without serving Slack: the harness drives the request service itself.

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildBot, type RunningBot } from '../../src/app.js';
-import { ConfigError, parseAccessConfig, parseEnv, type Config } from '../../src/config.js';
+import { ConfigError, configFor, parseAccessConfig } from '../../src/config.js';
 import { shippedPlugins } from '../../src/connectors/plugins.js';
 import { SlackDriver } from '../../src/sandboxes/slack/driver.js';
 import { startSlackSandbox, type SlackSandbox } from '../../src/sandboxes/slack/server.js';
@@ -35,12 +35,10 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'accessbot-log-plugin-'));
   slack = await startSlackSandbox({ users: USERS });
   const port = await freePort();
-  const settings: Config = {
-    env: parseEnv({ SLACK_BOT_TOKEN: slack.botToken, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: slack.apiUrl, DATABASE_PATH: join(dir, 'bot.db'), PORT: String(port) }),
-    access: parseAccessConfig(rawConfig, 'access.config.json', plugins),
-    mode: 'http',
-    autodesk: { baseUrl: 'http://127.0.0.1:9', tokenUrl: 'http://127.0.0.1:9/token', perHour: 1000, maxConcurrent: 10 },
-  };
+  const settings = configFor(parseAccessConfig(rawConfig, 'access.config.json', plugins), {
+    SLACK_BOT_TOKEN: slack.botToken, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: slack.apiUrl, DATABASE_PATH: join(dir, 'bot.db'), PORT: String(port),
+    LOGBOOK_TITLE: 'the ledger',
+  });
   bot = buildBot(settings, silentLogger, { plugins, runner: { pollMs: 25 } });
   await bot.start();
   driver = new SlackDriver({ botUrl: `http://127.0.0.1:${port}/slack/events`, signingSecret: SIGNING_SECRET, sandbox: slack });
@@ -79,12 +77,17 @@ test('an app of a plugin passed to the wiring is requested, approved and granted
     { appId: 'notes', action: 'grant', email: 'carol@example.com', options: { shelf: 'right', note: 'Carol <b>&' } },
   ]);
   const requestId = log.entries[0]!.requestId;
-  // The plugin's own config key reached its connector, and its detail reached the requester.
-  await slack.waitFor(() => slack.messagesTo(PEOPLE.requester).some((m) => m.text.includes(requestId) && JSON.stringify(m.blocks ?? m.text).includes('written in the notebook')), {
+  // The plugin's own config key and environment variable reached its connector, and its detail reached the requester.
+  await slack.waitFor(() => slack.messagesTo(PEOPLE.requester).some((m) => m.text.includes(requestId) && JSON.stringify(m.blocks ?? m.text).includes('written in the notebook, kept in the ledger')), {
     description: "the requester's DM shows the log connector's detail",
   });
   const state = bot.db.prepare('SELECT state FROM items WHERE request_id = ?').get(requestId) as { state: string };
   assert.equal(state.state, 'completed');
+});
+
+test("the plugin's housekeeping runs with the core's, after the config's retention", async () => {
+  await slack.waitFor(() => log.housekeeping.runs.length > 0, { description: 'the log plugin pruned with the core' });
+  assert.equal(log.housekeeping.runs[0], 7 * 86_400_000, 'jobs.retention, 7 days by default');
 });
 
 test('the shipped bot does not know the test plugin: the app is refused at start-up, naming its JSON path', () => {

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildBot, type RunningBot } from '../../src/app.js';
-import { parseAccessConfig, parseEnv, type Config } from '../../src/config.js';
+import { configFor, parseAccessConfig } from '../../src/config.js';
 import type { AppContext } from '../../src/context.js';
 import type { Db } from '../../src/db/connection.js';
 import type { JobRunner } from '../../src/jobs/runner.js';
@@ -86,12 +86,7 @@ export async function startHarness(
     protectedEmails: options.protectedEmails ?? [],
     apps: [app, ...(options.otherApps ?? [])].map((each) => ({ reminderEvery: '4h', ...each, connector: 'manual', approvers: [OWNER] })),
   });
-  const settings: Config = {
-    env: parseEnv({ SLACK_BOT_TOKEN: sandbox.botToken, SLACK_SIGNING_SECRET: 'test-secret', SLACK_API_URL: sandbox.apiUrl, DATABASE_PATH: join(dir, 'bot.db'), PORT: '0' }),
-    access: config,
-    mode: 'http',
-    autodesk: { baseUrl: 'http://127.0.0.1:9', tokenUrl: 'http://127.0.0.1:9/token', perHour: 1000, maxConcurrent: 10 },
-  };
+  const settings = configFor(config, { SLACK_BOT_TOKEN: sandbox.botToken, SLACK_SIGNING_SECRET: 'test-secret', SLACK_API_URL: sandbox.apiUrl, DATABASE_PATH: join(dir, 'bot.db'), PORT: '0' });
   // The same wiring as `npm start`, without serving Slack: tests approve through the request service.
   const startBot = () => {
     const next = buildBot(settings, silentLogger, {

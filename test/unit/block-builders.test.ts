@@ -95,6 +95,15 @@ describe('approval card', () => {
     assert.ok(!shown.includes('<!channel>') && shown.includes('&lt;!channel&gt;'), 'the reason is shown as text');
     assert.deepEqual(buttons(card.blocks).map((b) => b.text), ['Approve', 'Deny'], 'the buttons survive the size');
   });
+  test('until its plugin has read the accounts, the card says it reads them from the app by name; an app whose plugin does not preview says nothing', () => {
+    const raw = baseConfig();
+    raw.apps[0].name = 'Fusion Team';
+    const renamed = parseAccessConfig(raw);
+    const reading = approvalCard(renamed, request({ appId: 'autodesk', items: [{}, {}] }), { personal: [] });
+    assert.match(textOf(reading.blocks), /Reading 2 accounts from Fusion Team… Approving does not wait for it/);
+    const manual = approvalCard(renamed, request({ appId: 'axure', items: [{}, {}] }), { personal: [] });
+    assert.doesNotMatch(textOf(manual.blocks), /Reading/, 'a manual app reads no accounts');
+  });
 });
 
 describe("requester's status", () => {

@@ -5,8 +5,13 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ConfigError, parseAccessConfig, parseEnv, personEntriesOf } from '../../src/config.js';
-import { baseConfig } from '../support/harness.js';
+import { ConfigError, configFor, envSchema, envSchemaFor, parseAccessConfig, parseEnv, personEntriesOf, settingsOf } from '../../src/config.js';
+import { autodeskPlugin } from '../../src/connectors/autodesk/plugin.js';
+import { shippedPlugins } from '../../src/connectors/plugins.js';
+import { pluginEnv } from '../../src/connectors/types.js';
+import { z } from 'zod';
+import { baseConfig, IT_CHANNEL, PEOPLE } from '../support/harness.js';
+import { logPlugin } from '../support/log-connector/index.js';
 
 test('a config with three mistakes reports all three by JSON path', () => {
   const config = baseConfig();
@@ -130,6 +135,41 @@ test('a remote Slack or Autodesk URL over plain http stops start-up naming the v
       assert.doesNotThrow(() => parseEnv({ ...env, [name]: allowed }), `${name}=${allowed}`);
     }
   }
+});
+
+test("Autodesk's variables are its plugin's: in the one environment schema with their texts, checked in the same line, made into its settings", () => {
+  const env = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' };
+  const shape = envSchema().shape;
+  assert.equal(shape.AUTODESK_PLAN?.description, 'standard = 1000 requests/hour, 10 concurrent; business = 5000/hour, 50 concurrent');
+  assert.ok(Object.keys(shape).indexOf('AUTODESK_BASE_URL') < Object.keys(shape).indexOf('LOG_LEVEL'), 'plugin variables before logging, as the README lists them');
+  assert.throws(() => parseEnv({ ...env, AUTODESK_PLAN: 'enterprise', PORT: 'eighty' }), (error: ConfigError) =>
+    error.problems.length === 2 && error.problems[0]!.startsWith('PORT ') && error.problems[1] === 'AUTODESK_PLAN Invalid option: expected one of "standard"|"business"');
+
+  const access = parseAccessConfig(baseConfig());
+  const credentials = { AUTODESK_CLIENT_ID: 'id', AUTODESK_CLIENT_SECRET: 'secret' };
+  assert.deepEqual(settingsOf(configFor(access, { ...env, ...credentials, AUTODESK_PLAN: 'business', AUTODESK_BASE_URL: 'https://adsk.example.com/' }), autodeskPlugin), {
+    baseUrl: 'https://adsk.example.com', tokenUrl: 'https://adsk.example.com/authentication/v2/token', clientId: 'id', clientSecret: 'secret',
+    perHour: 5000, maxConcurrent: 50, webhookSecret: undefined,
+  });
+  const overridden = settingsOf(configFor(access, { ...env, ...credentials, AUTODESK_RATE_PER_HOUR: '60', AUTODESK_MAX_CONCURRENT: '2' }), autodeskPlugin);
+  assert.deepEqual([overridden.perHour, overridden.maxConcurrent, overridden.baseUrl], [60, 2, 'https://developer.api.autodesk.com']);
+  assert.throws(() => configFor(access, env), (error: ConfigError) =>
+    error.problems.join() === 'AUTODESK_CLIENT_ID and AUTODESK_CLIENT_SECRET are required because an app uses the autodesk connector');
+});
+
+test('a plugin outside src/ (the log test plugin) declares a variable of its own: checked with the core\'s, its settings reach it', () => {
+  const env = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' };
+  const log = logPlugin();
+  const plugins = [...shippedPlugins(), log];
+  assert.ok('LOGBOOK_TITLE' in envSchemaFor(plugins).shape);
+  assert.ok(!('LOGBOOK_TITLE' in envSchema().shape), 'the shipped bot does not read it');
+  assert.throws(() => parseEnv({ ...env, LOGBOOK_TITLE: 'ab' }, plugins), (error: ConfigError) =>
+    error.message === 'environment: 1 problem: LOGBOOK_TITLE must be at least 3 characters');
+  const access = parseAccessConfig({ itChannel: IT_CHANNEL, itAdmins: [PEOPLE.admin], apps: [{ id: 'notes', name: 'Notes', connector: 'log', approvers: [PEOPLE.manager] }] }, 'access.config.json', plugins);
+  assert.deepEqual(settingsOf(configFor(access, env), log), { title: 'the logbook' });
+  assert.deepEqual(settingsOf(configFor(access, { ...env, LOGBOOK_TITLE: 'the ledger' }), log), { title: 'the ledger' });
+  const squatter = { ...logPlugin(), kind: 'squatter', env: pluginEnv(z.object({ PORT: z.string() }), () => undefined) };
+  assert.throws(() => envSchemaFor([...plugins, squatter]), /connector plugin "squatter" declares PORT, which another declares already/);
 });
 
 test('approvers and itAdmins may be Slack user ids, user group ids or e-mails; anything else is named by path', () => {

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Agent, request } from 'undici';
-import type { Config } from '../../src/config.js';
+import { connectorSettings, type Config } from '../../src/config.js';
 import { openDatabase, type Db } from '../../src/db/connection.js';
 import { checkHealth } from '../../src/health.js';
 import { JOB } from '../../src/jobs/kinds.js';
@@ -81,7 +81,7 @@ describe('/metrics: Autodesk', () => {
     ({
       env: { SLACK_API_URL: 'http://127.0.0.1:9/api/' },
       access: { apps: [{ id: 'autodesk', connector: 'autodesk' }] },
-      autodesk: { baseUrl, tokenUrl: `${baseUrl}/authentication/v2/token`, perHour: 100 },
+      connectors: connectorSettings({ AUTODESK_BASE_URL: baseUrl, AUTODESK_RATE_PER_HOUR: '100' }),
     }) as unknown as Config;
 
   test('calls are counted by endpoint and status as they happen, 429s and timeouts included; other hosts are not', async () => {

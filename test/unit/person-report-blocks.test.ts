@@ -12,7 +12,7 @@ const entry = (i: number): ReportEntry => ({
 function report(apps: number, entriesPerApp: number): PersonReport {
   const rows: AppReportRow[] = Array.from({ length: apps }, (_, a) => {
     const entries = Array.from({ length: entriesPerApp }, (_, i) => entry(i));
-    return { appId: `app${a}`, appName: `App number ${a}`, connector: 'manual', standing: 'has_access', open: [], entries };
+    return { appId: `app${a}`, appName: `App number ${a}`, connector: 'manual', actorName: 'a manual task', standing: 'has_access', open: [], entries };
   });
   return { person: { slackId: 'U0CAROL', email: 'carol@example.com', name: 'Carol' }, generatedAt: 1_700_000_000_000, apps: rows, retiredApps: [], openApps: 0 };
 }

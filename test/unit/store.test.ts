@@ -8,6 +8,7 @@ import { parseAccessConfig } from '../../src/config.js';
 import { openDatabase, type Db } from '../../src/db/connection.js';
 import { writeAudit } from '../../src/db/audit.js';
 import { pruneSettled } from '../../src/db/housekeeping.js';
+import { autodeskPlugin } from '../../src/connectors/autodesk/plugin.js';
 import { acquireProcessLock, DatabaseInUseError } from '../../src/db/process-lock.js';
 import { HOUSEKEEPING_JOB, JOB } from '../../src/jobs/kinds.js';
 import { enqueue } from '../../src/jobs/queue.js';
@@ -103,7 +104,7 @@ test('settled rows are pruned after the retention; open work, unconfirmed intent
   writeAudit(db, old, { actor: 'accessbot', action: 'item.completed', requestId: 'AR-X' });
 
   const clock = { now: () => now };
-  const runner = new JobRunner(db, clock, silentLogger, { pollMs: 10, housekeeping: { retentionMs: 7 * DAY, everyMs: 3_600_000 } });
+  const runner = new JobRunner(db, clock, silentLogger, { pollMs: 10, housekeeping: { retentionMs: 7 * DAY, everyMs: 3_600_000, pruners: [autodeskPlugin.housekeeping] } });
   runner.start();
   const deadline = Date.now() + 5000;
   while (count(db, "SELECT COUNT(*) AS n FROM jobs WHERE kind = ? AND state = 'queued' AND run_at = ?", HOUSEKEEPING_JOB.kind, now + 3_600_000) === 0) {
@@ -119,7 +120,7 @@ test('settled rows are pruned after the retention; open work, unconfirmed intent
   assert.equal(count(db, 'SELECT COUNT(*) AS n FROM submissions'), 0);
   assert.deepEqual(db.prepare('SELECT item_id FROM autodesk_intents').all(), [{ item_id: 2 }], 'an unconfirmed intent is the crash guard: kept');
   assert.equal(count(db, 'SELECT COUNT(*) AS n FROM audit'), 1, 'the audit is never pruned');
-  assert.deepEqual(pruneSettled(db, now, 7 * DAY), { jobs: 0, seenEvents: 0, submissions: 0, intents: 0 }, 'nothing left to prune');
+  assert.deepEqual(pruneSettled(db, now, 7 * DAY, [autodeskPlugin.housekeeping]), { jobs: 0, seenEvents: 0, submissions: 0, autodeskIntents: 0 }, 'nothing left to prune');
 });
 
 test('a second owner of the database is refused while the first lives; a dead or silent owner is taken over', () => {

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { inTransaction } from '../../db/connection.js';
 import { writeAudit } from '../../db/audit.js';
-import type { AutodeskAppConfig } from './config.js';
+import type { AutodeskAppConfig, AutodeskSettings } from './config.js';
 import { autodeskItemOptions } from './config.js';
 import { PermanentError, RetryAt } from '../../jobs/errors.js';
 import { defineJob } from '../../jobs/kinds.js';
@@ -82,10 +82,10 @@ async function classified<T>(work: () => Promise<T>): Promise<T> {
 const entryOf = (user: AutodeskUser, seenAt: number): DirectoryEntry => ({ id: user.id, email: user.email, status: user.status, role: user.role, seenAt });
 
 
-export function createAutodeskConnector(deps: ConnectorDeps<AutodeskAppConfig>, options: AutodeskConnectorOptions = {}): AutodeskConnector {
+export function createAutodeskConnector(deps: ConnectorDeps<AutodeskAppConfig, AutodeskSettings>, options: AutodeskConnectorOptions = {}): AutodeskConnector {
   const { db, clock, items } = deps;
   const log = deps.log.child({ connector: 'autodesk' });
-  const settings = deps.settings.autodesk;
+  const { settings } = deps;
   const client = new AutodeskClient({
     baseUrl: settings.baseUrl, tokenUrl: settings.tokenUrl, clientId: settings.clientId, clientSecret: settings.clientSecret,
     perHour: settings.perHour, maxConcurrent: settings.maxConcurrent, db, clock, log, longWaitMs: options.longWaitMs, timeouts: options.timeouts, ...options.client,

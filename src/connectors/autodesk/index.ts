@@ -7,4 +7,4 @@ export { MAX_DELIVERY_AGE_MS, SIGNATURE_HEADER, signatureOf, WEBHOOKS_OFF, type 
 export { AutodeskApiError } from './http.js';
 export type { AutodeskApi, AutodeskUser } from './api.js';
 export { autodeskPlugin, WEBHOOK_PATH } from './plugin.js';
-export { autodeskAppSchema, type AutodeskAppConfig } from './config.js';
+export { autodeskAppSchema, autodeskEnv, type AutodeskAppConfig, type AutodeskSettings } from './config.js';

@@ -4,15 +4,16 @@
  */
 import { Counter, Gauge } from 'prom-client';
 import type { PluginMetrics } from '../types.js';
+import type { AutodeskSettings } from './config.js';
 
 const HOUR_MS = 3_600_000;
 
-export function autodeskMetrics({ registry, db, clock, settings, listen, networkReason, beforeScrape }: PluginMetrics): void {
+export function autodeskMetrics({ registry, db, clock, settings, listen, networkReason, beforeScrape }: PluginMetrics<AutodeskSettings>): void {
   let budgetThisScrape: { used: number; remaining: number; pausedMs: number } | undefined;
   beforeScrape(() => {
     budgetThisScrape = undefined;
   });
-  const { baseUrl, tokenUrl, perHour } = settings.autodesk;
+  const { baseUrl, tokenUrl, perHour } = settings;
   const api = new URL(baseUrl);
   const token = new URL(tokenUrl);
   const endpointOf = (request: { origin?: unknown; path?: unknown }): 'api' | 'token' | undefined => {

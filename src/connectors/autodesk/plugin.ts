@@ -1,8 +1,9 @@
 /** The Autodesk plugin: apps provisioned through the Autodesk REST API, and the webhook that hurries invitations. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pruneInBatches } from '../../db/housekeeping.js';
 import { readBodyWithin } from '../../util/http-body.js';
 import type { ConnectorPlugin, HttpRoute } from '../types.js';
-import { autodeskAppSchema } from './config.js';
+import { autodeskAppSchema, autodeskEnv, type AutodeskSettings } from './config.js';
 import { createAutodeskConnector, type AutodeskConnector, type AutodeskConnectorOptions } from './connector.js';
 import { autodeskCardLines, autodeskFields } from './form.js';
 import { autodeskMetrics } from './metrics.js';
@@ -41,13 +42,22 @@ export const autodeskPlugin = {
   fields: autodeskFields,
   cardLines: autodeskCardLines,
   offboardedWord: (app) => (app.offboardAction === 'delete' ? 'deleted' : 'deactivated'),
-  startupProblems: ({ env }) =>
-    !env.AUTODESK_CLIENT_ID || !env.AUTODESK_CLIENT_SECRET ? ['AUTODESK_CLIENT_ID and AUTODESK_CLIENT_SECRET are required because an app uses the autodesk connector'] : [],
-  secrets: ({ env }) => [env.AUTODESK_CLIENT_SECRET, env.AUTODESK_WEBHOOK_SECRET],
-  startupNote: ({ env }) => ({ autodeskWebhooks: env.AUTODESK_WEBHOOK_SECRET ? 'on: signed deliveries wake waiting work' : 'webhooks off: polling' }),
+  actorName: 'the Autodesk connector',
+  previews: true,
+  env: autodeskEnv,
+  startupProblems: (settings) =>
+    !settings.clientId || !settings.clientSecret ? ['AUTODESK_CLIENT_ID and AUTODESK_CLIENT_SECRET are required because an app uses the autodesk connector'] : [],
+  secrets: (settings) => [settings.clientSecret, settings.webhookSecret],
+  startupNote: (settings) => ({ autodeskWebhooks: settings.webhookSecret ? 'on: signed deliveries wake waiting work' : 'webhooks off: polling' }),
   metrics: autodeskMetrics,
+  // A confirmed intent has done its work (the audit keeps the record); an unconfirmed one is the crash guard: kept.
+  housekeeping: (db, now, retentionMs) => ({
+    autodeskIntents: pruneInBatches(
+      db, 'DELETE FROM autodesk_intents WHERE item_id IN (SELECT item_id FROM autodesk_intents WHERE confirmed_at IS NOT NULL AND confirmed_at < @cutoff LIMIT @batch)', now - retentionMs,
+    ),
+  }),
   create(deps, options?: AutodeskConnectorOptions): AutodeskConnector {
     const connector = createAutodeskConnector(deps, options);
-    return { ...connector, routes: [webhookRoute(connector, deps.settings.autodesk.webhookSecret, deps.log)] };
+    return { ...connector, routes: [webhookRoute(connector, deps.settings.webhookSecret, deps.log)] };
   },
-} satisfies ConnectorPlugin<typeof autodeskAppSchema, AutodeskConnectorOptions>;
+} satisfies ConnectorPlugin<typeof autodeskAppSchema, AutodeskConnectorOptions, AutodeskSettings>;

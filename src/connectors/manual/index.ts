@@ -43,5 +43,6 @@ export function createManualConnector(deps: ManualDeps): Connector {
 export const manualPlugin = {
   kind: 'manual',
   appSchema: manualAppSchema,
+  actorName: 'a manual task',
   create: (deps): Connector => createManualConnector(deps),
 } satisfies ConnectorPlugin<typeof manualAppSchema>;

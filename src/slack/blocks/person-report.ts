@@ -19,8 +19,6 @@ const ENTRIES_PER_APP = 4;
 const MAX_APPS = 60;
 const MAX_BLOCKS = 50;
 
-const CONNECTOR_NAME: Record<string, string> = { autodesk: 'the Autodesk connector', manual: 'a manual task' };
-
 /** Plain-text name of whom the report is about, for headers and notifications. */
 export function reportPersonName(report: Pick<PersonReport, 'person'>): string {
   const { person } = report;
@@ -36,7 +34,7 @@ function personLabel(report: PersonReport): Mrkdwn {
 /** "by @ivy" for a person, "by the Autodesk connector" when accessbot acted. */
 function byWhom(entry: ReportEntry, row: AppReportRow): Mrkdwn {
   if (!entry.lastActor) return mrkdwn``;
-  if (entry.lastActor === 'accessbot') return escapeMrkdwn(` by ${CONNECTOR_NAME[row.connector] ?? `the ${row.connector} connector`}`);
+  if (entry.lastActor === 'accessbot') return escapeMrkdwn(` by ${row.actorName}`);
   return mrkdwn` by ${mention(entry.lastActor)}`;
 }
 

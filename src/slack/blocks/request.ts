@@ -2,7 +2,7 @@
 import type { KnownBlock } from '@slack/types';
 import { formatDistance } from 'date-fns';
 import { appById, approvalStepsOf, type AccessConfig } from '../../config.js';
-import { cardLinesOf, offboardedWordOf } from '../../connectors/forms.js';
+import { cardLinesOf, offboardedWordOf, previewsBeforeApproval } from '../../connectors/forms.js';
 import { STATE_LABEL, isOpenRequest, type Approval, type Item, type RequestDetail } from '../../requests/model.js';
 import type { StoredPreview } from '../../requests/previews.js';
 import { escapeMrkdwn, joinMrkdwn, mention, mrkdwn, type Mrkdwn } from '../../util/mrkdwn.js';
@@ -133,10 +133,15 @@ function previewBlocks(config: AccessConfig, detail: RequestDetail): KnownBlock[
   const previews = new Map((detail.previews ?? []).map((preview) => [preview.itemId, preview]));
   const lines: Mrkdwn[] = [];
   let reading = 0;
+  const readingFrom = new Set<string>();
   for (const item of detail.items) {
     const preview = previews.get(item.id);
     if (!preview) {
-      if (appOf(config, item.appId)?.connector === 'autodesk' && item.state === 'awaiting_approval') reading++;
+      const app = appOf(config, item.appId);
+      if (app && previewsBeforeApproval(config, app) && item.state === 'awaiting_approval') {
+        reading++;
+        readingFrom.add(item.appId);
+      }
       continue;
     }
     lines.push(mrkdwn`${escapeMrkdwn(previewIcon(preview.summary))} ${subjectLabel(item.subject)} · ${appName(config, item.appId)}: ${escapeMrkdwn(preview.summary)}${previewAccount(preview)}`);
@@ -145,7 +150,7 @@ function previewBlocks(config: AccessConfig, detail: RequestDetail): KnownBlock[
   const readAt = Math.max(0, ...[...previews.values()].filter((preview) => preview.state === 'ok').map((preview) => preview.readAt));
   const title = readAt > 0 ? mrkdwn`*What approving will do* (read ${formatTime(readAt)})` : mrkdwn`*What approving will do*`;
   const blocks = lines.length ? sectionsOfLines([title, ...lines], 41) : [section(title)];
-  if (reading > 0) blocks.push(context(mrkdwn`⏳ Reading ${escapeMrkdwn(String(reading))} account${reading === 1 ? mrkdwn`` : mrkdwn`s`} from Autodesk… Approving does not wait for it.`));
+  if (reading > 0) blocks.push(context(mrkdwn`⏳ Reading ${escapeMrkdwn(String(reading))} account${reading === 1 ? mrkdwn`` : mrkdwn`s`} from ${joinMrkdwn([...readingFrom].map((id) => appName(config, id)), ', ')}… Approving does not wait for it.`));
   return blocks;
 }
 

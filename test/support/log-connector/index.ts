@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { appCommon } from '../../../src/connectors/app-config.js';
-import type { ConnectorPlugin, FormField, FulfillmentItem, Outcome } from '../../../src/connectors/types.js';
+import { pluginEnv, type ConnectorPlugin, type FormField, type FulfillmentItem, type Outcome } from '../../../src/connectors/types.js';
 import { escapeMrkdwn, mrkdwn } from '../../../src/util/mrkdwn.js';
 
 export const logAppSchema = z.strictObject({
@@ -32,6 +32,12 @@ const logFields: readonly FormField<LogApp>[] = [
   { id: 'log_note', optionKey: 'note', type: 'plain_text_input', label: () => 'Note for the log', maxLength: 200 },
 ];
 
+/** Its own environment variable, to show a plugin's variables join the bot's without a line in the core. */
+export const logEnv = pluginEnv(
+  z.object({ LOGBOOK_TITLE: z.string().min(3, 'must be at least 3 characters').default('the logbook').describe('Test only: where the log connector says it writes') }),
+  (env) => ({ title: env.LOGBOOK_TITLE }),
+);
+
 export interface LogEntry {
   appId: string;
   action: 'grant' | 'revoke';
@@ -41,12 +47,21 @@ export interface LogEntry {
   options: z.output<typeof logItemOptions>;
 }
 
-/** A plugin whose connector appends to `entries` (one list per plugin instance, so tests do not share it). */
+/**
+ * A plugin whose connector appends to `entries` (one list per plugin instance, so tests do not share it); its
+ * housekeeping notes each run's retention in `housekeeping.runs`.
+ */
 export function logPlugin(entries: LogEntry[] = []) {
+  const runs: number[] = [];
   return {
     kind: 'log',
     appSchema: logAppSchema,
     entries,
+    housekeeping: Object.assign((_db: unknown, _now: number, retentionMs: number) => {
+      runs.push(retentionMs);
+      return { logLines: 0 };
+    }, { runs }),
+    env: logEnv,
     fields: logFields,
     cardLines: (app, request) => {
       const asked = logItemOptions.parse(request.options);
@@ -57,9 +72,9 @@ export function logPlugin(entries: LogEntry[] = []) {
         const app = deps.apps.find((each) => each.id === item.appId)!;
         entries.push({ appId: item.appId, action, email: item.subject.email, requestId: item.requestId, options: logItemOptions.parse(item.options) });
         deps.audit({ actor: 'accessbot', action: `log.${action}`, requestId: item.requestId, itemId: item.itemId, appId: item.appId });
-        return { state: 'completed', detail: `written in ${app.label}` };
+        return { state: 'completed', detail: `written in ${app.label}, kept in ${deps.settings.title}` };
       };
       return { type: 'log', grant: record('grant'), revoke: record('revoke') };
     },
-  } satisfies ConnectorPlugin<typeof logAppSchema> & { entries: LogEntry[] };
+  } satisfies ConnectorPlugin<typeof logAppSchema, never, { title: string }> & { entries: LogEntry[] };
 }
