@@ -17,6 +17,7 @@ import { sql as personReports } from './012_person_reports.js';
 import { sql as tasksByHand } from './013_tasks_by_hand.js';
 import { sql as itemEndDates } from './014_item_end_dates.js';
 import { sql as requestOptions } from './015_request_options.js';
+import { sql as reportIndexes } from './016_report_indexes.js';
 
 export const migrations: { version: number; name: string; sql: string }[] = [
   { version: 1, name: 'core', sql: core },
@@ -34,4 +35,5 @@ export const migrations: { version: number; name: string; sql: string }[] = [
   { version: 13, name: 'tasks_by_hand', sql: tasksByHand },
   { version: 14, name: 'item_end_dates', sql: itemEndDates },
   { version: 15, name: 'request_options', sql: requestOptions },
+  { version: 16, name: 'report_indexes', sql: reportIndexes },
 ];
