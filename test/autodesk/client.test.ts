@@ -297,6 +297,39 @@ describe('Autodesk client: rate limits', () => {
     assert.equal(client.limiter.state().used, 3, 'our own sliding count is only our calls');
   });
 
+  test('5xx answers the server sends without its rate headers (it did not count them) give their budget back', async () => {
+    const { sandbox, client, api } = await setup({ requestsPerWindow: 1000 }, { perHour: 1000 });
+    const [user] = sandbox.seedUsers(1);
+    await api.getUser(user!.id);
+    sandbox.injectFailures(2, 503);
+    await api.getUser(user!.id);
+    assert.equal(sandbox.countRequests({ method: 'GET' }), 4, 'two 503s, then the answer');
+    assert.equal(client.limiter.state().used, 2, 'only the two answers the server counted spend our hour');
+    assert.equal(client.limiter.state().server?.used, 2, 'nor does our copy of the server window count them');
+  });
+
+  test('a call that never got a token is never sent and spends no budget', async () => {
+    const { sandbox, client, api } = await setup({ requestsPerWindow: 1000 }, { perHour: 1000 });
+    sandbox.seedUsers(1);
+    await api.listUsersPage(0, 1);
+    sandbox.setFaults({ rate: 0, tokenRate: 1 });
+    client.tokens.invalidate(await client.tokens.get());
+    const error = await api.listUsersPage(0, 1).then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof AutodeskApiError && error.action === 'get token', String(error));
+    assert.equal(sandbox.requests.length, 1, 'no API call was sent without a token');
+    assert.equal(client.limiter.state().used, 1, 'only the call that was sent counts');
+    assert.equal(client.limiter.state().server?.used, 1);
+  });
+
+  test('from a server that sends no rate headers, every try counts, failed ones included', async () => {
+    const { sandbox, client, api } = await setup({ rateLimitHeaders: false }, { perHour: 1000 });
+    const [user] = sandbox.seedUsers(1);
+    await api.getUser(user!.id);
+    sandbox.injectFailures(2, 503);
+    await api.getUser(user!.id);
+    assert.equal(client.limiter.state().used, 4);
+  });
+
   test('a server window spent by another client holds our calls until its reset, though our own hour is nearly empty', async () => {
     const { sandbox, client, api } = await setup({ requestsPerWindow: 6, windowMs: 120_000 }, { perHour: 1000 });
     await api.listUsersPage(0, 1);

@@ -22,13 +22,23 @@ const modal = {
   blocks: [{ type: 'input' as const, block_id: 'why', label: { type: 'plain_text' as const, text: 'Why' }, element: { type: 'plain_text_input' as const, action_id: 'why' } }],
 };
 
+// The bench's rows where the bare app does the bot's work: the bot's own modal (`/access new`) and the bot's own
+// report answer (`/access report …`), as the bench read them from the bot in its warm-up.
+const sameModal = process.env.BARE_MODAL_VIEW ? (JSON.parse(process.env.BARE_MODAL_VIEW) as typeof modal) : modal;
+const sameReport = process.env.BARE_REPORT_ANSWER ? (JSON.parse(process.env.BARE_REPORT_ANSWER) as { text: string }) : { text: 'report' };
+
 app.command('/access', async ({ command, ack, client }) => {
-  if (command.text.trim() === 'help') {
+  const text = command.text.trim();
+  if (text === 'help') {
     await ack({ response_type: 'ephemeral', text: 'Usage of `/access`: `/access` opens the form.' });
     return;
   }
+  if (text.startsWith('report')) {
+    await ack({ response_type: 'ephemeral', ...sameReport });
+    return;
+  }
   await ack();
-  await client.views.open({ trigger_id: command.trigger_id, view: modal });
+  await client.views.open({ trigger_id: command.trigger_id, view: text === 'new' ? sameModal : modal });
 });
 // The bot's Approve click makes about two Slack calls after its ack (the requester's and the assignees' DMs, counted
 // in the sandbox), served by the Slack sandbox inside the bench process that times the acks. The bare app makes two

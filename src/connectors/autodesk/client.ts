@@ -2,7 +2,7 @@
  * Every Autodesk API call goes through here: the shared limiter, a Bearer token from the shared source, one
  * retry with a fresh token after a 401, 429s waited out in place while the wait is short, and transient
  * failures of one call (5xx, timeouts, connection resets, token errors) tried again a few times with short
- * jittered backoff, each try spending budget like any call. Only calls that are safe to repeat are repeated:
+ * jittered backoff, each try spending budget like any call the server counts (see RateLimiter). Only calls that are safe to repeat are repeated:
  * GET, PATCH (it sets fields) and calls marked `repeatable`; a POST /users or a DELETE that may have reached the
  * server is left to the job, whose connector reads the account again first. A token error is repeated for any
  * call, since the call itself was never sent. Longer outages are the job runner's business (its backoff).
@@ -113,8 +113,15 @@ export class AutodeskClient {
     for (let rateLimited = 0; ; ) {
       let outcome: { res: HttpResponse; token: string };
       try {
-        outcome = await this.limiter.run(options.signal, async () => {
-          const token = await this.tokens.get();
+        outcome = await this.limiter.run(options.signal, async (reservation) => {
+          let token: string;
+          try {
+            token = await this.tokens.get();
+          } catch (error) {
+            // The call was never sent: its budget is not spent.
+            this.limiter.refund(reservation);
+            throw error;
+          }
           const performedBefore = maybePerformed;
           maybePerformed = true;
           const res = await send(this.dispatcher, action, {
@@ -123,7 +130,7 @@ export class AutodeskClient {
             headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
             body,
           });
-          this.limiter.observe(res);
+          this.limiter.observe(res, reservation);
           if (res.status === 429 || res.status === 401) maybePerformed = performedBefore;
           return { res, token };
         }, priority);

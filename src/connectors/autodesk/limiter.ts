@@ -12,7 +12,11 @@
  * and processes sharing the file share it. A second leaves the window as a whole, at its end plus an hour, so
  * a call may wait up to a second longer than strictly needed, never less. On top of our own count, the
  * server's view from X-RateLimit-Limit/Remaining/Reset (when it sends them) holds calls until its reset once
- * its window is spent, which covers budget spent by other clients of the same account. A 429 pauses every
+ * its window is spent, which covers budget spent by other clients of the same account. A try the server did not
+ * count is given back to both counts: one never sent (no token), or a failure answered without the rate-limit
+ * headers by a server that sends them on what it counts (the sandbox's injected 5xx and 401s, like a gateway's
+ * answer before the API's limiter), so retries of transient failures do not spend budget the server never
+ * charged; a server that sends no headers at all gets no refund, and its failures count. A 429 pauses every
  * call of the connector until Retry-After (persisted too), and a wait longer than `longWaitMs` throws RetryAt
  * so the job is rescheduled instead of holding the process.
  */
@@ -73,6 +77,14 @@ interface Bucket {
   calls: number;
 }
 
+/** One call counted by `run`: where, so it can be given back if the server did not count it (`refund`). */
+export interface Reservation {
+  second: number;
+  /** The server window it was also counted in, if one was known then. */
+  serverWindowEnd: number | null;
+  refunded: boolean;
+}
+
 
 function prepareStatements(db: Db) {
   return {
@@ -82,6 +94,8 @@ function prepareStatements(db: Db) {
     buckets: db.prepare('SELECT second, calls FROM autodesk_calls WHERE second >= ? ORDER BY second'),
     count: db.prepare('INSERT INTO autodesk_calls (second, calls) VALUES (?, 1) ON CONFLICT (second) DO UPDATE SET calls = calls + 1'),
     countServer: db.prepare('UPDATE autodesk_budget SET used = used + 1 WHERE id = 1'),
+    uncount: db.prepare('UPDATE autodesk_calls SET calls = calls - 1 WHERE second = ? AND calls > 0'),
+    uncountServer: db.prepare('UPDATE autodesk_budget SET used = MAX(used - 1, 0) WHERE id = 1 AND window_end = ?'),
     // Within one window a lower count can only be an older answer overtaken by a newer one.
     resync: db.prepare(
       'UPDATE autodesk_budget SET used = CASE WHEN window_end = @reset THEN MAX(used, @used) ELSE @used END, window_end = @reset, server_limit = @limit WHERE id = 1',
@@ -98,6 +112,8 @@ export class RateLimiter {
   private blindRefusals = 0;
   private readonly statements: ReturnType<typeof prepareStatements>;
   private readonly windowMs: number;
+  /** Set once an answer carried X-RateLimit-Remaining: from then on an answer without it was not counted. */
+  private serverSendsHeaders = false;
 
   constructor(private readonly options: RateLimiterOptions) {
     this.windowMs = options.windowMs ?? HOUR_MS;
@@ -113,14 +129,13 @@ export class RateLimiter {
    * Runs `task` once concurrency, any pause and the budget allow it. A long wait throws RetryAt so the job is
    * rescheduled; an aborted signal (runner stopping) throws RetryAt(now) before any call.
    */
-  async run<T>(signal: AbortSignal | undefined, task: () => Promise<T>, priority: number = PRIORITY.background): Promise<T> {
+  async run<T>(signal: AbortSignal | undefined, task: (reservation: Reservation) => Promise<T>, priority: number = PRIORITY.background): Promise<T> {
     // Checked before queueing too, so a paused or spent connector does not queue jobs just to refuse them.
     this.throwIfLongWait(this.options.clock.now());
     this.throwIfLongQueue();
     const scheduled = this.bottleneck.schedule({ priority }, async () => {
       this.lastStartAt = Date.now();
-      await this.awaitTurn(signal);
-      return task();
+      return task(await this.awaitTurn(signal));
     });
     if (!signal) return scheduled;
     return new Promise<T>((resolve, reject) => {
@@ -129,10 +144,15 @@ export class RateLimiter {
     });
   }
 
-  /** Reads rate-limit headers of any response, and pauses everything after a 429. */
-  observe(res: HttpResponse): void {
+  /**
+   * Reads rate-limit headers of any response, and pauses everything after a 429. With the call's reservation, a
+   * failure the server answered without its headers (while it sends them on what it counts) is given back.
+   */
+  observe(res: HttpResponse, reservation?: Reservation): void {
     const now = this.options.clock.now();
     const remaining = integerHeader(res, 'x-ratelimit-remaining');
+    if (remaining !== undefined) this.serverSendsHeaders = true;
+    else if (reservation && this.serverSendsHeaders && res.status >= 400 && res.status !== 429) this.refund(reservation);
     const limit = integerHeader(res, 'x-ratelimit-limit');
     const resetAt = resetHeader(res, now);
     const futureReset = resetAt !== undefined && resetAt > now ? resetAt : undefined;
@@ -152,6 +172,16 @@ export class RateLimiter {
     else if (futureReset !== undefined) wait = futureReset - now;
     else wait = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** this.blindRefusals++);
     this.pauseUntil(now + Math.min(MAX_PAUSE_MS, Math.max(MIN_PAUSE_MS, wait)));
+  }
+
+  /** Gives back a call the server did not count (or that was never sent), in our hour and its window. Once. */
+  refund(reservation: Reservation): void {
+    if (reservation.refunded) return;
+    reservation.refunded = true;
+    inTransaction(this.options.db, () => {
+      this.statements.uncount.run(reservation.second);
+      if (reservation.serverWindowEnd !== null) this.statements.uncountServer.run(reservation.serverWindowEnd);
+    });
   }
 
   pauseUntil(at: number): void {
@@ -236,12 +266,12 @@ export class RateLimiter {
     }
   }
 
-  private async awaitTurn(signal: AbortSignal | undefined): Promise<void> {
+  private async awaitTurn(signal: AbortSignal | undefined): Promise<Reservation> {
     for (;;) {
       if (signal?.aborted) throw this.stopped();
       const now = this.options.clock.now();
       const blockedUntil = this.reserve(now);
-      if (blockedUntil === undefined) return;
+      if (typeof blockedUntil === 'object') return blockedUntil;
       if (blockedUntil - now > this.longWaitMs) throw new RetryAt(blockedUntil, `autodesk: rate limited until ${new Date(blockedUntil).toISOString()}`);
       await sleep(blockedUntil - now, signal);
     }
@@ -251,15 +281,16 @@ export class RateLimiter {
    * Counts one call in the sliding hour (and in the server's window while it lasts), or says until when calls
    * are held. One transaction, so processes sharing the file agree.
    */
-  private reserve(now: number): number | undefined {
+  private reserve(now: number): number | Reservation {
     return inTransaction(this.options.db, () => {
       this.statements.prune.run(this.firstSecondInWindow(now));
       const row = this.row();
       const blockedUntil = this.blockedUntil(now, row);
       if (blockedUntil !== undefined) return blockedUntil;
-      this.statements.count.run(Math.floor(now / BUCKET_MS));
+      const second = Math.floor(now / BUCKET_MS);
+      this.statements.count.run(second);
       if (row.window_end > now) this.statements.countServer.run();
-      return undefined;
+      return { second, serverWindowEnd: row.window_end > now ? row.window_end : null, refunded: false };
     });
   }
 

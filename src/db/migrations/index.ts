@@ -18,6 +18,7 @@ import { sql as tasksByHand } from './013_tasks_by_hand.js';
 import { sql as itemEndDates } from './014_item_end_dates.js';
 import { sql as requestOptions } from './015_request_options.js';
 import { sql as itemDetailWords } from './016_item_detail_words.js';
+import { sql as reportIndexes } from './017_report_indexes.js';
 
 export const migrations: { version: number; name: string; sql: string }[] = [
   { version: 1, name: 'core', sql: core },
@@ -36,4 +37,5 @@ export const migrations: { version: number; name: string; sql: string }[] = [
   { version: 14, name: 'item_end_dates', sql: itemEndDates },
   { version: 15, name: 'request_options', sql: requestOptions },
   { version: 16, name: 'item_detail_words', sql: itemDetailWords },
+  { version: 17, name: 'report_indexes', sql: reportIndexes },
 ];

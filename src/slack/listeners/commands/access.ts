@@ -6,7 +6,9 @@ import { requestsOf } from '../../../requests/repository.js';
 import { cancelRequest } from '../../../requests/service.js';
 import { delegateCommandText } from './delegate.js';
 import { escapeMrkdwn } from '../../../util/mrkdwn.js';
-import { dateInZone } from '../../../util/time.js';
+import type { View } from '@slack/types';
+import type { RequestKind } from '../../../requests/model.js';
+import { addDaysToDate, dateInZone, startOfDateInZone } from '../../../util/time.js';
 import { requestModal } from '../../blocks/modals.js';
 import { requestOverviewText } from '../../blocks/request.js';
 import { reportCommandAnswer } from '../../person-report.js';
@@ -14,14 +16,37 @@ import { SOMETHING_WENT_WRONG, USAGE, cancelRefusalText, cancelledText } from '.
 
 export type TasksText = (ctx: AppContext, userId: string) => string;
 
+/**
+ * The request form changes only with the day (its effective date starts at today) and the kind asked for, so it
+ * is built once per day and kind, not on every `/access` (the work right after the ack, which the next commands
+ * wait behind). Today is kept from the zone's midnight to the next one (DST included); a clock set back rebuilds.
+ */
+function requestModalOfToday(ctx: AppContext): (kind: RequestKind | undefined) => View {
+  let day: { today: string; from: number; until: number } | undefined;
+  const views = new Map<RequestKind | undefined, View>();
+  return (kind) => {
+    const now = ctx.clock.now();
+    if (!day || now < day.from || now >= day.until) {
+      const { timezone } = ctx.config;
+      const today = dateInZone(now, timezone);
+      day = { today, from: startOfDateInZone(today, timezone), until: startOfDateInZone(addDaysToDate(today, 1), timezone) };
+      views.clear();
+    }
+    let view = views.get(kind);
+    if (!view) views.set(kind, (view = requestModal(ctx.config, day.today, kind)));
+    return view;
+  };
+}
+
 export function accessCommand(ctx: AppContext, tasksText: TasksText) {
+  const modalOfToday = requestModalOfToday(ctx);
   return async ({ command, ack, client, logger }: SlackCommandMiddlewareArgs & AllMiddlewareArgs) => {
     const word = command.text.trim().toLowerCase();
     try {
       if (word === '' || word === 'onboard' || word === 'offboard' || word === 'new') {
         await ack();
         const kind = word === 'onboard' || word === 'offboard' ? word : undefined;
-        await client.views.open({ trigger_id: command.trigger_id, view: requestModal(ctx.config, dateInZone(ctx.clock.now(), ctx.config.timezone), kind) });
+        await client.views.open({ trigger_id: command.trigger_id, view: modalOfToday(kind) });
         return;
       }
       if (word === 'status') {
