@@ -72,7 +72,7 @@ describe('taskAppOf', () => {
       (({ assignees, reminderEvery, escalateAfter }) => ({ assignees, reminderEvery, escalateAfter }))(taskAppOf(config, 'axure')!),
       { assignees: ['U0IT1'], reminderEvery: 2 * 3_600_000, escalateAfter: 5 },
     );
-    assert.deepEqual(taskAppOf(config, 'autocad'), { id: 'autocad', name: 'AutoCAD', assignees: [], reminderEvery: 4 * 3_600_000, escalateAfter: 3 });
+    assert.deepEqual(taskAppOf(config, 'autocad'), { id: 'autocad', name: 'AutoCAD', assignees: [], reminderEvery: 4 * 3_600_000, escalateAfter: 3, roles: ['user', 'admin', 'viewer'], defaultRole: 'user' });
     assert.equal(taskAppOf(config, 'nope'), undefined);
   });
 });
