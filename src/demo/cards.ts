@@ -19,7 +19,8 @@ export const MAX_URL_LENGTH = 8000;
 export type BuilderPayload = { blocks: unknown[] } | { type: 'home'; blocks: unknown[] };
 
 export function builderUrl(payload: BuilderPayload): string {
-  return BLOCK_KIT_BUILDER + encodeURIComponent(JSON.stringify(payload));
+  // Parentheses encoded too, so the link stays whole inside a Markdown link (the README's) and chat clients.
+  return BLOCK_KIT_BUILDER + encodeURIComponent(JSON.stringify(payload)).replace(/\(/g, '%28').replace(/\)/g, '%29');
 }
 
 /** The payload a link carries, back from the link: what a reader's browser hands the builder. */

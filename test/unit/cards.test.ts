@@ -10,14 +10,14 @@ import { LEAVER_JUSTIFICATION } from '../../src/requests/leavers.js';
 import type { RecordedCall } from '../../src/sandboxes/slack/server.js';
 
 const awkward = [
-  { type: 'section', text: { type: 'mrkdwn', text: '&lt;!channel&gt; 50% off #1 ✅ "quoted" ?a=b&c=d <@U0ALICE> \\ / + ~' } },
+  { type: 'section', text: { type: 'mrkdwn', text: '&lt;!channel&gt; 50% off #1 (a) ) ✅ "quoted" ?a=b&c=d <@U0ALICE> \\ / + ~' } },
   { type: 'actions', elements: [{ type: 'button', action_id: 'approval_approve:AR-1', text: { type: 'plain_text', text: 'Approve' }, value: 'AR-1|1,2' }] },
 ];
 
 test('a link decodes to exactly the blocks it was made from', () => {
   const url = builderUrl({ blocks: awkward });
   assert.ok(url.startsWith(BLOCK_KIT_BUILDER));
-  assert.doesNotMatch(url.slice(BLOCK_KIT_BUILDER.length), /[#\s"<>]/, 'nothing in the hash that a browser or chat client would cut or reinterpret');
+  assert.doesNotMatch(url.slice(BLOCK_KIT_BUILDER.length), /[#\s"<>()]/, 'nothing in the hash that a browser, chat client or Markdown link would cut or reinterpret');
   assert.deepEqual(payloadOfUrl(url), { blocks: awkward });
   assert.deepEqual(payloadOfUrl(builderUrl({ type: 'home', blocks: awkward })), { type: 'home', blocks: awkward });
 });
