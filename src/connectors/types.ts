@@ -71,6 +71,7 @@ export interface Connector {
   /**
    * Withdraws the work of an item in progress because its request was cancelled (a task nobody has done yet).
    * Runs inside the cancel's transaction, so it must only write to the database; false when it is too late.
+   * Having it is what makes the app's items in progress cancellable at all (the requester's Cancel button).
    */
   withdraw?(itemId: number, actor: string): boolean;
   /**

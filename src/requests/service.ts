@@ -413,10 +413,10 @@ function beingFinishedByHand(deps: Pick<RequestDeps, 'db'>, item: Item): boolean
 /**
  * Whether cancelling the request now would still stop this item: the one rule `cancelRequest` acts on and the
  * requester's Cancel button is shown by. An item being finished by hand is a person's task, whatever its app's
- * connector, so it is withdrawn like a manual one.
+ * connector, so it is withdrawn like one whose connector can withdraw its work.
  */
 export function cancelWouldStop(deps: Pick<RequestDeps, 'db' | 'connectors'>, item: Item): boolean {
-  return isCancellable(item, beingFinishedByHand(deps, item) ? 'manual' : deps.connectors.get(item.appId)?.type);
+  return isCancellable(item, beingFinishedByHand(deps, item) || deps.connectors.get(item.appId)?.withdraw !== undefined);
 }
 
 /**
