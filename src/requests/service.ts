@@ -12,6 +12,7 @@ import { JOB } from '../jobs/kinds.js';
 import { cancelJobs, enqueue } from '../jobs/queue.js';
 import type { Logger } from '../util/log.js';
 import { expandApprovers, type ApproverEntries } from './approver-entries.js';
+import type { ValidRequest } from './intake.js';
 import type { ItAdmins } from './it-admins.js';
 import { notify, PROGRESS_REFRESH_MS, refreshHomes, syncMessages, type Notice } from './notices.js';
 import { peopleFacts, type KnownEmails } from './people.js';
@@ -25,7 +26,7 @@ import { taskOfItem } from '../tasks/repository.js';
 import { withdrawTask, type TaskDeps } from '../tasks/service.js';
 import {
   canTransition, countStates, decidableBy, decidingFor, eligibleApprovers, isCancellable, isOpenRequest,
-  type AccessRequest, type Approval, type DecisionRefusal, type Item, type ItemState, type RequestDetail, type RequestKind, type RequestOptions, type Subject,
+  type AccessRequest, type Approval, type DecisionRefusal, type Item, type ItemState, type RequestDetail,
 } from './model.js';
 import {
   approvalsOf, cancelApproval, decideApproval, failedItemIds, getItem, getRequest, getRequestDetail, insertApproval, insertItem, insertRequest, openItemCount,
@@ -52,16 +53,9 @@ export interface RequestDeps {
   tasks?: TaskDeps;
 }
 
-export interface NewRequest {
-  kind: RequestKind;
+/** A request intake found valid, and who files it. */
+export interface NewRequest extends ValidRequest {
   requesterId: string;
-  subjects: Subject[];
-  appIds: string[];
-  effectiveDate: string;
-  /** Onboarding only: the day every item's access ends by itself (src/requests/expiry.ts). */
-  endDate?: string;
-  justification: string;
-  options: RequestOptions;
   /** Slack's view id: a retried submission of the same modal creates nothing new. */
   submissionId?: string;
   /** Who the audit says submitted it, when not the requester (`accessbot` filing for a leaver). */
