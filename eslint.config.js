@@ -58,11 +58,6 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [noMarkup] }] },
   },
   {
-    // A plugin's card lines (ConnectorPlugin.cardLines) are still mrkdwn the plugin builds with the escaping helpers.
-    files: ['src/connectors/types.ts', 'src/connectors/forms.ts', 'src/connectors/autodesk/form.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [narrowDeps] }] },
-  },
-  {
     // Tests dig through Block Kit JSON and config objects the fakes hand back, whose shape the assertions check;
     // and they pass methods to assert.rejects and friends on purpose.
     files: ['test/**/*.ts'],

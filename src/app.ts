@@ -261,7 +261,7 @@ export function buildBot(settings: Config, log: Logger, options: BuildOptions = 
   registerPersonReportJobs(ctx);
   registerLeaverJob(ctx);
   registerTaskJobs(runner, ctx);
-  registerListeners(bolt, ctx, people);
+  registerListeners(bolt, ctx);
 
   let directoryTimer: NodeJS.Timeout | undefined;
   return {

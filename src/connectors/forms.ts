@@ -4,7 +4,7 @@
  */
 import { appById, pluginsOf, type AccessConfig, type AppConfig } from '../config.js';
 import type { RequestKind } from '../requests/model.js';
-import type { Mrkdwn } from '../util/mrkdwn.js';
+import type { Words } from '../requests/words.js';
 import type { AnyConnectorPlugin, FormChoice, FormField, StoredOptions } from './types.js';
 
 /** A plugin's field, its wording worked out for one of its apps. */
@@ -53,7 +53,7 @@ export function formFieldIdsOf(config: AccessConfig): string[] {
 }
 
 /** The card lines the plugins give for a request naming `appIds`: per plugin, for the first of its apps named. */
-export function cardLinesOf(config: AccessConfig, appIds: readonly string[], request: { kind: RequestKind; options: StoredOptions }): Mrkdwn[] {
+export function cardLinesOf(config: AccessConfig, appIds: readonly string[], request: { kind: RequestKind; options: StoredOptions }): Words[] {
   const apps = appIds.map((id) => appById(config, id)).filter((app): app is AppConfig => app !== undefined);
   return pluginsOf(config).flatMap((plugin) => {
     const app = apps.find((candidate) => candidate.connector === plugin.kind);

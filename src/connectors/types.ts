@@ -23,7 +23,6 @@ import type { Item, RequestKind, Subject } from '../requests/model.js';
 import type { Words } from '../requests/words.js';
 import type { TaskPort } from '../tasks/service.js';
 import type { Logger } from '../util/log.js';
-import type { Mrkdwn } from '../util/mrkdwn.js';
 import type { ItemPreview } from './preview.js';
 import type { Clock } from '../util/time.js';
 
@@ -72,6 +71,7 @@ export interface Connector {
   /**
    * Withdraws the work of an item in progress because its request was cancelled (a task nobody has done yet).
    * Runs inside the cancel's transaction, so it must only write to the database; false when it is too late.
+   * Having it is what makes the app's items in progress cancellable at all (the requester's Cancel button).
    */
   withdraw?(itemId: number, actor: string): boolean;
   /**
@@ -220,9 +220,9 @@ export interface ConnectorPlugin<Schema extends z.ZodObject = z.ZodObject, Optio
   readonly fields?: readonly FormField<z.output<Schema>>[];
   /**
    * What an approver must read on the card before deciding a request that names one of its apps (the role asked,
-   * what cannot be undone): one section each, in mrkdwn built with src/util/mrkdwn.ts.
+   * what cannot be undone): one section each, in words (src/requests/words.ts) that src/slack/ renders and escapes.
    */
-  cardLines?(app: z.output<Schema>, request: { kind: RequestKind; options: StoredOptions }): Mrkdwn[];
+  cardLines?(app: z.output<Schema>, request: { kind: RequestKind; options: StoredOptions }): Words[];
   /** How its progress lines say an offboarded item ("120/300 deactivated"); "offboarded" when it does not say. */
   offboardedWord?(app: z.output<Schema>): string;
   /**

@@ -51,7 +51,7 @@ export interface ValidRequest {
   subjects: Subject[];
   appIds: string[];
   effectiveDate: string;
-  /** The day the access ends by itself; onboarding only. */
+  /** Onboarding only: the day every item's access ends by itself (src/requests/expiry.ts). */
   endDate?: string;
   justification: string;
   options: RequestOptions;

@@ -45,11 +45,12 @@ export function canTransition(from: ItemState, to: ItemState): boolean {
 
 /**
  * Whether cancelling the request still stops this item: nothing was done for it yet. An item in progress is
- * stopped only where its work is a person's task (manual apps); an API call underway is not undone.
+ * stopped only where its work can be withdrawn (a person's task: its connector's `withdraw`, or an item being
+ * finished by hand); an API call underway is not undone.
  */
-export function isCancellable(item: Pick<Item, 'state'>, connectorType: string | undefined): boolean {
+export function isCancellable(item: Pick<Item, 'state'>, workCanBeWithdrawn: boolean): boolean {
   if (item.state === 'awaiting_approval' || item.state === 'approved') return true;
-  return item.state === 'in_progress' && connectorType === 'manual';
+  return item.state === 'in_progress' && workCanBeWithdrawn;
 }
 
 export interface Subject {

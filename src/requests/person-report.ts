@@ -12,6 +12,7 @@ import { expandApprovers } from './approver-entries.js';
 import { TERMINAL_STATES, type ItemState, type RequestKind } from './model.js';
 import type { RequestDeps } from './service.js';
 import { readWords, type StoredWords } from './words.js';
+import { appsAssignedTo } from '../tasks/model.js';
 
 /** Whom a report is about, as far as Slack's copy of the workspace and the requests know them. */
 export interface ReportPerson {
@@ -146,8 +147,8 @@ export function mayReadReport(deps: Pick<RequestDeps, 'db' | 'config' | 'itAdmin
   for (const app of deps.config.apps) {
     const entries = approvalStepsOf(app).flatMap((step) => step.approvers);
     if (expandApprovers(deps, entries).includes(viewer)) return true;
-    if (app.connector === 'manual' && app.assignees.includes(viewer)) return true;
   }
+  if (appsAssignedTo(deps.config, viewer).length > 0) return true;
   const asked = deps.db
     .prepare(
       `SELECT 1 FROM items i JOIN requests r ON r.id = i.request_id

@@ -12,6 +12,7 @@ import { JOB } from '../jobs/kinds.js';
 import { cancelJobs, enqueue } from '../jobs/queue.js';
 import type { Logger } from '../util/log.js';
 import { expandApprovers, type ApproverEntries } from './approver-entries.js';
+import type { ValidRequest } from './intake.js';
 import type { ItAdmins } from './it-admins.js';
 import { notify, PROGRESS_REFRESH_MS, refreshHomes, syncMessages, type Notice } from './notices.js';
 import { peopleFacts, type KnownEmails } from './people.js';
@@ -25,7 +26,7 @@ import { taskOfItem } from '../tasks/repository.js';
 import { withdrawTask, type TaskDeps } from '../tasks/service.js';
 import {
   canTransition, countStates, decidableBy, decidingFor, eligibleApprovers, isCancellable, isOpenRequest,
-  type AccessRequest, type Approval, type DecisionRefusal, type Item, type ItemState, type RequestDetail, type RequestKind, type RequestOptions, type Subject,
+  type AccessRequest, type Approval, type DecisionRefusal, type Item, type ItemState, type RequestDetail,
 } from './model.js';
 import {
   approvalsOf, cancelApproval, decideApproval, failedItemIds, getItem, getRequest, getRequestDetail, insertApproval, insertItem, insertRequest, openItemCount,
@@ -52,16 +53,9 @@ export interface RequestDeps {
   tasks?: TaskDeps;
 }
 
-export interface NewRequest {
-  kind: RequestKind;
+/** A request intake found valid, and who files it. */
+export interface NewRequest extends ValidRequest {
   requesterId: string;
-  subjects: Subject[];
-  appIds: string[];
-  effectiveDate: string;
-  /** Onboarding only: the day every item's access ends by itself (src/requests/expiry.ts). */
-  endDate?: string;
-  justification: string;
-  options: RequestOptions;
   /** Slack's view id: a retried submission of the same modal creates nothing new. */
   submissionId?: string;
   /** Who the audit says submitted it, when not the requester (`accessbot` filing for a leaver). */
@@ -413,10 +407,10 @@ function beingFinishedByHand(deps: Pick<RequestDeps, 'db'>, item: Item): boolean
 /**
  * Whether cancelling the request now would still stop this item: the one rule `cancelRequest` acts on and the
  * requester's Cancel button is shown by. An item being finished by hand is a person's task, whatever its app's
- * connector, so it is withdrawn like a manual one.
+ * connector, so it is withdrawn like one whose connector can withdraw its work.
  */
 export function cancelWouldStop(deps: Pick<RequestDeps, 'db' | 'connectors'>, item: Item): boolean {
-  return isCancellable(item, beingFinishedByHand(deps, item) ? 'manual' : deps.connectors.get(item.appId)?.type);
+  return isCancellable(item, beingFinishedByHand(deps, item) || deps.connectors.get(item.appId)?.withdraw !== undefined);
 }
 
 /**

@@ -10,7 +10,11 @@ import { z } from 'zod';
 export interface PersonWord {
   person: string;
 }
-export type Word = string | PersonWord;
+/** Text that must stand out (a card line's label, a warning): shown bold, still escaped. */
+export interface StrongWord {
+  strong: string;
+}
+export type Word = string | PersonWord | StrongWord;
 /** Plain text, or text and people in reading order. */
 export type Words = string | readonly Word[];
 
@@ -24,7 +28,8 @@ export interface LegacyMrkdwn {
 export type StoredWords = string | readonly (Word | LegacyMrkdwn)[];
 
 const person = z.strictObject({ person: z.string() });
-export const storedWordsSchema = z.union([z.string(), z.array(z.union([z.string(), person, z.strictObject({ mrkdwn: z.string() })])).readonly()]);
+const strong = z.strictObject({ strong: z.string() });
+export const storedWordsSchema = z.union([z.string(), z.array(z.union([z.string(), person, strong, z.strictObject({ mrkdwn: z.string() })])).readonly()]);
 
 /** How words are kept in a TEXT column (an item's detail): as JSON. */
 export function storeWords(words: StoredWords): string {
@@ -45,5 +50,5 @@ export function readWords(stored: string): StoredWords {
 /** The words as one plain line (logs, tests): a person as `@` and their id, a legacy part as it was stored. */
 export function wordsText(words: StoredWords): string {
   if (typeof words === 'string') return words;
-  return words.map((word) => (typeof word === 'string' ? word : 'person' in word ? `@${word.person}` : word.mrkdwn)).join('');
+  return words.map((word) => (typeof word === 'string' ? word : 'person' in word ? `@${word.person}` : 'strong' in word ? word.strong : word.mrkdwn)).join('');
 }

@@ -10,7 +10,12 @@ import { escapeMrkdwn, isSlackId, joinMrkdwn, mention, mrkdwn, trustedMrkdwn, ty
 export function wordsMrkdwn(words: StoredWords): Mrkdwn {
   if (typeof words === 'string') return escapeMrkdwn(words);
   return joinMrkdwn(
-    words.map((word) => (typeof word === 'string' ? escapeMrkdwn(word) : 'person' in word ? mention(word.person) : trustedMrkdwn(word.mrkdwn))),
+    words.map((word) => {
+      if (typeof word === 'string') return escapeMrkdwn(word);
+      if ('person' in word) return mention(word.person);
+      if ('strong' in word) return mrkdwn`*${escapeMrkdwn(word.strong)}*`;
+      return trustedMrkdwn(word.mrkdwn);
+    }),
     '',
   );
 }

@@ -77,6 +77,11 @@ export function taskAppOf(config: AccessConfig, appId: string): TaskApp | undefi
   return { id: app.id, name: app.name, assignees: [], reminderEvery: DEFAULT_REMINDER_EVERY, escalateAfter: DEFAULT_ESCALATE_AFTER, roles, defaultRole };
 }
 
+/** The apps whose tasks this person is an assignee of: only a task app lists assignees, so core never asks for a kind. */
+export function appsAssignedTo(config: AccessConfig, userId: string): string[] {
+  return config.apps.filter((app) => taskAppOf(config, app.id)?.assignees.includes(userId)).map((app) => app.id);
+}
+
 /** Why an action on a task was refused; `src/slack/tasks` puts it in words for the clicker. */
 export type TaskRefusal =
   | { ok: false; reason: 'not_found'; taskId: number }

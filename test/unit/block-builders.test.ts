@@ -104,6 +104,24 @@ describe('approval card', () => {
     const manual = approvalCard(renamed, request({ appId: 'axure', items: [{}, {}] }), { personal: [] });
     assert.doesNotMatch(textOf(manual.blocks), /Reading/, 'a manual app reads no accounts');
   });
+
+  test("the plugin's lines name the role, teams and what cannot be undone in bold, with names from the config shown as typed", () => {
+    const raw = baseConfig();
+    raw.apps[0].name = 'Fusion <!channel>';
+    raw.apps[0].teams = [{ id: 'team-789', name: '*Design* & <@U0ADMIN>', role: 'member' }];
+    const cfg = parseAccessConfig(raw);
+    const onboard = request({ appId: 'autodesk' });
+    onboard.request.options = { role: 'admin', teams: ['team-789'] };
+    const sectionTexts = (blocks: KnownBlock[]) => blocks.flatMap((block) => (block.type === 'section' && block.text ? [block.text.text] : []));
+    const card = approvalCard(cfg, onboard, { personal: [] });
+    assert.deepEqual(validateBlocks(card.blocks, 'message'), []);
+    assert.ok(sectionTexts(card.blocks).includes('*Fusion &lt;!channel&gt; role:* admin   *Teams:* *Design* &amp; &lt;@U0ADMIN&gt;'), textOf(card.blocks));
+    const offboard = approvalCard(cfg, request({ kind: 'offboard', appId: 'autodesk' }), { personal: [] });
+    assert.ok(
+      sectionTexts(offboard.blocks).includes(':warning: *Fusion &lt;!channel&gt; deactivation cannot be undone through the API* (reactivation needs an Autodesk support case).'),
+      textOf(offboard.blocks),
+    );
+  });
 });
 
 describe("requester's status", () => {

@@ -14,12 +14,12 @@ test('a cancelled item is final and closes its request; only work not yet done c
   assert.equal(isOpenRequest({ items: [{ state: 'cancelled' }, { state: 'completed' }] }), false);
   for (const from of ['awaiting_approval', 'approved'] as const) {
     assert.ok(canTransition(from, 'cancelled'));
-    assert.ok(isCancellable({ state: from }, 'autodesk'));
+    assert.ok(isCancellable({ state: from }, false));
   }
   // In progress: a person's task can be withdrawn, an API call underway cannot.
-  assert.ok(isCancellable({ state: 'in_progress' }, 'manual'));
-  assert.equal(isCancellable({ state: 'in_progress' }, 'autodesk'), false);
-  for (const done of ['completed', 'denied', 'failed'] as const) assert.equal(isCancellable({ state: done }, 'manual'), false, done);
+  assert.ok(isCancellable({ state: 'in_progress' }, true));
+  assert.equal(isCancellable({ state: 'in_progress' }, false), false);
+  for (const done of ['completed', 'denied', 'failed'] as const) assert.equal(isCancellable({ state: done }, true), false, done);
 });
 
 test('an item only moves forward: approval before work, a failure back only to a retry or a task by hand, nothing out of a final state', () => {

@@ -2,10 +2,10 @@
  * What the Autodesk plugin adds to the request form (role and teams, SPEC block ids `autodesk_role` and
  * `autodesk_teams`) and to the approval card (the role asked; what offboarding cannot undo).
  */
-import { escapeMrkdwn, mrkdwn, type Mrkdwn } from '../../util/mrkdwn.js';
 import type { FormField, StoredOptions } from '../types.js';
 import { autodeskItemOptions, type AutodeskAppConfig } from './config.js';
 import type { RequestKind } from '../../requests/model.js';
+import type { Words } from '../../requests/words.js';
 
 export const autodeskFields: readonly FormField<AutodeskAppConfig>[] = [
   {
@@ -23,16 +23,16 @@ export const autodeskFields: readonly FormField<AutodeskAppConfig>[] = [
   },
 ];
 
-export function autodeskCardLines(app: AutodeskAppConfig, request: { kind: RequestKind; options: StoredOptions }): Mrkdwn[] {
+export function autodeskCardLines(app: AutodeskAppConfig, request: { kind: RequestKind; options: StoredOptions }): Words[] {
   if (request.kind === 'onboard') {
     const asked = autodeskItemOptions.safeParse(request.options);
     const options = asked.success ? asked.data : {};
     const teams = (options.teams ?? []).map((id) => app.teams.find((team) => team.id === id)?.name ?? id);
-    return [mrkdwn`*${escapeMrkdwn(app.name)} role:* ${escapeMrkdwn(options.role ?? app.defaultRole)}   *Teams:* ${escapeMrkdwn(teams.length ? teams.join(', ') : 'none')}`];
+    return [[{ strong: `${app.name} role:` }, ` ${options.role ?? app.defaultRole}   `, { strong: 'Teams:' }, ` ${teams.length ? teams.join(', ') : 'none'}`]];
   }
   return [
     app.offboardAction === 'delete'
-      ? mrkdwn`:warning: *${escapeMrkdwn(app.name)}: this is a hard, irreversible delete.* The account and its data are removed for good.`
-      : mrkdwn`:warning: *${escapeMrkdwn(app.name)} deactivation cannot be undone through the API* (reactivation needs an Autodesk support case).`,
+      ? [':warning: ', { strong: `${app.name}: this is a hard, irreversible delete.` }, ' The account and its data are removed for good.']
+      : [':warning: ', { strong: `${app.name} deactivation cannot be undone through the API` }, ' (reactivation needs an Autodesk support case).'],
   ];
 }

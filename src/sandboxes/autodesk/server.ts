@@ -211,13 +211,8 @@ export interface AutodeskSandbox {
   close(): Promise<void>;
 }
 
-interface UserRecord {
-  id: string;
-  email: string;
-  firstName: string | null;
-  lastName: string | null;
-  status: UserStatus;
-  role: UserRole;
+/** A user as the fake stores it: the API's fields, with times as epoch ms. */
+interface UserRecord extends Omit<AutodeskUser, 'createdAt' | 'lastLogin' | 'deactivatedAt'> {
   createdAtMs: number;
   lastLoginMs: number | null;
   deactivatedAtMs: number | null;

@@ -109,7 +109,7 @@ function requestSummary(config: AccessConfig, detail: RequestDetail): KnownBlock
     header(`${kindWord(detail)} request ${request.id}`),
     { type: 'section', fields: fields.map((text) => ({ type: 'mrkdwn', text })) },
   ];
-  blocks.push(...cardLinesOf(config, appIds, request).map(section));
+  blocks.push(...cardLinesOf(config, appIds, request).map((line) => section(wordsMrkdwn(line))));
   const more = subjects.length > 40 ? mrkdwn`, …and ${subjects.length - 40} more` : mrkdwn``;
   blocks.push(...sections(mrkdwn`*Who* (${subjects.length})\n${joinMrkdwn(subjects.slice(0, 40).map(subjectLabel), ', ')}${more}`));
   blocks.push(...quotedSections(mrkdwn`Why`, escapeMrkdwn(request.justification)));

@@ -1,6 +1,7 @@
 /** What people see of their tasks outside the task DM: the Home tab part and `/access tasks`. */
 import type { KnownBlock } from '@slack/types';
 import type { AppContext } from '../../context.js';
+import { appsAssignedTo } from '../../tasks/model.js';
 import { openTasksAssignedTo, openTasksOfTheseApps } from '../../tasks/service.js';
 import { formatDuration } from '../../util/duration.js';
 import { formatInstant } from '../../util/time.js';
@@ -9,11 +10,6 @@ import { cardOf, taskTitleText } from './card.js';
 
 type TaskReader = Pick<AppContext, 'db' | 'config' | 'clock'>;
 
-/** Manual apps this person is an assignee of. */
-function appsAssignedTo(ctx: TaskReader, userId: string): string[] {
-  return ctx.config.apps.filter((app) => app.connector === 'manual' && app.assignees.includes(userId)).map((app) => app.id);
-}
-
 /**
  * My open tasks with their buttons, and for assignees every open task of their apps with its age, oldest
  * first. Empty for people with no tasks who assign none, so their Home stays about their requests.
@@ -21,7 +17,7 @@ function appsAssignedTo(ctx: TaskReader, userId: string): string[] {
 export function taskHomeBlocks(ctx: TaskReader, userId: string): KnownBlock[] {
   const now = ctx.clock.now();
   const mine = openTasksAssignedTo(ctx, userId).map((task) => cardOf(ctx.config, task, now));
-  const apps = appsAssignedTo(ctx, userId);
+  const apps = appsAssignedTo(ctx.config, userId);
   if (mine.length === 0 && apps.length === 0) return [];
   const team: TeamTaskRow[] | undefined = apps.length
     ? openTasksOfTheseApps(ctx, apps).map((task) => ({
@@ -36,7 +32,7 @@ export function taskHomeBlocks(ctx: TaskReader, userId: string): KnownBlock[] {
 export function tasksCommandText(ctx: TaskReader, userId: string): string {
   const now = ctx.clock.now();
   const mine = openTasksAssignedTo(ctx, userId).map((task) => cardOf(ctx.config, task, now));
-  const apps = appsAssignedTo(ctx, userId);
+  const apps = appsAssignedTo(ctx.config, userId);
   const teamOpen = apps.length ? openTasksOfTheseApps(ctx, apps).length : 0;
   const team = apps.length ? `\n\nOpen tasks across your apps: ${teamOpen}. The Home tab lists them all, oldest first.` : '';
   if (mine.length === 0) return `You have no open access tasks.${team}`;

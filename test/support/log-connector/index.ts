@@ -6,7 +6,6 @@
 import { z } from 'zod';
 import { appCommon } from '../../../src/connectors/app-config.js';
 import { pluginEnv, type ConnectorPlugin, type FormField, type FulfillmentItem, type Outcome } from '../../../src/connectors/types.js';
-import { escapeMrkdwn, mrkdwn } from '../../../src/util/mrkdwn.js';
 
 export const logAppSchema = z.strictObject({
   ...appCommon,
@@ -65,7 +64,7 @@ export function logPlugin(entries: LogEntry[] = []) {
     fields: logFields,
     cardLines: (app, request) => {
       const asked = logItemOptions.parse(request.options);
-      return [mrkdwn`*${escapeMrkdwn(app.name)} goes on shelf* ${escapeMrkdwn(asked.shelf ?? '(none)')}${asked.note ? mrkdwn` · ${escapeMrkdwn(asked.note)}` : mrkdwn``}`];
+      return [[{ strong: `${app.name} goes on shelf` }, ` ${asked.shelf ?? '(none)'}${asked.note ? ` · ${asked.note}` : ''}`]];
     },
     create(deps) {
       const record = (action: LogEntry['action']) => async (item: FulfillmentItem): Promise<Outcome> => {

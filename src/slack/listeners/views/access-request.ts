@@ -6,7 +6,6 @@ import type { AppContext } from '../../../context.js';
 import { validateRequest, type ModalInput } from '../../../requests/intake.js';
 import { submitRequest } from '../../../requests/service.js';
 import { refreshApproverGroups } from '../../directory.js';
-import type { PeopleDirectory } from '../../people.js';
 
 type Values = ViewSubmitAction['view']['state']['values'];
 
@@ -37,10 +36,10 @@ function readModal(config: AccessConfig, values: Values): ModalInput {
  */
 const LOOKUP_BUDGET_MS = 1500;
 
-export function accessRequestSubmission(ctx: AppContext, people: PeopleDirectory) {
+export function accessRequestSubmission(ctx: AppContext) {
   return async ({ ack, body, view, logger }: SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs) => {
     const deadline = ctx.clock.now() + LOOKUP_BUDGET_MS;
-    const lookup = people.lookupUntil(deadline);
+    const lookup = ctx.people.lookupUntil(deadline);
     const input = readModal(ctx.config, view.state.values);
     let result;
     try {

@@ -2,13 +2,12 @@
 import type { App } from '@slack/bolt';
 import type { AppContext } from '../../../context.js';
 import { DENY_MODAL, REQUEST_MODAL } from '../../blocks/modals.js';
-import type { PeopleDirectory } from '../../people.js';
 import { registerTaskViews } from '../../tasks/listeners.js';
 import { accessRequestSubmission } from './access-request.js';
 import { denyReasonSubmission } from './deny-reason.js';
 
-export function registerViews(app: App, ctx: AppContext, people: PeopleDirectory): void {
-  app.view(REQUEST_MODAL, accessRequestSubmission(ctx, people));
+export function registerViews(app: App, ctx: AppContext): void {
+  app.view(REQUEST_MODAL, accessRequestSubmission(ctx));
   app.view(DENY_MODAL, denyReasonSubmission(ctx));
   registerTaskViews(app, ctx);
 }
