@@ -35,10 +35,12 @@ export function registerLeaverJob(ctx: AppContext): void {
   ctx.runner.register(LEAVER_JOB, {
     logFields: ({ userId }) => ({ userId }),
     async run({ userId }) {
-      // Most deactivated people never had access through accessbot: no Slack call for them.
+      // Most deactivated people never had access through accessbot: no Slack call for those the directory knows.
+      // Someone it does not know yet (a new hire onboarded by e-mail who joined Slack since its last read) is
+      // asked of Slack, whose answer gives the e-mail their access was recorded under.
       if (!hasRecordedAccess(ctx, { slackId: userId, email: null, name: null })) {
         const cached = ctx.db.prepare('SELECT email FROM slack_people WHERE id = ?').get(userId) as { email: string | null } | undefined;
-        if (!cached?.email || !hasRecordedAccess(ctx, { slackId: userId, email: cached.email.toLowerCase(), name: null })) {
+        if (cached && (!cached.email || !hasRecordedAccess(ctx, { slackId: userId, email: cached.email.toLowerCase(), name: null }))) {
           ctx.log.info('leaver check: nothing to offboard (no access recorded, or its offboarding already filed)', { userId });
           return;
         }
@@ -58,6 +60,10 @@ export function registerLeaverJob(ctx: AppContext): void {
       const outcome = fileLeaverOffboarding(ctx, { slackId: userId, email, name: null });
       if ('reason' in outcome && outcome.reason === 'no_requester') {
         throw new RetryAt(ctx.clock.now() + NO_REQUESTER_RETRY_MS, 'no IT admin known yet to file the offboarding as');
+      }
+      if ('reason' in outcome && outcome.reason === 'no_access') {
+        ctx.log.info('leaver check: nothing to offboard (no access recorded, or its offboarding already filed)', { userId });
+        return;
       }
       ctx.log.info('leaver check done', { userId, filed: outcome.filed.map((request) => request.requestId) });
     },

@@ -141,4 +141,25 @@ describe('leavers noticed', () => {
     assert.equal(checksOf(PEOPLE.bob), bobChecks, 'the reactivation queued no check');
     assert.equal(offboardings().length, 1, 'still only the one offboarding filed for Carol');
   });
+
+  test('a new hire onboarded by e-mail, who joined Slack after the directory was last read, is noticed when deactivated', async () => {
+    // Onboarded before they had a Slack account: the item holds only the address.
+    const email = 'nora.new@example.com';
+    const onboarding = await requestAccess(h, PEOPLE.requester, { kind: 'onboard', apps: ['axure'], new_hire_email: email, new_hire_first_name: 'Nora', new_hire_last_name: 'New' });
+    await h.driver.clickButton(PEOPLE.axureOwner, await cardFor(h, PEOPLE.axureOwner, onboarding), 'Approve');
+    await markTasksDone(onboarding, 1);
+    await completed(onboarding);
+    // Nora joins Slack and is deactivated before the bot's next read of the directory: it holds no row for her.
+    const nora = 'U0NORA';
+    h.slack.addUser({ id: nora, name: 'nora', realName: 'Nora New', email, deleted: true });
+    assert.deepEqual(h.query('SELECT id FROM slack_people WHERE id = ?', nora), []);
+    const before = offboardings().length;
+
+    const done = nextLine((line) => line.msg?.startsWith('leaver check') === true && line.userId === nora);
+    await h.driver.event({ type: 'user_change', user: { id: nora, name: 'nora', real_name: 'Nora New', deleted: true, profile: { email } } });
+    assert.equal((await done).msg, 'leaver check done', 'Slack was asked who she is, and her access found by e-mail');
+    const filed = offboardings().slice(before);
+    assert.equal(filed.length, 1, 'one offboarding filed');
+    assert.deepEqual(appsOf(filed[0]!.id), ['axure']);
+  });
 });
