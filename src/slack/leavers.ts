@@ -39,8 +39,9 @@ export function registerLeaverJob(ctx: AppContext): void {
       // Someone it does not know yet (a new hire onboarded by e-mail who joined Slack since its last read) is
       // asked of Slack, whose answer gives the e-mail their access was recorded under.
       if (!hasRecordedAccess(ctx, { slackId: userId, email: null, name: null })) {
-        const cached = ctx.db.prepare('SELECT email FROM slack_people WHERE id = ?').get(userId) as { email: string | null } | undefined;
-        if (cached && (!cached.email || !hasRecordedAccess(ctx, { slackId: userId, email: cached.email.toLowerCase(), name: null }))) {
+        const inDirectory = ctx.knownEmails?.readAt(userId) !== undefined;
+        const knownEmail = ctx.knownEmails?.emailOf(userId);
+        if (inDirectory && (!knownEmail || !hasRecordedAccess(ctx, { slackId: userId, email: knownEmail, name: null }))) {
           ctx.log.info('leaver check: nothing to offboard (no access recorded, or its offboarding already filed)', { userId });
           return;
         }
